@@ -1,0 +1,82 @@
+"""The one definition of the ``p2c_sync`` schema.
+
+The writeback owns these tables and the dbt models read them as sources. On a fresh warehouse
+they do not exist yet, so both sides create them (empty) from this module before anything else:
+the writeback directly, dbt through the dbt-duckdb plugin ``reverse_etl.dbt_plugin`` that runs
+:data:`DDL` on every connection it opens.
+"""
+
+from __future__ import annotations
+
+SCHEMA = "p2c_sync"
+
+TABLES: dict[str, str] = {
+    # which CRM record is which ERP record
+    "couplings": """
+        entity        varchar not null,   -- canonical entity, e.g. 'customer'
+        record_key    varchar not null,   -- canonical natural key, e.g. 'usmf|ACC-001'
+        company       varchar,            -- ERP legal entity (dataAreaId)
+        crm_id        varchar,            -- Dataverse primary key (GUID)
+        erp_key       varchar,            -- F&O key as JSON, e.g. {"dataAreaId":"usmf","CustomerAccount":"ACC-001"}
+        coupled_by    varchar not null,   -- 'natural_key' | 'created_by_p2c' | 'manual'
+        run_id        varchar,
+        coupled_at    timestamp not null,
+        primary key (entity, record_key)
+    """,
+    # the base of the three-way merge: the last value written or agreed on both sides
+    "sync_state": """
+        entity        varchar not null,
+        record_key    varchar not null,
+        field         varchar not null,   -- canonical field name
+        value         varchar,            -- canonical value, as text (null = empty)
+        run_id        varchar,
+        updated_at    timestamp not null,
+        primary key (entity, record_key, field)
+    """,
+    # one row per record per attempt
+    "writeback_log": """
+        run_id        varchar not null,
+        system        varchar not null,   -- 'crm' | 'erp'
+        entity        varchar not null,   -- target entity set / collection
+        record_key    varchar not null,
+        operation     varchar not null,   -- 'create' | 'update' | 'deactivate' | 'upsert'
+        status        varchar not null,   -- 'written' | 'failed' | 'changed_since_extract' | 'waiting' | 'skipped'
+        http_status   integer,
+        error_code    varchar,
+        error_message varchar,
+        attempt       integer not null default 1,
+        logged_at     timestamp not null
+    """,
+    # one row per run and stage/entity with its counts
+    "runs": """
+        run_id        varchar not null,
+        stage         varchar not null,   -- 'run' | 'extract' | 'transform' | 'writeback' | 'report'
+        entity        varchar not null default '',
+        status        varchar not null,   -- 'running' | 'ok' | 'partial' | 'failed'
+        started_at    timestamp not null,
+        finished_at   timestamp,
+        counts        json,               -- e.g. {"extracted": 10, "created": 2, "failed": 0}
+        message       varchar
+    """,
+    # decisions a person took on manual conflicts, applied by the next run
+    "conflict_decisions": """
+        entity        varchar not null,
+        record_key    varchar not null,
+        field         varchar not null,
+        take          varchar not null,   -- 'crm' | 'erp' | 'value'
+        value         varchar,            -- the value, when take = 'value'
+        decided_at    timestamp not null,
+        decided_by    varchar,
+        applied_run_id varchar,
+        primary key (entity, record_key, field)
+    """,
+}
+
+DDL: str = f"create schema if not exists {SCHEMA};\n" + "\n".join(
+    f"create table if not exists {SCHEMA}.{name} ({cols.rstrip()}\n);" for name, cols in TABLES.items()
+)
+
+
+def ensure(conn) -> None:
+    """Create the ``p2c_sync`` schema and its tables if missing (DuckDB connection)."""
+    conn.execute(DDL)
