@@ -1,0 +1,177 @@
+"""Run both emulated systems in one process: the CRM app and the ERP app on two loopback ports.
+
+Each app (``sandbox.dataverse.create_app`` / ``sandbox.finops.create_app``, called with its
+:class:`~sandbox.store.Store` and the :class:`Options`) is the bare protocol; this module wraps it
+in the token endpoint + bearer check (:mod:`sandbox.auth`) and the faults (:mod:`sandbox.faults`),
+then serves both with uvicorn on one event loop. ``<dir>/sandbox.pid`` (JSON: pid, ports, URLs)
+lets ``p2c sandbox down``/``status`` find the running servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.auth import AuthMiddleware, Credentials, TokenIssuer
+from sandbox.faults import FaultMiddleware, FaultOptions, finops_throttled, finops_unavailable
+from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
+from sandbox.store import Store
+
+HOST = "127.0.0.1"
+CRM_PREFIX = "/api/data/v9.2/"
+ERP_PREFIX = "/data/"
+PIDFILE = "sandbox.pid"
+
+
+@dataclass
+class Options:
+    """Everything ``p2c sandbox up`` can set; handed to both ``create_app`` functions."""
+
+    data_dir: Path = Path(".sandbox")
+    crm_port: int = 8701
+    erp_port: int = 8702
+    tenant: str = "p2c-sandbox"
+    client_id: str = "p2c-sandbox-client"
+    client_secret: str = "p2c-sandbox-secret"
+    token_lifetime: int = 3599
+    rate_limit: tuple[int, float] | None = None
+    error_rate: float = 0.0
+    latency_ms: int = 0
+    seed: int | None = None
+    default_company: str = "usmf"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.tenant, self.client_id, self.client_secret, self.token_lifetime)
+
+    @property
+    def faults(self) -> FaultOptions:
+        return FaultOptions(self.rate_limit, self.error_rate, self.latency_ms, self.seed)
+
+    @property
+    def crm_url(self) -> str:
+        return f"http://{HOST}:{self.crm_port}{CRM_PREFIX}"
+
+    @property
+    def erp_url(self) -> str:
+        return f"http://{HOST}:{self.erp_port}{ERP_PREFIX}"
+
+
+def crm_store(data_dir: Path) -> Store:
+    return Store(Path(data_dir) / "crm.sqlite", CRM_ENTITIES)
+
+
+def erp_store(data_dir: Path) -> Store:
+    return Store(Path(data_dir) / "erp.sqlite", ERP_ENTITIES)
+
+
+def wrap(app: Any, options: Options, system: str) -> Any:
+    """The protocol app behind faults and auth (auth outermost, so 401 comes before throttling)."""
+    if system == "crm":
+        app = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
+        issuer_prefix = CRM_PREFIX
+    else:
+        app = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
+                              throttled_body=finops_throttled, unavailable_body=finops_unavailable)
+        issuer_prefix = ERP_PREFIX
+    return AuthMiddleware(app, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+
+
+def build_apps(options: Options) -> tuple[Any, Any]:
+    from sandbox import dataverse, finops  # the apps import this module's Options
+
+    crm = wrap(dataverse.create_app(crm_store(options.data_dir), options), options, "crm")
+    erp = wrap(finops.create_app(erp_store(options.data_dir), options), options, "erp")
+    return crm, erp
+
+
+def pidfile(data_dir: Path) -> Path:
+    return Path(data_dir) / PIDFILE
+
+
+def read_pidfile(data_dir: Path) -> dict[str, Any] | None:
+    """The running servers' record, or None when none is running (a stale file is removed)."""
+    p = pidfile(data_dir)
+    try:
+        info = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    if not _alive(int(info.get("pid", 0))):
+        p.unlink(missing_ok=True)
+        return None
+    return info
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def serve(options: Options) -> None:
+    """Serve both apps until SIGINT/SIGTERM; writes and removes the pidfile."""
+    import uvicorn
+
+    options.data_dir = Path(options.data_dir)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    crm, erp = build_apps(options)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False,
+                                      lifespan="off", timeout_keep_alive=30))
+        for app, port in ((crm, options.crm_port), (erp, options.erp_port))
+    ]
+    info = {"pid": os.getpid(), "crm_url": options.crm_url, "erp_url": options.erp_url,
+            "crm_port": options.crm_port, "erp_port": options.erp_port,
+            "tenant": options.tenant, "client_id": options.client_id}
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for s in servers:
+            s.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+
+        def stop() -> None:
+            for s in servers:
+                s.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        while not all(s.started for s in servers):
+            if any(t.done() for t in tasks):
+                stop()
+                break
+            await asyncio.sleep(0.05)
+        if all(s.started for s in servers):
+            pidfile(options.data_dir).write_text(json.dumps(info))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            p = pidfile(options.data_dir)
+            try:
+                if json.loads(p.read_text()).get("pid") == os.getpid():
+                    p.unlink()
+            except (OSError, ValueError):
+                pass
+        for t in tasks:
+            if t.exception() is None and not all(s.started for s in servers):
+                raise SystemExit(f"could not listen on {HOST}:{options.crm_port} and {HOST}:{options.erp_port}")
+
+    asyncio.run(main())
+
+
+def options_dict(options: Options) -> dict[str, Any]:
+    d = asdict(options)
+    d["data_dir"] = str(options.data_dir)
+    return d
