@@ -1,0 +1,31 @@
+with source as (
+    select * from {{ source('erp_raw', 'cds_sales_order_headers') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        nullif(trim(sales_order_number), '') as order_number,
+        sales_order_name as order_name,
+        ordering_customer_account_number as customer_account,
+        invoice_customer_account_number as invoice_customer_account,
+        currency_code,
+        sales_order_status as order_status,
+        sales_order_processing_status as processing_status,
+        payment_terms_name,
+        requested_shipping_date as requested_ship_at,
+        quotation_number as quote_number,
+        customers_order_reference as customer_reference,
+        language_id,
+        ordering_customer_is_externally_maintained = 'Yes' as is_customer_externally_maintained,
+        coalesce(is_sales_processing_stopped = 'Yes', false) as is_processing_stopped,
+        order_creation_date_time as created_at,
+        cast(order_total_amount as decimal(18, 4)) as total_amount,
+        cast(order_total_tax_amount as decimal(18, 4)) as total_tax,
+        cast(order_total_charges_amount as decimal(18, 4)) as total_charges,
+        cast(total_discount_amount as decimal(18, 4)) as total_discount,
+        odata_etag
+    from source
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('erp_raw', 'cds_sales_quotation_lines') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        sales_quotation_number as quote_number,
+        line_creation_sequence_number as sequence_number,
+        product_number,
+        line_description as product_description,
+        cast(requested_sales_quantity as decimal(18, 4)) as quantity,
+        sales_unit_symbol as unit_symbol,
+        cast(sales_price as decimal(18, 4)) as unit_price,
+        cast(line_discount_amount as decimal(18, 4)) as discount_amount,
+        cast(line_amount as decimal(18, 4)) as line_amount,
+        currency_code,
+        odata_etag
+    from source
+)
+
+select * from final

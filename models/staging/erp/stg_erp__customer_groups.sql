@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('erp_raw', 'customer_groups') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        customer_group_id,
+        description,
+        payment_term_id as payment_terms_name,
+        odata_etag
+    from source
+)
+
+select * from final

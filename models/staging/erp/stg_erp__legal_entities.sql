@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('erp_raw', 'legal_entities') }}
+),
+
+final as (
+    select
+        lower(legal_entity_id) as company,
+        name as legal_entity_name,
+        accounting_currency,
+        odata_etag
+    from source
+)
+
+select * from final

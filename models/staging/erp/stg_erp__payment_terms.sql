@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('erp_raw', 'payment_terms') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        name as payment_terms_name,
+        description,
+        number_of_days,
+        odata_etag
+    from source
+)
+
+select * from final

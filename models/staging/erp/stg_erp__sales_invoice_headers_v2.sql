@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('erp_raw', 'sales_invoice_headers_v2') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        nullif(trim(invoice_number), '') as invoice_number,
+        invoice_date as invoiced_at,
+        ledger_voucher,
+        sales_order_number as order_number,
+        invoice_customer_account_number as customer_account,
+        currency_code,
+        cast(total_invoice_amount as decimal(18, 4)) as total_amount,
+        cast(total_tax_amount as decimal(18, 4)) as total_tax,
+        cast(total_discount_amount as decimal(18, 4)) as total_discount,
+        cast(total_charge_amount as decimal(18, 4)) as total_charges,
+        payment_terms_name,
+        customers_order_reference as customer_reference,
+        odata_etag
+    from source
+)
+
+select * from final

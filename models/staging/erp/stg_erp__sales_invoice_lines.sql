@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('erp_raw', 'sales_invoice_lines') }}
+),
+
+final as (
+    select
+        lower(data_area_id) as company,
+        invoice_number,
+        line_creation_sequence_number as sequence_number,
+        invoice_date as invoiced_at,
+        product_number,
+        product_name as product_description,
+        cast(invoiced_quantity as decimal(18, 4)) as quantity,
+        cast(sales_price as decimal(18, 4)) as unit_price,
+        cast(line_amount as decimal(18, 4)) as line_amount,
+        cast(line_total_discount_amount as decimal(18, 4)) as discount_amount,
+        cast(line_total_tax_amount as decimal(18, 4)) as tax_amount,
+        sales_unit_symbol as unit_symbol,
+        currency_code,
+        odata_etag
+    from source
+)
+
+select * from final
