@@ -1,0 +1,261 @@
+"""Applying the plan: dependency order, batches per entity set, outcomes into ``p2c_sync``.
+
+For each dependency rank (parents first) and each target system and entity set in it: records
+whose parent did not make it are logged ``waiting`` (naming the parent) and not attempted; the
+rest are sent in ``$batch`` requests; each batch's outcomes are committed with the base they move
+(see :mod:`reverse_etl.store`). The HTTP clients come from ``pipelines.http.make_client`` (auth,
+token renewal); this module never builds one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+import httpx
+
+from reverse_etl import store, sync_schema
+from reverse_etl.config import WritebackConfig
+from reverse_etl.executor import BatchExecutor, Result, get_json
+from reverse_etl.keys import KeyValueError
+from reverse_etl.operations import Operation, build_crm, build_erp, crm_primary_key, erp_create_as_update
+from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_outcome
+from reverse_etl.resolve import RefResolver, Unresolved, guid_from_entity_id
+from reverse_etl.store import LogEntry
+
+_EXISTS_WORDS = ("already exist", "duplicate", "matching key values")
+
+
+class Progress(Protocol):
+    def start(self, system: str, entity_set: str, total: int) -> None: ...
+    def advance(self, system: str, entity_set: str, n: int) -> None: ...
+
+
+@dataclass
+class WritebackResult:
+    run_id: str
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # "system:set" → status counts
+    http_requests: int = 0
+    records_attempted: int = 0
+    base_updates: int = 0
+
+    @property
+    def totals(self) -> Counter:
+        total: Counter = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        return total
+
+    @property
+    def clean(self) -> bool:
+        t = self.totals
+        return not (t["failed"] or t["waiting"] or t["changed_since_extract"])
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def error_of(response) -> tuple[str | None, str | None]:
+    """The service's own error code and message from an OData error body."""
+    if response is None:
+        return None, None
+    body = response.json()
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        message = err.get("message") or ""
+        inner = err.get("innererror")
+        if isinstance(inner, dict) and inner.get("message") and inner["message"] not in message:
+            message = f"{message} ({inner['message']})" if message else inner["message"]
+        return (err.get("code") or None), (message or None)
+    return None, (response.text[:1000] or response.reason or None)
+
+
+def classify(result: Result) -> str:
+    """written | changed_since_extract | skipped | failed | exists (F&O create of an existing key)."""
+    op, status = result.op, result.status
+    if status is not None and 200 <= status < 300:
+        return "written"
+    if status is None:
+        return "failed"
+    if op.kind in ("update", "deactivate"):
+        if status == 412 or (status == 404 and op.headers.get("If-Match", "*") != "*"):
+            return "changed_since_extract"  # If-Match failed or the record is gone: next run decides
+    if op.kind == "create":
+        _, message = error_of(result.response)
+        if op.system == "crm" and status == 412 and op.headers.get("If-None-Match") == "*":
+            return "skipped"  # create-only and the record exists
+        if op.system == "erp" and (status == 409 or any(w in (message or "").lower() for w in _EXISTS_WORDS)):
+            return "exists"
+    return "failed"
+
+
+class Writeback:
+    def __init__(
+        self,
+        conn,
+        clients: Mapping[str, httpx.Client],
+        config: WritebackConfig,
+        *,
+        run_id: str | None = None,
+        progress: Progress | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.conn = conn
+        self.config = config
+        self.run_id = run_id or new_run_id()
+        self.progress = progress
+        self.executors = {s: BatchExecutor(c, s, config, sleep=sleep, rand=rand) for s, c in clients.items()}
+        crm = clients.get("crm")
+        self.resolver = RefResolver(
+            (lambda path, params: get_json(crm, path, params, config, sleep, rand)) if crm else _no_crm,
+            crm_primary_key,
+            config.ref_chunk,
+        )
+        self.outcomes: dict[tuple[str, str], str] = {}
+        self.result = WritebackResult(self.run_id)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _record(self, entries: list[LogEntry]) -> None:
+        store.record_outcomes(self.conn, self.run_id, entries)
+        for e in entries:
+            r = e.row
+            self.result.counts[f"{r.target_system}:{r.target_set}"][e.status] += 1
+            # a mode-skipped create leaves no record for children; any other skip leaves one in place
+            blocks = e.status != "skipped" or (e.error_code == "p2c_mode" and e.operation == "create")
+            self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")
+            if self.progress:
+                self.progress.advance(r.target_system, r.target_set, 1)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self, rows: list[WriteRow] | None = None, base_updates: list[dict] | None = None) -> WritebackResult:
+        sync_schema.ensure(self.conn)
+        rows = store.read_writeback_rows(self.conn) if rows is None else rows
+        base_updates = store.read_base_updates(self.conn) if base_updates is None else base_updates
+        quarantined = store.read_quarantine(self.conn)
+        plan = build_plan(rows, self.config)
+        store.start_run(self.conn, self.run_id)
+        try:
+            self.result.base_updates = store.apply_base_updates(self.conn, self.run_id, base_updates)
+            if self.progress:
+                totals = Counter((r.target_system, r.target_set) for r in plan.rows)
+                for (system, target_set), n in sorted(totals.items()):
+                    self.progress.start(system, target_set, n)
+            self._log_skipped(plan)
+            for _rank, rank_rows in plan.ranks:
+                groups: dict[tuple[str, str], list[WriteRow]] = defaultdict(list)
+                for row in rank_rows:
+                    groups[(row.target_system, row.target_set)].append(row)
+                for (system, target_set), group in sorted(groups.items()):
+                    self._write_group(system, group, quarantined)
+        except BaseException as exc:
+            store.finish_run(self.conn, self.run_id, self.result.counts, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.result.http_requests = sum(e.requests_sent for e in self.executors.values()) + self.resolver.queries
+        store.finish_run(self.conn, self.run_id, self.result.counts, "ok" if self.result.clean else "partial")
+        return self.result
+
+    def _log_skipped(self, plan: Plan) -> None:
+        entries = [
+            LogEntry(row, row.operation, "skipped", error_code="p2c_mode", error_message=reason)
+            for row, reason in plan.skipped
+        ]
+        if entries:
+            self._record(entries)
+
+    def _write_group(self, system: str, rows: list[WriteRow], quarantined: Mapping[tuple[str, str], str]) -> None:
+        ready: list[WriteRow] = []
+        waiting: list[LogEntry] = []
+        for row in rows:
+            reason = blocking_parent(row, self.outcomes, quarantined)
+            if reason:
+                waiting.append(LogEntry(row, row.operation, "waiting", error_code="p2c_parent", error_message=reason))
+            else:
+                ready.append(row)
+        if waiting:
+            self._record(waiting)
+        if not ready:
+            return
+        executor = self.executors.get(system)
+        if executor is None:
+            raise RuntimeError(f"no connection configured for {system}")
+        ops, early = self._operations(system, ready)
+        if early:
+            self._record(early)
+        self.result.records_attempted += len(ops)
+        followups: list[Operation] = []
+        for results in executor.run(ops):
+            entries = []
+            for res in results:
+                status = classify(res)
+                if status == "exists":
+                    if res.op.extra.get("uncertain"):
+                        # our own earlier attempt went through before the connection failed
+                        followups.append(erp_create_as_update(res.op))
+                        continue
+                    status = "changed_since_extract"  # someone else created it since extraction
+                entries.append(self._entry(res, status))
+            self._record(entries)
+        if followups:
+            for results in executor.run(followups):
+                self._record([self._entry(res, classify(res)) for res in results])
+
+    def _operations(self, system: str, rows: list[WriteRow]) -> tuple[list[Operation], list[LogEntry]]:
+        ops: list[Operation] = []
+        early: list[LogEntry] = []
+        if system == "crm":
+            self.resolver.prefetch(r.target_key for r in rows)
+        for row in rows:
+            mode = self.config.mode(row.target_set)
+            try:
+                if system == "crm":
+                    ops.append(build_crm(row, self.resolver.substitute(row.target_key), mode))
+                else:
+                    ops.append(build_erp(row, mode))
+            except Unresolved as exc:
+                early.append(LogEntry(row, row.operation, "waiting", error_code="p2c_parent", error_message=str(exc)))
+            except KeyValueError as exc:
+                early.append(LogEntry(row, row.operation, "failed", error_code="p2c_key", error_message=str(exc)))
+        return ops, early
+
+    def _entry(self, res: Result, status: str) -> LogEntry:
+        op = res.op
+        code, message = (None, None) if status == "written" else error_of(res.response)
+        if status != "written" and res.error and not message:
+            message = res.error
+        crm_id = None
+        if status == "written" and op.system == "crm":
+            crm_id = self._learn_guid(res)
+        return LogEntry(op.row, op.kind if op.kind != "create_as_update" else "create", status,
+                        res.status, code, message, crm_id)
+
+    def _learn_guid(self, res: Result) -> str | None:
+        """A created CRM record's GUID (response body or ``OData-EntityId``), cached for its children."""
+        row, resp = res.op.row, res.response
+        guid = None
+        if resp is not None:
+            body = resp.json()
+            if isinstance(body, dict):
+                guid = body.get(crm_primary_key(row.target_set))
+            guid = guid or guid_from_entity_id(resp.header("OData-EntityId") or resp.header("Location"))
+        guid = guid or row.crm_id
+        if guid:
+            key = {k: v for k, v in row.target_key.items()}
+            self.resolver.remember(row.target_set, self.resolver.substitute_partial(key), str(guid))
+        return str(guid).lower() if guid else None
+
+
+def _no_crm(path: str, params: dict) -> dict:
+    raise RuntimeError("no CRM connection to resolve references")
+
+
+def run_writeback(conn, clients: Mapping[str, httpx.Client], config: WritebackConfig, **kw) -> WritebackResult:
+    """Apply every ``writeback.*`` model and ``writeback.base_updates``; see :class:`Writeback`."""
+    return Writeback(conn, clients, config, **kw).run()

@@ -1,0 +1,284 @@
+"""The warehouse side of the writeback: reading the ``writeback`` models, writing ``p2c_sync``.
+
+Every batch's outcome is stored in one DuckDB transaction: its ``writeback_log`` rows, and for
+the records written, their ``sync_state`` (from ``base_after``) and ``couplings``. A crash between
+an HTTP write and this commit leaves the base *behind* the target, never ahead: the next run
+re-extracts, sees the value already there, and the merge settles it without writing again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping
+
+from reverse_etl import sync_schema
+from reverse_etl.plan import WriteRow
+
+WRITEBACK_SCHEMA = "writeback"
+BASE_UPDATES = "base_updates"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    row: WriteRow
+    operation: str
+    status: str  # written | failed | changed_since_extract | waiting | skipped
+    http_status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    crm_id: str | None = None  # learned from the write (a created record's GUID)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def canonical_text(value: Any) -> str | None:
+    """A canonical value as ``sync_state.value`` text: ``12.5`` not ``12.5000``, ``true``/``false``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            d = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+        text = format(d.normalize(), "f")
+        return "0" if text in ("-0", "") else text
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _tables(conn, schema: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by table_name", [schema]
+        ).fetchall()
+    ]
+
+
+def _dicts(cursor) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
+
+def read_writeback_rows(conn) -> list[WriteRow]:
+    rows: list[WriteRow] = []
+    for table in _tables(conn, WRITEBACK_SCHEMA):
+        if table == BASE_UPDATES or "__" not in table:
+            continue
+        rows += [WriteRow.from_mapping(r) for r in _dicts(conn.execute(f'select * from {WRITEBACK_SCHEMA}."{table}"'))]
+    return rows
+
+
+def read_base_updates(conn) -> list[dict[str, Any]]:
+    if BASE_UPDATES not in _tables(conn, WRITEBACK_SCHEMA):
+        return []
+    return _dicts(conn.execute(f"select * from {WRITEBACK_SCHEMA}.{BASE_UPDATES}"))
+
+
+def read_quarantine(conn) -> dict[tuple[str, str], str]:
+    """(entity, record_key) → reason, in both key spellings (with and without the company)."""
+    if "quarantine" not in _tables(conn, "audit"):
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for entity, key, company, reason in conn.execute(
+        "select entity, natural_key, company, reason from audit.quarantine where natural_key is not null"
+    ).fetchall():
+        out[(entity, key)] = reason
+        if company:
+            out[(entity, f"{company}|{key}")] = reason
+    return out
+
+
+def read_held(conn) -> dict[str, int]:
+    """Records held by open manual conflicts, per canonical entity."""
+    if "conflicts" not in _tables(conn, "audit"):
+        return {}
+    return dict(
+        conn.execute(
+            "select entity, count(distinct record_key) from audit.conflicts where is_open group by entity"
+        ).fetchall()
+    )
+
+
+def _company(row: WriteRow) -> str | None:
+    for source in (row.erp_key, row.target_key if row.target_system == "erp" else None):
+        if isinstance(source, str):
+            try:
+                source = json.loads(source)
+            except ValueError:
+                source = None
+        if isinstance(source, dict) and source.get("dataAreaId"):
+            return source["dataAreaId"]
+    return row.record_key.split("|", 1)[0] if "|" in row.record_key else None
+
+
+def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run_id: str, ts) -> list[tuple]:
+    return [(entity, record_key, f, canonical_text(v), run_id, ts) for f, v in base_after.items()]
+
+
+_UPSERT_STATE = f"""
+    insert into {sync_schema.SCHEMA}.sync_state (entity, record_key, field, value, run_id, updated_at)
+    values (?, ?, ?, ?, ?, ?)
+    on conflict (entity, record_key, field) do update
+    set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at
+"""
+_UPSERT_COUPLING = f"""
+    insert into {sync_schema.SCHEMA}.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at)
+    values (?, ?, ?, ?, ?, ?, ?, ?)
+    on conflict (entity, record_key) do update set
+        company = coalesce(excluded.company, couplings.company),
+        crm_id = coalesce(excluded.crm_id, couplings.crm_id),
+        erp_key = coalesce(excluded.erp_key, couplings.erp_key),
+        run_id = excluded.run_id
+"""
+
+
+def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
+    """Log one batch's outcomes and move the base of what was written: one transaction."""
+    entries = list(entries)
+    if not entries:
+        return
+    ts = now()
+    attempts = _previous_attempts(conn, entries)
+    log, state, couplings = [], [], []
+    for e in entries:
+        r = e.row
+        prior = attempts.get((r.target_system, r.target_set, r.record_key), 0)
+        log.append((run_id, r.target_system, r.target_set, r.record_key, e.operation, e.status,
+                    e.http_status, e.error_code, e.error_message, prior + 1, ts))
+        if e.status == "written":
+            state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
+            erp_key = r.erp_key or (json.dumps(r.target_key, sort_keys=True) if r.target_system == "erp" else None)
+            coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
+            couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, erp_key, coupled_by, run_id, ts))
+    conn.execute("begin transaction")
+    try:
+        conn.executemany(
+            f"insert into {sync_schema.SCHEMA}.writeback_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log
+        )
+        if state:
+            conn.executemany(_UPSERT_STATE, state)
+        if couplings:
+            conn.executemany(_UPSERT_COUPLING, couplings)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, str], int]:
+    """Attempts since the record was last written (so ``p2c errors`` shows how often it failed)."""
+    sets = sorted({(e.row.target_system, e.row.target_set) for e in entries})
+    out: dict[tuple[str, str, str], int] = {}
+    for system, target_set in sets:
+        for key, n in conn.execute(
+            f"""
+            select record_key, count(*) from {sync_schema.SCHEMA}.writeback_log l
+            where system = ? and entity = ? and status in ('failed', 'changed_since_extract', 'waiting')
+              and logged_at > coalesce((select max(logged_at) from {sync_schema.SCHEMA}.writeback_log w
+                   where w.system = l.system and w.entity = l.entity and w.record_key = l.record_key
+                     and w.status = 'written'), timestamp '1970-01-01')
+            group by record_key
+            """,
+            [system, target_set],
+        ).fetchall():
+            out[(system, target_set, key)] = n
+    return out
+
+
+def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
+    """Coupled records whose base moves with nothing written: no HTTP, one transaction."""
+    if not updates:
+        return 0
+    ts = now()
+    state, couplings = [], []
+    for u in updates:
+        base = u.get("base_after")
+        base = json.loads(base) if isinstance(base, str) else (base or {})
+        state += _state_rows(u["entity"], u["record_key"], base, run_id, ts)
+        erp_key = u.get("erp_key")
+        if isinstance(erp_key, dict):
+            erp_key = json.dumps(erp_key, sort_keys=True)
+        couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key, "natural_key", run_id, ts))
+    conn.execute("begin transaction")
+    try:
+        if state:
+            conn.executemany(_UPSERT_STATE, state)
+        conn.executemany(_UPSERT_COUPLING, couplings)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return len(updates)
+
+
+def start_run(conn, run_id: str) -> None:
+    conn.execute(
+        f"insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at) values (?, 'writeback', '', 'running', ?)",
+        [run_id, now()],
+    )
+
+
+def finish_run(conn, run_id: str, counts: Mapping[str, Mapping[str, int]], status: str, message: str | None = None) -> None:
+    """Close the run's writeback row and add one row per entity set with its counts."""
+    ts = now()
+    total: dict[str, int] = {}
+    for c in counts.values():
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    conn.execute("begin transaction")
+    conn.execute(
+        f"""update {sync_schema.SCHEMA}.runs set status = ?, finished_at = ?, counts = ?, message = ?
+            where run_id = ? and stage = 'writeback' and entity = ''""",
+        [status, ts, json.dumps(total), message, run_id],
+    )
+    for entity_set, c in sorted(counts.items()):
+        entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
+        conn.execute(
+            f"insert into {sync_schema.SCHEMA}.runs values (?, 'writeback', ?, ?, ?, ?, ?, null)",
+            [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
+        )
+    conn.execute("commit")
+
+
+def read_errors(conn, entity: str | None = None, key: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
+    """Records whose latest outcome (in the latest writeback run) is not ``written``."""
+    if "writeback_log" not in _tables(conn, sync_schema.SCHEMA):
+        return []
+    where, params = [], []
+    if entity:
+        where.append("lower(entity) = lower(?)")
+        params.append(entity)
+    if key:
+        where.append("record_key = ?")
+        params.append(key)
+    if system:
+        where.append("system = ?")
+        params.append(system)
+    cond = ("and " + " and ".join(where)) if where else ""
+    log = f"{sync_schema.SCHEMA}.writeback_log"
+    return _dicts(
+        conn.execute(
+            f"""
+            with latest as (
+                select *, row_number() over (partition by system, entity, record_key order by logged_at desc) as rn
+                from {log}
+            )
+            select run_id, system, entity, record_key, operation, status, http_status, error_code,
+                   error_message, attempt, logged_at
+            from latest
+            where rn = 1 and status in ('failed', 'changed_since_extract', 'waiting')
+              and run_id = (select run_id from {log} order by logged_at desc limit 1) {cond}
+            order by system, entity, record_key
+            """,
+            params,
+        )
+    )
