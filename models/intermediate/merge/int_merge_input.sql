@@ -1,0 +1,70 @@
+-- The three-way merge's input, long and generic: for every canonical record and mapped field,
+-- the CRM value, the ERP value, the base (p2c_sync.sync_state), the owner and the policy
+with pairs as (
+    select * from {{ ref('int_record_pairs') }}
+    where presence <> 'none'
+),
+
+field_values as (
+    select * from {{ ref('int_field_values') }}
+),
+
+ownership as (
+    select * from {{ ref('field_ownership') }}
+),
+
+policies as (
+    select * from {{ ref('conflict_policy') }}
+),
+
+base as (
+    select * from {{ source('p2c_sync', 'sync_state') }}
+),
+
+decisions as (
+    select * from {{ source('p2c_sync', 'conflict_decisions') }}
+),
+
+final as (
+    select
+        pairs.entity,
+        pairs.record_key,
+        ownership.field,
+        pairs.presence,
+        crm_values.value as crm_value,
+        erp_values.value as erp_value,
+        base.value as base_value,
+        pairs.has_base,
+        ownership.owner,
+        pairs.master,
+        coalesce(policies.policy, 'owner_wins') as policy,
+        pairs.crm_modified_at,
+        pairs.erp_modified_at,
+        decisions.take as decision_take,
+        decisions.value as decision_value
+    from pairs
+    inner join ownership
+        on pairs.entity = ownership.entity
+    left join policies
+        on pairs.entity = policies.entity
+    left join field_values as crm_values
+        on crm_values.side = 'crm'
+        and pairs.entity = crm_values.entity
+        and pairs.record_key = crm_values.record_key
+        and ownership.field = crm_values.field
+    left join field_values as erp_values
+        on erp_values.side = 'erp'
+        and pairs.entity = erp_values.entity
+        and pairs.record_key = erp_values.record_key
+        and ownership.field = erp_values.field
+    left join base
+        on pairs.entity = base.entity
+        and pairs.record_key = base.record_key
+        and ownership.field = base.field
+    left join decisions
+        on pairs.entity = decisions.entity
+        and pairs.record_key = decisions.record_key
+        and ownership.field = decisions.field
+)
+
+select * from final

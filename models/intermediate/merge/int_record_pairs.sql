@@ -1,0 +1,84 @@
+-- Coupling: one row per canonical record with what each system holds for it. Only rows that
+-- map cleanly take part (the others are in quarantine); a soft-deleted CRM row still pairs, so
+-- its counterpart can be deactivated.
+with records as (
+    select *
+    from {{ ref('int_records') }}
+    where reason is null and is_primary
+),
+
+ranked as (
+    -- a live row wins over a deleted one with the same key (a record deleted and created again)
+    select
+        *,
+        row_number() over (partition by entity, side, record_key order by is_deleted, source_id) as side_rank
+    from records
+),
+
+crm as (
+    select * from ranked where side = 'crm' and side_rank = 1
+),
+
+erp as (
+    select * from ranked where side = 'erp' and side_rank = 1
+),
+
+base as (
+    select entity, record_key, max(updated_at) as base_updated_at
+    from {{ source('p2c_sync', 'sync_state') }}
+    group by entity, record_key
+),
+
+entities as (
+    select * from {{ ref('entities') }}
+),
+
+paired as (
+    select
+        coalesce(crm.entity, erp.entity) as entity,
+        coalesce(crm.record_key, erp.record_key) as record_key,
+        coalesce(crm.company, erp.company) as company,
+        coalesce(crm.parent_key, erp.parent_key) as parent_key,
+        crm.source_id as crm_id,
+        erp.source_id as erp_key,
+        crm.target_key as crm_target_key,
+        erp.target_key as erp_target_key,
+        -- how to address the record in the other system before it exists there
+        crm.counterpart_key as erp_create_key,
+        erp.counterpart_key as crm_create_key,
+        crm.etag as crm_etag,
+        erp.etag as erp_etag,
+        crm.modified_at as crm_modified_at,
+        erp.modified_at as erp_modified_at,
+        coalesce(crm.is_deleted, false) as crm_deleted,
+        crm.is_active as crm_active,
+        erp.is_active as erp_active,
+        crm.natural_key as crm_natural_key,
+        erp.natural_key as erp_natural_key
+    from crm
+    full outer join erp
+        on crm.entity = erp.entity
+        and crm.record_key = erp.record_key
+),
+
+final as (
+    select
+        paired.*,
+        case
+            when crm_id is not null and not crm_deleted and erp_key is not null then 'both'
+            when crm_id is not null and not crm_deleted then 'crm_only'
+            when erp_key is not null then 'erp_only'
+            else 'none'
+        end as presence,
+        base.record_key is not null as has_base,
+        entities.master,
+        entities.sequence
+    from paired
+    left join base
+        on paired.entity = base.entity
+        and paired.record_key = base.record_key
+    left join entities
+        on paired.entity = entities.entity
+)
+
+select * from final
