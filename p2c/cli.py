@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Product command modules; each defines `register(app)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("p2c.commands.writeback",)
 
 
 def _assemble() -> None:

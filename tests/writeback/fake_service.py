@@ -18,7 +18,7 @@ import httpx
 
 from sandbox import batch as mp
 
-_KEY = re.compile(r"^/?(?:[^()]*/)?(?P<set>[A-Za-z_]+)(?:\((?P<key>.*)\))?$")
+_KEY = re.compile(r"^/?(?:[^()]*/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
 _CLAUSE = re.compile(r"(\w+) eq ('(?:[^']|'')*'|[\w.-]+)")
 
 

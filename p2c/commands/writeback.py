@@ -1,0 +1,225 @@
+"""``p2c plan``, ``p2c writeback`` and ``p2c errors``: the reverse ETL's commands.
+
+``plan`` is a dry run over the ``writeback`` models (the warehouse is opened read-only; nothing is
+written anywhere); ``writeback`` applies it under the run lock with progress per entity set;
+``errors`` lists the records whose latest write did not go through, in the service's own words.
+Exit codes: 0 all written, 1 some records failed or wait, 2 configuration/connection error before
+anything was written, 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+
+console = Console()
+
+
+def _warehouse() -> Path:
+    try:
+        from p2c import settings
+
+        return Path(settings.warehouse_path())
+    except (ImportError, AttributeError):  # settings not there: the documented default
+        return Path(os.environ.get("P2C_WAREHOUSE", "warehouse/p2c.duckdb"))
+
+
+def _lock_path(warehouse: Path) -> Path:
+    try:
+        from p2c import settings
+
+        return Path(settings.lock_path())
+    except (ImportError, AttributeError):
+        return warehouse.with_suffix(".lock")
+
+
+def _connect(read_only: bool):
+    import duckdb
+
+    path = _warehouse()
+    if not path.exists():
+        console.print(f"[red]no warehouse at {path}[/red]: run [bold]p2c run[/bold] (or extract and transform) first")
+        raise typer.Exit(EXIT_CONFIG)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def plan_report(conn, entity: str | None = None, key: str | None = None) -> dict[str, Any]:
+    """The dry run as data: counts per system and entity set, and per-record changes when asked."""
+    from reverse_etl import store
+    from reverse_etl.config import load_config
+    from reverse_etl.plan import build_plan, static_waiting, summarize
+
+    config = load_config()
+    rows = store.read_writeback_rows(conn)
+    if entity:
+        rows = [r for r in rows if entity.lower() in (r.entity.lower(), r.target_set.lower())]
+    plan = build_plan(rows, config)
+    waiting = static_waiting(plan, store.read_quarantine(conn))
+    held = store.read_held(conn)
+    if entity:
+        held = {e: n for e, n in held.items() if e.lower() == entity.lower()}
+    summary = summarize(plan, waiting, held)
+    seen = {s["entity"] for s in summary}
+    summary += [{"system": "-", "entity_set": "-", "entity": e, "create": 0, "update": 0, "deactivate": 0,
+                 "waiting": 0, "skipped": 0, "held": n} for e, n in sorted(held.items()) if e not in seen]
+    out: dict[str, Any] = {"entities": summary, "base_updates": len(store.read_base_updates(conn))}
+    if key:
+        out["records"] = [
+            {"system": r.target_system, "entity_set": r.target_set, "entity": r.entity, "record_key": r.record_key,
+             "operation": r.operation,
+             "status": "waiting" if (r.target_system, r.target_set, r.record_key) in waiting else "planned",
+             "waiting_for": waiting.get((r.target_system, r.target_set, r.record_key)),
+             "changes": r.changes}
+            for r in plan.rows + [row for row, _ in plan.skipped] if r.record_key == key
+        ]
+    return out
+
+
+def plan_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON (for machines)."),
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity or entity set."),
+    key: Optional[str] = typer.Option(None, "--key", help="Show the field-by-field change (old → new) of this record key."),
+) -> None:
+    """Dry run: what the writeback would create, update, deactivate, and what waits or is held. Writes nothing."""
+    with _connect(read_only=True) as conn:
+        report = plan_report(conn, entity, key)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+        return
+    table = Table(title="writeback plan")
+    for col in ("system", "entity set", "entity", "create", "update", "deactivate", "waiting", "held", "skipped"):
+        table.add_column(col, justify="right" if col not in ("system", "entity set", "entity") else "left")
+    for s in report["entities"]:
+        table.add_row(s["system"], s["entity_set"], s["entity"], *(str(s[c]) for c in ("create", "update", "deactivate", "waiting", "held", "skipped")))
+    console.print(table)
+    console.print(f"base updates without any write: {report['base_updates']}")
+    for rec in report.get("records", []):
+        console.print(f"\n[bold]{rec['system']} {rec['entity_set']} {rec['record_key']}[/bold]: {rec['operation']}"
+                      + (f" [yellow](waits: {rec['waiting_for']})[/yellow]" if rec["waiting_for"] else ""))
+        for field, change in sorted(rec["changes"].items()):
+            old, new = (change.get("old"), change.get("new")) if isinstance(change, dict) else (None, change)
+            console.print(f"  {field}: {old!r} → {new!r}")
+    if key and not report.get("records"):
+        console.print(f"no planned write for record key {key!r}")
+
+
+# --- writeback ----------------------------------------------------------------------------------
+
+
+class _RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[tuple[str, str], int] = {}
+
+    def start(self, system: str, entity_set: str, total: int) -> None:
+        self.tasks[(system, entity_set)] = self.progress.add_task(f"{system} {entity_set}", total=total)
+
+    def advance(self, system: str, entity_set: str, n: int) -> None:
+        task = self.tasks.get((system, entity_set))
+        if task is not None:
+            self.progress.advance(task, n)
+
+
+def writeback_cmd(
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id to log under (default: a new one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome counts as JSON."),
+) -> None:
+    """Apply the plan to both systems: batched, dependency-ordered, guarded by If-Match."""
+    from p2c.lock import LockHeld, run_lock
+    from reverse_etl.apply import Writeback, new_run_id
+    from reverse_etl.clients import ConnectionConfigError, make_clients
+    from reverse_etl.config import load_config
+
+    run_id = run_id or new_run_id()
+    warehouse = _warehouse()
+    try:
+        config = load_config()
+        clients = make_clients()
+    except (ConnectionConfigError, ValueError) as exc:
+        console.print(f"[red]configuration error[/red]: {exc}")
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        with run_lock(_lock_path(warehouse), run_id), _connect(read_only=False) as conn:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console, disable=as_json) as progress:
+                result = Writeback(conn, clients, config, run_id=run_id, progress=_RichProgress(progress)).run()
+    except LockHeld as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_LOCKED)
+    finally:
+        for c in clients.values():
+            c.close()
+    counts = {k: dict(v) for k, v in sorted(result.counts.items())}
+    if as_json:
+        sys.stdout.write(json.dumps({"run_id": run_id, "counts": counts, "base_updates": result.base_updates,
+                                     "http_requests": result.http_requests}, indent=2) + "\n")
+    else:
+        table = Table(title=f"writeback {run_id}")
+        statuses = ("written", "failed", "changed_since_extract", "waiting", "skipped")
+        for col in ("system:entity set", *statuses):
+            table.add_column(col)
+        for k, c in counts.items():
+            table.add_row(k, *(str(c.get(s, 0)) for s in statuses))
+        console.print(table)
+        console.print(f"{result.records_attempted} records in {result.http_requests} HTTP requests; "
+                      f"{result.base_updates} base updates without a write")
+        if not result.clean:
+            console.print("some records did not go through: [bold]p2c errors[/bold] lists them; the next run retries them")
+    raise typer.Exit(EXIT_OK if result.clean else EXIT_PARTIAL)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+ERROR_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
+                 "error_message", "attempt", "logged_at")
+
+
+def errors_cmd(
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this entity set (e.g. accounts, CustomersV3)."),
+    key: Optional[str] = typer.Option(None, "--key", help="Only this record key."),
+    system: Optional[str] = typer.Option(None, "--system", help="crm or erp."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the list to this CSV file."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Records whose latest write failed, changed since extraction or waits, with the service's own message."""
+    from reverse_etl import store
+
+    with _connect(read_only=True) as conn:
+        rows = store.read_errors(conn, entity=entity, key=key, system=system)
+    if csv_path:
+        with csv_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    if not rows:
+        console.print("no failed or waiting records in the latest writeback")
+        return
+    table = Table(title="writeback errors (the next run retries them)")
+    for col in ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*(str(r[c]) if r[c] is not None else "" for c in ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt")))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_cmd)
+    app.command("writeback")(writeback_cmd)
+    app.command("errors")(errors_cmd)

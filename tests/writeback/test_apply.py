@@ -1,0 +1,178 @@
+"""The writeback end to end over in-memory services: order, waiting, 412, modes, bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from reverse_etl import store
+from reverse_etl.apply import Writeback
+from reverse_etl.config import WritebackConfig
+
+from .fake_service import FakeService
+from .helpers import row, warehouse
+
+
+def _run(conn, crm=None, erp=None, **cfg):
+    clients = {}
+    if crm:
+        clients["crm"] = crm.client()
+    if erp:
+        clients["erp"] = erp.client("http://erp.test")
+    return Writeback(conn, clients, WritebackConfig(**cfg), sleep=lambda s: None).run()
+
+
+def _log(conn):
+    return {(r[0], r[1]): r[2:] for r in conn.execute(
+        "select entity, record_key, status, http_status, error_message from p2c_sync.writeback_log").fetchall()}
+
+
+def test_parents_are_written_before_children_and_children_resolve_their_guids(tmp_path):
+    crm = FakeService()
+    order = row("order", "usmf|SO-1", target_set="salesorders", target_key={"ordernumber": "SO-1"}, sequence=7)
+    line = row("order_line", "usmf|SO-1|1", target_set="salesorderdetails", sequence=8,
+               target_key={"_salesorderid_value": {"ref": "salesorders", "key": {"ordernumber": "SO-1"}}, "sequencenumber": 1},
+               depends_on=[("order", "usmf|SO-1")], payload={"quantity": 2}, base_after={"quantity": 2})
+    conn = warehouse(tmp_path / "w.duckdb", [line, order])
+    result = _run(conn, crm)
+    assert result.clean and result.totals["written"] == 2
+    created = crm.find("salesorders", {"ordernumber": "SO-1"})
+    assert crm.find("salesorderdetails", {"_salesorderid_value": created["__id"], "sequencenumber": 1})["quantity"] == 2
+    assert crm.gets == 0  # the parent's GUID came back with its write
+    assert conn.execute("select crm_id from p2c_sync.couplings where record_key='usmf|SO-1'").fetchone()[0] == created["__id"]
+    assert conn.execute("select value from p2c_sync.sync_state where record_key='usmf|SO-1|1' and field='quantity'").fetchone()[0] == "2"
+
+
+def test_a_child_of_a_failed_parent_waits_naming_the_parent(tmp_path):
+    crm = FakeService()
+    order = row("order", "usmf|SO-1", target_set="salesorders", target_key={"ordernumber": "SO-1"}, payload={"bad": True}, sequence=7)
+    line = row("order_line", "usmf|SO-1|1", target_set="salesorderdetails", sequence=8,
+               target_key={"_salesorderid_value": {"ref": "salesorders", "key": {"ordernumber": "SO-1"}}, "sequencenumber": 1},
+               depends_on=[("order", "usmf|SO-1")])
+    grandchild = row("invoice", "usmf|INV-1", target_set="invoices", target_key={"invoicenumber": "INV-1"},
+                     depends_on=[("order_line", "usmf|SO-1|1")], sequence=10)
+    conn = warehouse(tmp_path / "w.duckdb", [order, line, grandchild])
+    result = _run(conn, crm)
+    log = _log(conn)
+    assert log[("salesorders", "usmf|SO-1")][:2] == ("failed", 400)
+    assert log[("salesorderdetails", "usmf|SO-1|1")][0] == "waiting"
+    assert "order usmf|SO-1" in log[("salesorderdetails", "usmf|SO-1|1")][2]
+    assert log[("invoices", "usmf|INV-1")][0] == "waiting"
+    assert not crm.rows("salesorderdetails") and not crm.rows("invoices")
+    assert not result.clean
+    # the failed record's base did not move
+    assert conn.execute("select count(*) from p2c_sync.sync_state").fetchone()[0] == 0
+    errors = store.read_errors(conn, entity="salesorders")
+    assert [e["record_key"] for e in errors] == ["usmf|SO-1"] and "validation" in errors[0]["error_message"]
+
+
+def test_a_quarantined_parent_makes_the_child_wait(tmp_path):
+    crm = FakeService()
+    line = row("order_line", "usmf|SO-9|1", target_set="salesorderdetails", sequence=8,
+               target_key={"_salesorderid_value": {"ref": "salesorders", "key": {"ordernumber": "SO-9"}}, "sequencenumber": 1},
+               depends_on=[("order", "usmf|SO-9")])
+    conn = warehouse(tmp_path / "w.duckdb", [line])
+    conn.execute("create schema audit; create table audit.quarantine as select 'order' entity, 'SO-9' natural_key, 'usmf' company, 'unmapped_currency' reason")
+    _run(conn, crm)
+    status, _, message = _log(conn)[("salesorderdetails", "usmf|SO-9|1")]
+    assert status == "waiting" and "quarantined (unmapped_currency)" in message
+
+
+def test_an_edit_in_the_target_after_extraction_is_not_overwritten(tmp_path):
+    crm = FakeService()
+    a = crm.add("accounts", {"accountnumber": "A-1", "name": "old"})
+    etag_at_extract = crm.etag(a)
+    crm.edit("accounts", {"accountnumber": "A-1"}, name="edited by a seller")
+    upd = row(key="usmf|A-1", op="update", payload={"name": "from p2c"}, etag=etag_at_extract, crm_id=a["__id"],
+              target_key={"accountid": a["__id"]}, base_after={"name": "from p2c"})
+    conn = warehouse(tmp_path / "w.duckdb", [upd])
+    result = _run(conn, crm)
+    assert crm.find("accounts", {"accountnumber": "A-1"})["name"] == "edited by a seller"
+    assert _log(conn)[("accounts", "usmf|A-1")][:2] == ("changed_since_extract", 412)
+    assert result.totals["changed_since_extract"] == 1
+    assert conn.execute("select count(*) from p2c_sync.sync_state").fetchone()[0] == 0
+
+
+def test_modes_update_only_and_create_only(tmp_path):
+    crm = FakeService()
+    crm.add("accounts", {"accountnumber": "A-2", "name": "exists"})
+    rows = [row(key="usmf|A-1", op="create"), row(key="usmf|P-1", entity="product", target_set="products",
+                                                   target_key={"productnumber": "P-1"}, op="create"),
+            row(key="usmf|A-2", op="create", payload={"name": "dup"})]
+    conn = warehouse(tmp_path / "w.duckdb", rows)
+    _run(conn, crm, modes={"accounts": "create_only", "products": "update_only"})
+    log = _log(conn)
+    assert log[("products", "usmf|P-1")][0] == "skipped" and not crm.rows("products")
+    assert log[("accounts", "usmf|A-1")][0] == "written"
+    assert log[("accounts", "usmf|A-2")][:2] == ("skipped", 412)
+    assert crm.find("accounts", {"accountnumber": "A-2"})["name"] == "exists"
+
+
+def test_erp_create_retried_after_a_lost_response_does_not_duplicate(tmp_path):
+    erp = FakeService(root="/data/", erp=True)
+    real = erp.handler
+    calls = {"n": 0}
+
+    def lose_first_response(request):
+        response = real(request)
+        calls["n"] += 1
+        if calls["n"] == 1 and request.url.path.endswith("$batch"):
+            return __import__("httpx").Response(504)  # the write went through, the answer was lost
+        return response
+
+    erp.handler = lose_first_response
+    key = {"dataAreaId": "usmf", "CustomerAccount": "A-1"}
+    create = row(system="erp", target_set="CustomersV3", target_key=key, payload={"OrganizationName": "Contoso"},
+                 erp_key='{"CustomerAccount": "A-1", "dataAreaId": "usmf"}')
+    conn = warehouse(tmp_path / "w.duckdb", [create])
+    result = _run(conn, erp=erp)
+    assert result.clean and len(erp.rows("CustomersV3")) == 1
+    assert _log(conn)[("CustomersV3", "usmf|A-1")][0] == "written"
+
+
+def test_an_erp_record_created_by_someone_else_since_extraction_is_left_alone(tmp_path):
+    erp = FakeService(root="/data/", erp=True)
+    erp.add("CustomersV3", {"dataAreaId": "usmf", "CustomerAccount": "A-1", "OrganizationName": "theirs"})
+    create = row(system="erp", target_set="CustomersV3", target_key={"dataAreaId": "usmf", "CustomerAccount": "A-1"},
+                 payload={"OrganizationName": "ours"})
+    conn = warehouse(tmp_path / "w.duckdb", [create])
+    _run(conn, erp=erp)
+    assert erp.rows("CustomersV3")[0]["OrganizationName"] == "theirs"
+    assert _log(conn)[("CustomersV3", "usmf|A-1")][0] == "changed_since_extract"
+
+
+def test_base_updates_move_the_base_without_http(tmp_path):
+    conn = warehouse(tmp_path / "w.duckdb", [], base_updates=[
+        {"entity": "customer", "record_key": "usmf|A-1", "crm_id": "g1", "erp_key": '{"x":1}', "company": "usmf",
+         "base_after": {"name": "Same", "creditlimit": 1000.50}}])
+    result = _run(conn, FakeService())
+    assert result.base_updates == 1 and result.http_requests == 0
+    assert dict(conn.execute("select field, value from p2c_sync.sync_state").fetchall()) == {"name": "Same", "creditlimit": "1000.5"}
+
+
+def test_log_and_base_are_one_transaction(tmp_path, monkeypatch):
+    crm = FakeService()
+    conn = warehouse(tmp_path / "w.duckdb", [row(key="usmf|A-1"), row(key="usmf|A-2")])
+    real = conn.executemany
+
+    class Crash(Exception):
+        pass
+
+    def crash_on_couplings(sql, params):
+        if "couplings" in sql:
+            raise Crash("killed between the log and the couplings")
+        return real(sql, params)
+
+    class Proxy:
+        def __getattr__(self, name):
+            return crash_on_couplings if name == "executemany" else getattr(conn, name)
+
+    with pytest.raises(Crash):
+        Writeback(Proxy(), {"crm": crm.client()}, WritebackConfig(), sleep=lambda s: None).run()
+    # the accounts were written, but neither log nor base rows survived the failed commit
+    assert len(crm.rows("accounts")) == 2
+    assert conn.execute("select count(*) from p2c_sync.writeback_log").fetchone()[0] == 0
+    assert conn.execute("select count(*) from p2c_sync.sync_state").fetchone()[0] == 0
+    # the next run converges: upserts by key, no duplicate
+    _run(conn, crm)
+    assert len(crm.rows("accounts")) == 2
+    assert conn.execute("select count(*) from p2c_sync.sync_state").fetchone()[0] == 2

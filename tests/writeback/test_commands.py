@@ -1,0 +1,70 @@
+"""`p2c plan` and `p2c errors` over a scratch warehouse."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+
+from typer.testing import CliRunner
+
+from p2c.cli import app
+from reverse_etl.apply import Writeback
+from reverse_etl.config import WritebackConfig
+
+from .fake_service import FakeService
+from .helpers import row, warehouse
+
+runner = CliRunner()
+
+
+def _rows():
+    upd = row(key="usmf|A-1", op="update", etag='W/"3"', payload={"name": "New"}, target_key={"accountnumber": "A-1"})
+    upd = upd.__class__(**{**upd.__dict__, "changes": {"name": {"old": "Old", "new": "New"}}})
+    return [
+        row(key="usmf|A-2"),
+        upd,
+        row(key="usmf|A-3", op="deactivate", payload={}),
+        row("order", "usmf|SO-1", target_set="salesorders", target_key={"ordernumber": "SO-1"},
+            depends_on=[("customer", "usmf|A-9")], sequence=7),
+        row(system="erp", target_set="CustomersV3", target_key={"dataAreaId": "usmf", "CustomerAccount": "A-2"}),
+    ]
+
+
+def test_plan_counts_per_system_and_entity_and_writes_nothing(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    conn = warehouse(db, _rows())
+    conn.execute("create schema audit; create table audit.quarantine as select 'customer' entity, 'A-9' natural_key, 'usmf' company, 'missing_key' reason")
+    conn.execute("create table audit.conflicts as select 'customer' entity, 'usmf|A-5' record_key, true is_open")
+    conn.close()
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    monkeypatch.setenv("P2C_WAREHOUSE", str(db))
+    out = runner.invoke(app, ["plan", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    by = {(s["system"], s["entity_set"]): s for s in report["entities"]}
+    assert (by[("crm", "accounts")]["create"], by[("crm", "accounts")]["update"], by[("crm", "accounts")]["deactivate"]) == (1, 1, 1)
+    assert by[("crm", "accounts")]["held"] == 1
+    assert by[("crm", "salesorders")]["waiting"] == 1 and by[("crm", "salesorders")]["create"] == 0
+    assert by[("erp", "CustomersV3")]["create"] == 1
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest  # a dry run writes nothing
+
+    out = runner.invoke(app, ["plan", "--key", "usmf|A-1"])
+    assert out.exit_code == 0 and "name: 'Old' → 'New'" in out.stdout
+
+
+def test_errors_lists_the_service_message_and_exports_csv(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    conn = warehouse(db, [row(key="usmf|A-1", payload={"bad": True}), row(key="usmf|A-2")])
+    Writeback(conn, {"crm": FakeService().client()}, WritebackConfig(), sleep=lambda s: None).run()
+    conn.close()
+    monkeypatch.setenv("P2C_WAREHOUSE", str(db))
+    out = runner.invoke(app, ["errors", "--entity", "accounts", "--csv", str(tmp_path / "e.csv"), "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert [r["record_key"] for r in rows] == ["usmf|A-1"]
+    assert rows[0]["http_status"] == 400 and rows[0]["error_code"] == "0x80044331"
+    with (tmp_path / "e.csv").open() as fh:
+        exported = list(csv.DictReader(fh))
+    assert exported[0]["record_key"] == "usmf|A-1" and "validation" in exported[0]["error_message"]
+    assert json.loads(runner.invoke(app, ["errors", "--key", "usmf|A-2", "--json"]).stdout) == []
