@@ -11,6 +11,7 @@ final as (
     select
         units.unit_id,
         units.unit_name,
+        units.unit_group_id,
         unit_map.erp_unit_symbol as unit_symbol
     from units
     left join unit_map

@@ -26,6 +26,13 @@ unit_id as (
     group by unit_symbol
 ),
 
+crm_order as (
+    -- an invoice binds its CRM order only where the CRM has that order
+    select 'crm_order', company, natural_key, natural_key, natural_key
+    from {{ ref('int_orders__crm') }}
+    where reason is null and not is_deleted
+),
+
 customer_party as (
     select 'customer_party', company, customer_account, customer_account, party_number
     from {{ ref('stg_erp__customers_v3') }}
@@ -37,6 +44,7 @@ final as (
     union all select * from payment_terms
     union all select * from order_status
     union all select * from unit_id
+    union all select * from crm_order
     union all select * from customer_party
 )
 

@@ -1,0 +1,223 @@
+{#
+    The rows one target system must receive for one canonical entity, in the writeback contract
+    (docs/architecture.md): create, update or deactivate, the target key, only the changing
+    fields in the target API's names and vocabulary, the ETag seen at extraction, dependencies
+    and the base to store once written.
+
+    entity            canonical entity
+    target            'crm' | 'erp'
+    create_defaults   SQL JSON merged into a create's payload (template defaults, flags, keys)
+    create_when       SQL condition on `pairs` for creating (default: always when the flow creates)
+    deactivate_when   SQL condition on `pairs` for a deactivation, or none
+    deactivate_payload SQL JSON payload of a deactivation
+#}
+{% macro writeback_rows(entity, target, create_defaults=none, create_when='true', deactivate_when=none,
+                        deactivate_payload=none) %}
+{%- set source = 'erp' if target == 'crm' else 'crm' %}
+with pairs as (
+    select * from {{ ref('int_record_pairs') }}
+    where entity = '{{ entity }}'
+),
+
+entities as (
+    select * from {{ ref('entities') }}
+    where entity = '{{ entity }}'
+),
+
+merged as (
+    select * from {{ ref('int_merge') }}
+    where entity = '{{ entity }}'
+),
+
+field_map as (
+    select
+        field,
+        {{ target }}_attribute as attribute,
+        {{ target }}_type as api_type,
+        {{ target }}_value_map as value_map,
+        {% if target == 'crm' %}crm_bind{% else %}cast(null as varchar){% endif %} as bind
+    from {{ ref('field_map') }}
+    where entity = '{{ entity }}'
+),
+
+translations as (
+    select * from {{ ref('int_value_translations') }}
+),
+
+ownership as (
+    select * from {{ ref('field_ownership') }}
+    where entity = '{{ entity }}'
+),
+
+translated as (
+    -- every field with its value in the target's vocabulary
+    select
+        merged.*,
+        pairs.presence,
+        field_map.attribute,
+        field_map.api_type,
+        field_map.bind,
+        case
+            when field_map.value_map is null then merged.merged_value
+            else translated_map.{{ target }}_value
+        end as value
+    from merged
+    inner join pairs on merged.record_key = pairs.record_key
+    left join field_map on merged.field = field_map.field
+    left join translations as translated_map
+        on translated_map.value_map = field_map.value_map
+        and translated_map.canonical_value = merged.merged_value
+        and (translated_map.company is null or translated_map.company = pairs.company)
+),
+
+fields as (
+    select
+        *,
+        case
+            when value is null then cast('null' as json)
+            when bind is not null then to_json(replace(bind, '{}', replace(value, '''', '''''')))
+            when api_type = 'decimal' then to_json(cast(value as double))
+            when api_type = 'int' then to_json(cast(value as bigint))
+            when api_type = 'bool' then to_json(value = 'true')
+            else to_json(value)
+        end as json_value,
+        -- a value the target's vocabulary cannot spell is never written (the audit lists it)
+        merged_value is not null and value is null as is_untranslatable
+    from translated
+),
+
+updates as (
+    select
+        record_key,
+        'update' as operation,
+        json_group_object(attribute, json_value) as payload,
+        json_group_object(field, json_object('old', {{ target }}_value, 'new', merged_value)) as changes
+    from fields
+    where presence = 'both'
+        and write_{{ target }}
+        and attribute is not null
+        and not is_untranslatable
+    group by record_key
+),
+
+update_bases as (
+    -- fields this write settles, plus fields the base moves on without any write
+    select
+        fields.record_key,
+        json_group_object(fields.field, fields.base_after_value) as base_after
+    from fields
+    inner join updates on fields.record_key = updates.record_key
+    where (fields.write_{{ target }} and fields.attribute is not null and not fields.is_untranslatable)
+        or (not fields.write_crm and not fields.write_erp and not fields.is_held)
+    group by fields.record_key
+),
+
+{%- if source == 'crm' %}{% set create_presence = 'crm_only' %}{% else %}{% set create_presence = 'erp_only' %}{% endif %}
+
+create_fields as (
+    select fields.*
+    from fields
+    inner join ownership on fields.field = ownership.field
+    inner join pairs on fields.record_key = pairs.record_key
+    inner join entities on true
+    where fields.presence = '{{ create_presence }}'
+        and entities.master = '{{ source }}'
+        and ({{ create_when }})
+),
+
+create_payloads as (
+    -- a new record gets every value its owner (or both, for shared fields) holds
+    select
+        create_fields.record_key,
+        json_group_object(create_fields.attribute, create_fields.json_value) as payload,
+        json_group_object(create_fields.field, json_object('old', null, 'new', create_fields.merged_value)) as changes
+    from create_fields
+    inner join ownership on create_fields.field = ownership.field
+    where create_fields.attribute is not null
+        and create_fields.merged_value is not null
+        and not create_fields.is_untranslatable
+        and ownership.owner in ('{{ source }}', 'shared')
+    group by create_fields.record_key
+),
+
+creates as (
+    select
+        create_fields.record_key,
+        'create' as operation,
+        max(create_payloads.payload) as payload,
+        max(create_payloads.changes) as changes,
+        json_group_object(create_fields.field, create_fields.merged_value) as base_after
+    from create_fields
+    left join create_payloads on create_fields.record_key = create_payloads.record_key
+    group by create_fields.record_key
+),
+
+{%- if deactivate_when %}
+
+deactivations as (
+    select
+        record_key,
+        'deactivate' as operation,
+        {{ deactivate_payload }} as payload,
+        cast('{}' as json) as changes,
+        cast('{}' as json) as base_after
+    from pairs
+    where {{ deactivate_when }}
+),
+{%- endif %}
+
+changed as (
+    select updates.record_key, updates.operation, updates.payload, updates.changes, update_bases.base_after
+    from updates
+    inner join update_bases on updates.record_key = update_bases.record_key
+    {%- if deactivate_when %}
+    where updates.record_key not in (select record_key from deactivations)
+    {%- endif %}
+    union all
+    select record_key, operation,
+        coalesce(payload, cast('{}' as json)),
+        coalesce(changes, cast('{}' as json)), base_after
+    from creates
+    {%- if deactivate_when %}
+    union all
+    select record_key, operation, payload, changes, base_after
+    from deactivations
+    {%- endif %}
+),
+
+final as (
+    select
+        '{{ entity }}' as entity,
+        changed.record_key,
+        '{{ target }}' as target_system,
+        entities.{{ target }}_set as target_set,
+        changed.operation,
+        cast(case
+            when changed.operation = 'create' then pairs.{{ target }}_create_key
+            else pairs.{{ target }}_target_key
+        end as json) as target_key,
+        {%- if create_defaults %}
+        cast(case
+            when changed.operation = 'create' then json_merge_patch(changed.payload, {{ create_defaults }})
+            else changed.payload
+        end as json) as payload,
+        {%- else %}
+        cast(changed.payload as json) as payload,
+        {%- endif %}
+        cast(changed.changes as json) as changes,
+        case when changed.operation = 'create' then null else pairs.{{ target }}_etag end as etag,
+        cast(case
+            when pairs.parent_key is null or entities.parent_entity is null then json_array()
+            else json_array(json_object('entity', entities.parent_entity, 'record_key', pairs.parent_key))
+        end as json) as depends_on,
+        cast(changed.base_after as json) as base_after,
+        pairs.crm_id,
+        pairs.erp_key,
+        cast(entities.sequence as integer) as sequence
+    from changed
+    inner join pairs on changed.record_key = pairs.record_key
+    inner join entities on true
+)
+
+select * from final
+{% endmacro %}

@@ -1,0 +1,31 @@
+-- Every source row that could not be mapped, with a reason code and a sentence a person can act on
+with records as (
+    select * from {{ ref('int_records') }}
+    where reason is not null
+),
+
+final as (
+    select
+        side as system,
+        entity_set,
+        entity,
+        source_id,
+        natural_key,
+        company,
+        reason,
+        case reason
+            when 'missing_key' then 'The ' || entity_set || ' row has no natural key, so it cannot be matched to the other system.'
+            when 'duplicate_key' then 'The key ' || natural_key || ' is used by more than one ' || entity_set || ' row in the same legal entity; p2c does not guess which one is meant.'
+            when 'unmapped_company' then 'The ' || reason_detail || ' is not in the company map (seeds/company_map.csv).'
+            when 'unmapped_currency' then 'The ' || reason_detail || ' is not in the currency map (seeds/currency_map.csv).'
+            when 'unmapped_unit' then 'The ' || reason_detail || ' is not in the unit map (seeds/unit_map.csv).'
+            when 'unmapped_country' then 'The ' || reason_detail || ' is not in the country map (seeds/country_map.csv).'
+            when 'unmapped_payment_terms' then 'The ' || reason_detail || ' is not in the payment terms map (seeds/payment_terms_map.csv).'
+            when 'write_in_product' then 'The line has a ' || reason_detail || ' instead of a catalogue product; the ERP only takes catalogue products.'
+            when 'parent_missing' then 'The parent ' || reason_detail || ' was not found.'
+            when 'parent_quarantined' then 'The parent ' || reason_detail || ' is in quarantine.'
+        end as reason_text
+    from records
+)
+
+select * from final

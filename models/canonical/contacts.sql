@@ -1,0 +1,2 @@
+-- canonical contacts: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('contact') }}

@@ -1,0 +1,2 @@
+-- canonical customers: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('customer') }}

@@ -1,0 +1,2 @@
+-- canonical invoices: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('invoice') }}

@@ -1,0 +1,2 @@
+-- canonical prices: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('price') }}

@@ -1,0 +1,2 @@
+-- canonical quote lines: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('quote_line') }}

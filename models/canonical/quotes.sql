@@ -1,0 +1,2 @@
+-- canonical quotes: merged values of both systems (see macros/canonical_table.sql)
+{{ canonical_table('quote') }}

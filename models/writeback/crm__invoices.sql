@@ -1,0 +1,18 @@
+-- F&O invoices -> CRM invoices (read-only copies), for customers the CRM knows
+{{ writeback_rows(
+    'invoice', 'crm',
+    create_defaults="json_object(
+            'name', pairs.erp_natural_key,
+            'p2c_isexternallymaintained', true,
+            'pricelevelid@odata.bind', (
+                select '/pricelevels(name=''' || replace(price_lists.price_list_name, '''', '''''') || ''')'
+                from " ~ ref('price_list_map') ~ " as price_lists
+                inner join " ~ ref('int_merge') ~ " as currency_field
+                    on currency_field.entity = 'invoice' and currency_field.field = 'currency'
+                    and currency_field.record_key = pairs.record_key
+                    and price_lists.currency_code = currency_field.merged_value))",
+    create_when="exists (
+            select 1 from " ~ ref('int_record_pairs') ~ " as customers
+            where customers.entity = 'customer' and customers.record_key = pairs.parent_key
+                and customers.crm_id is not null)"
+) }}

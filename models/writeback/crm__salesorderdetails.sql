@@ -1,0 +1,2 @@
+-- F&O line tax -> CRM order lines
+{{ writeback_rows('order_line', 'crm') }}
