@@ -1,0 +1,53 @@
+"""Where p2c keeps its files: the warehouse, dlt's pipelines directory, reports, the run lock.
+
+Every path follows the warehouse unless overridden, so pointing ``P2C_WAREHOUSE`` elsewhere moves
+everything that belongs to that warehouse with it:
+
+============================  =======================================  =====================
+what                          default                                  override (env)
+============================  =======================================  =====================
+the DuckDB warehouse          ``warehouse/p2c.duckdb`` (cwd-relative)  ``P2C_WAREHOUSE``
+dlt's pipelines directory     ``<warehouse dir>/dlt_pipelines``        ``P2C_PIPELINES_DIR``
+run reports                   ``<warehouse dir>/reports``              ``P2C_REPORTS_DIR``
+the run lock                  ``<warehouse>.lock``                     (follows the warehouse)
+============================  =======================================  =====================
+
+The functions read the environment on every call (tests and the CLI change it at run time).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = Path("warehouse") / "p2c.duckdb"
+
+# dlt pipeline and dataset names (``dlt pipeline --pipelines-dir <dir> p2c_crm info``)
+PIPELINE_NAMES = {"crm": "p2c_crm", "erp": "p2c_erp"}
+DATASET_NAMES = {"crm": "crm_raw", "erp": "erp_raw"}
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file every stage reads and writes."""
+    return (_env_path("P2C_WAREHOUSE") or DEFAULT_WAREHOUSE).absolute()
+
+
+def pipelines_dir() -> Path:
+    """dlt's working directory for p2c's pipelines (state, traces, load packages)."""
+    return (_env_path("P2C_PIPELINES_DIR") or warehouse_path().parent / "dlt_pipelines").absolute()
+
+
+def reports_dir() -> Path:
+    """Where run reports are written."""
+    return (_env_path("P2C_REPORTS_DIR") or warehouse_path().parent / "reports").absolute()
+
+
+def lock_path() -> Path:
+    """The run lock of this warehouse (two runs on one warehouse never overlap)."""
+    warehouse = warehouse_path()
+    return warehouse.with_name(warehouse.name + ".lock")
