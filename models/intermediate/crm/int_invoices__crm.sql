@@ -68,8 +68,8 @@ final as (
         cast(invoice_date as varchar) as invoice_date,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('discount_amount', 'decimal') }} as total_discount,
-        {{ canonical_text('freight_amount', 'decimal') }} as total_charges
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges
     from mapped
 )
 

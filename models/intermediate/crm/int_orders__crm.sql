@@ -83,8 +83,8 @@ final as (
         erp_processing_status as processing_status,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('freight_amount', 'decimal') }} as total_charges,
-        {{ canonical_text('discount_amount', 'decimal') }} as total_discount
+        {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges,
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount
     from mapped
 )
 

@@ -56,7 +56,7 @@ final as (
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         {{ canonical_text('unit_symbol') }} as unit,
         {{ canonical_text('unit_price', 'decimal') }} as unit_price,
-        {{ canonical_text('discount_amount', 'decimal') }} as discount_amount,
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as discount_amount,
         {{ canonical_text('tax_amount', 'decimal') }} as tax_amount
     from mapped
 )

@@ -53,8 +53,8 @@ final as (
         cast({{ utc_date('invoiced_at') }} as varchar) as invoice_date,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('total_discount', 'decimal') }} as total_discount,
-        {{ canonical_text('total_charges', 'decimal') }} as total_charges
+        {{ canonical_text('coalesce(total_discount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text('coalesce(total_charges, 0)', 'decimal') }} as total_charges
     from mapped
 )
 

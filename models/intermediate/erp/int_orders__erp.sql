@@ -54,8 +54,8 @@ final as (
         {{ canonical_text('processing_status') }} as processing_status,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('total_charges', 'decimal') }} as total_charges,
-        {{ canonical_text('total_discount', 'decimal') }} as total_discount
+        {{ canonical_text('coalesce(total_charges, 0)', 'decimal') }} as total_charges,
+        {{ canonical_text('coalesce(total_discount, 0)', 'decimal') }} as total_discount
     from mapped
 )
 
