@@ -202,7 +202,7 @@ def activity(
 def expire_tokens(dir: Path = DirOpt) -> None:
     """Expire every change-tracking delta token issued so far (the next delta request needs a full sync)."""
     store = server.crm_store(dir)
-    store.set_meta(DELTA_MIN_META, store.current_version() + 1)
+    store.set_meta(DELTA_MIN_META, store.bump_version())
     store.close()
     console.print("Every delta token issued so far is now expired.")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -289,6 +290,9 @@ class Dataverse:
             reply = Reply.error(bad(err.message))
         except sqlite3.OperationalError as err:  # a busy database beyond the timeout
             reply = Reply.error(DataverseError(503, "0x80040216", f"The database is busy: {err}"))
+        except Exception as err:  # a sandbox bug: answer like the service does, and log it
+            traceback.print_exc()
+            reply = Reply.error(DataverseError(500, "0x80040216", f"An unexpected error occurred: {err!r}"))
         reply.headers.update(ODATA_HEADERS)
         return reply
 
@@ -435,7 +439,6 @@ class Dataverse:
         token = req.opt("$skiptoken")
         if token is not None:
             after, page_no, cookie = read_skiptoken(e, order, token)
-            page_no -= 1
         snapshot = cookie.get("trackingversion") if tracking else None
         if tracking:
             applied.append("odata.track-changes")
@@ -490,12 +493,11 @@ class Dataverse:
             size = max(1, min(int(prefer.get("odata.maxpagesize", MAX_PAGE)), MAX_PAGE))
         except ValueError:
             raise bad("The value of odata.maxpagesize must be a positive integer.") from None
-        order = [(VERSION, False)]
+        order = self.store.sort_columns(e, [(VERSION, False)])
         after, page_no, cookie = None, 1, {}
         token_text = req.opt("$skiptoken")
         if token_text is not None:
             after, page_no, cookie = read_skiptoken(e, order, token_text)
-            page_no -= 1
         until = cookie.get("until") or self.store.current_version()
         where = f"{VERSION} > ? AND {VERSION} <= ?"
         page = self.store.query(e.set_name, where, [since, until], order, size, after, self._out_names(e, select))

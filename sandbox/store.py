@@ -206,6 +206,11 @@ class Store:
         ).fetchone()
         return int(last) - n + 1
 
+    def bump_version(self) -> int:
+        """Take the next version without writing a row (a marker: everything before it is older)."""
+        with self.transaction():
+            return self._next_versions()
+
     def current_version(self) -> int:
         return int(self._conn().execute("SELECT value FROM _meta WHERE name='version'").fetchone()[0])
 

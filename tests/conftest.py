@@ -1,0 +1,209 @@
+"""Shared fixtures: ``sandbox_factory`` starts real sandbox servers for a test.
+
+``sandbox_factory(scale="small", seed=7, **up_options)`` writes demo data into a fresh temp dir
+(``python -m sandbox reset``), starts ``python -m sandbox up --foreground`` as a subprocess on two
+free loopback ports and waits until both answer. ``up_options`` are ``p2c sandbox up`` options by
+their Python names (``rate_limit="5/1"``, ``error_rate=0.2``, ``latency_ms=50``,
+``token_lifetime=2``, ``fault_seed=1`` for ``--seed``, ``default_company="demf"``).
+Every sandbox started in a session is stopped at its end; ``.stop()`` stops one earlier.
+
+Use it from a module-scoped fixture to share one sandbox between the tests of a file::
+
+    @pytest.fixture(scope="module")
+    def sandbox(sandbox_factory):
+        sb = sandbox_factory(scale="small")
+        yield sb
+        sb.stop()
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _flag(name: str) -> str:
+    return "--seed" if name == "fault_seed" else "--" + name.replace("_", "-")
+
+
+class Sandbox:
+    """A running sandbox: URLs, credentials, env vars for p2c, and control."""
+
+    tenant = "p2c-sandbox"
+    client_id = "p2c-sandbox-client"
+    client_secret = "p2c-sandbox-secret"
+
+    def __init__(self, dir: Path, scale: str | None, seed: int, options: dict[str, Any]):
+        self.dir = dir
+        self.scale = scale
+        self.seed = seed
+        self.options = dict(options)
+        self.tenant = self.options.get("tenant", Sandbox.tenant)
+        self.client_id = self.options.get("client_id", Sandbox.client_id)
+        self.client_secret = self.options.get("client_secret", Sandbox.client_secret)
+        self.crm_port = free_port()
+        self.erp_port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    # --- addresses ---------------------------------------------------------------------------
+
+    @property
+    def crm_origin(self) -> str:
+        return f"http://{HOST}:{self.crm_port}"
+
+    @property
+    def erp_origin(self) -> str:
+        return f"http://{HOST}:{self.erp_port}"
+
+    @property
+    def crm_url(self) -> str:
+        return f"{self.crm_origin}/api/data/v9.2/"
+
+    @property
+    def erp_url(self) -> str:
+        return f"{self.erp_origin}/data/"
+
+    @property
+    def crm_token_url(self) -> str:
+        return f"{self.crm_origin}/{self.tenant}/oauth2/v2.0/token"
+
+    @property
+    def erp_token_url(self) -> str:
+        return f"{self.erp_origin}/{self.tenant}/oauth2/v2.0/token"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing p2c (dlt config) at this sandbox."""
+        out = {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            "P2C_SANDBOX_DIR": str(self.dir),
+        }
+        for system, base, token, origin in (
+            ("CRM", self.crm_url, self.crm_token_url, self.crm_origin),
+            ("ERP", self.erp_url, self.erp_token_url, self.erp_origin),
+        ):
+            p = f"SOURCES__{system}__"
+            out[p + "BASE_URL"] = base
+            out[p + "CREDENTIALS__TENANT"] = self.tenant
+            out[p + "CREDENTIALS__CLIENT_ID"] = self.client_id
+            out[p + "CREDENTIALS__CLIENT_SECRET"] = self.client_secret
+            out[p + "CREDENTIALS__TOKEN_URL"] = token
+            out[p + "CREDENTIALS__SCOPE"] = f"{origin}/.default"
+        return out
+
+    # --- convenience for tests -----------------------------------------------------------------
+
+    def token(self, system: str = "crm") -> str:
+        url, origin = (self.crm_token_url, self.crm_origin) if system == "crm" else (self.erp_token_url, self.erp_origin)
+        r = httpx.post(url, data={"grant_type": "client_credentials", "client_id": self.client_id,
+                                  "client_secret": self.client_secret, "scope": f"{origin}/.default"})
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def client(self, system: str = "crm", **kwargs: Any) -> httpx.Client:
+        """An httpx client with a bearer token and the system's base URL."""
+        base = self.crm_url if system == "crm" else self.erp_url
+        headers = {"Authorization": f"Bearer {self.token(system)}", "Accept": "application/json"}
+        if system == "crm":
+            headers.update({"OData-MaxVersion": "4.0", "OData-Version": "4.0"})
+        headers.update(kwargs.pop("headers", {}))
+        return httpx.Client(base_url=base, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run ``python -m sandbox <args> --dir <dir>``."""
+        return subprocess.run([sys.executable, "-m", "sandbox", *args, "--dir", str(self.dir)], cwd=ROOT,
+                              env={**os.environ, **self.env()}, capture_output=True, text=True, timeout=600)
+
+    def expire_tokens(self) -> None:
+        r = self.cli("expire-tokens")
+        assert r.returncode == 0, r.stderr
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        if self.scale is None or importlib.util.find_spec("sandbox.demo_data") is None:
+            return  # no demo data yet: the servers start over an empty store
+        r = self.cli("reset", "--scale", self.scale, "--seed", str(self.seed))
+        assert r.returncode == 0, f"sandbox reset failed:\n{r.stdout}\n{r.stderr}"
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(self.dir),
+                "--crm-port", str(self.crm_port), "--erp-port", str(self.erp_port)]
+        for name, value in self.options.items():
+            if value is None or value is False:
+                continue
+            args += [_flag(name)] if value is True else [_flag(name), str(value)]
+        log = open(self.dir / "server.log", "ab")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, **self.env()})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox exited: {(self.dir / 'server.log').read_text()[-3000:]}")
+            try:
+                httpx.get(self.crm_url, timeout=1)
+                httpx.get(self.erp_url, timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("sandbox did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self, **options: Any) -> None:
+        """Stop and start again on the same ports and data, with these options changed."""
+        self.stop()
+        self.options.update(options)
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def sandbox_factory():
+    made: list[Sandbox] = []
+    tmp = tempfile.TemporaryDirectory(prefix="p2c-sandbox-")
+
+    def make(scale: str | None = "small", seed: int = 7, **up_options: Any) -> Sandbox:
+        d = Path(tmp.name) / f"sb{len(made)}"
+        d.mkdir()
+        sb = Sandbox(d, scale, seed, up_options)
+        made.append(sb)
+        sb.reset()
+        sb.start()
+        return sb
+
+    yield make
+    for sb in made:
+        sb.stop()
+    tmp.cleanup()
