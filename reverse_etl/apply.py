@@ -40,6 +40,8 @@ class Progress(Protocol):
 class WritebackResult:
     run_id: str
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # "system:set" → status counts
+    # canonical entity → the run summary's vocabulary (created, updated, failed, waiting, …)
+    by_entity: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     http_requests: int = 0
     records_attempted: int = 0
     base_updates: int = 0
@@ -104,6 +106,7 @@ class Writeback:
         *,
         run_id: str | None = None,
         progress: Progress | None = None,
+        book_run: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -111,6 +114,7 @@ class Writeback:
         self.config = config
         self.run_id = run_id or new_run_id()
         self.progress = progress
+        self.book_run = book_run  # False when `p2c run` books the stage in p2c_sync.runs itself
         self.executors = {s: BatchExecutor(c, s, config, sleep=sleep, rand=rand) for s, c in clients.items()}
         crm = clients.get("crm")
         self.resolver = RefResolver(
@@ -127,6 +131,7 @@ class Writeback:
         for e in entries:
             r = e.row
             self.result.counts[f"{r.target_system}:{r.target_set}"][e.status] += 1
+            self.result.by_entity[r.entity or r.target_set][_summary_word(e)] += 1
             # a mode-skipped create leaves no record for children; any other skip leaves one in place
             blocks = e.status != "skipped" or (e.error_code == "p2c_mode" and e.operation == "create")
             self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")
@@ -140,7 +145,8 @@ class Writeback:
         base_updates = store.read_base_updates(self.conn) if base_updates is None else base_updates
         quarantined = store.read_quarantine(self.conn)
         plan = build_plan(rows, self.config)
-        store.start_run(self.conn, self.run_id)
+        if self.book_run:
+            store.start_run(self.conn, self.run_id)
         try:
             self.result.base_updates = store.apply_base_updates(self.conn, self.run_id, base_updates)
             if self.progress:
@@ -155,11 +161,13 @@ class Writeback:
                 for (system, target_set), group in sorted(groups.items()):
                     self._write_group(system, group, quarantined)
         except BaseException as exc:
-            store.finish_run(self.conn, self.run_id, self.result.counts, "failed", f"{type(exc).__name__}: {exc}")
+            if self.book_run:
+                store.finish_run(self.conn, self.run_id, self.result.counts, "failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self.result.http_requests = sum(e.requests_sent for e in self.executors.values()) + self.resolver.queries
-        store.finish_run(self.conn, self.run_id, self.result.counts, "ok" if self.result.clean else "partial")
+        if self.book_run:
+            store.finish_run(self.conn, self.run_id, self.result.counts, "ok" if self.result.clean else "partial")
         return self.result
 
     def _log_skipped(self, plan: Plan) -> None:
@@ -252,6 +260,12 @@ class Writeback:
         return str(guid).lower() if guid else None
 
 
+def _summary_word(e: LogEntry) -> str:
+    if e.status == "written":
+        return "created" if e.operation == "create" else ("deactivated" if e.operation == "deactivate" else "updated")
+    return e.status
+
+
 def _no_crm(path: str, params: dict) -> dict:
     raise RuntimeError("no CRM connection to resolve references")
 
@@ -259,3 +273,34 @@ def _no_crm(path: str, params: dict) -> dict:
 def run_writeback(conn, clients: Mapping[str, httpx.Client], config: WritebackConfig, **kw) -> WritebackResult:
     """Apply every ``writeback.*`` model and ``writeback.base_updates``; see :class:`Writeback`."""
     return Writeback(conn, clients, config, **kw).run()
+
+
+def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None):
+    """The writeback as a stage of ``p2c run`` (``p2c.run.Pipeline.writeback``).
+
+    Opens the warehouse, writes, closes it; returns a ``p2c.run.StageOutcome`` with counts per
+    canonical entity (created, updated, deactivated, failed, changed_since_extract, waiting,
+    skipped) and ``partial`` when some records did not go through. ``p2c.run`` books the stage in
+    ``p2c_sync.runs``, so this does not."""
+    import duckdb
+
+    from p2c import settings
+    from p2c.run import StageOutcome
+    from reverse_etl.clients import make_clients
+    from reverse_etl.config import load_config
+
+    config = load_config()
+    clients = make_clients(transport=transport, max_connections=max(8, config.concurrency))
+    try:
+        with duckdb.connect(str(settings.warehouse_path())) as conn:
+            result = Writeback(conn, clients, config, run_id=run_id, book_run=False).run()
+    finally:
+        for client in clients.values():
+            client.close()
+    counts = {entity: dict(c) for entity, c in sorted(result.by_entity.items())}
+    totals = result.totals
+    message = (f"{result.records_attempted} records in {result.http_requests} HTTP requests, "
+               f"{result.base_updates} base updates; failed {totals['failed']}, "
+               f"changed since extract {totals['changed_since_extract']}, waiting {totals['waiting']}")
+    return StageOutcome(counts=counts, partial=not result.clean, message=message,
+                        detail={"http_requests": result.http_requests, "base_updates": result.base_updates})

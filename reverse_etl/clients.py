@@ -1,9 +1,11 @@
 """The writeback's HTTP clients: one per system, built by the shared ``pipelines`` modules.
 
 ``pipelines.connection.resolve_connection`` reads a system's connection from dlt config and
-``pipelines.http.make_client`` gives an ``httpx.Client`` (base URL = service root, OAuth2 client
-credentials renewed before expiry, retries); the writeback adds nothing to auth, so there is one
-way to talk to each system.
+``pipelines.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
+credentials renewed before expiry and on a 401; 429 resent after ``Retry-After``). That transport
+leaves POSTs that may have reached the server (5xx, dropped connections) to the caller: the
+writeback's executor resends those ``$batch`` requests itself, knowing they are safe to resend.
+Configuration problems surface as :class:`p2c.errors.ConfigError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -12,22 +14,25 @@ from typing import Iterable
 
 import httpx
 
+from pipelines.connection import resolve_connection
+from pipelines.http import make_client, preflight
 
-class ConnectionConfigError(RuntimeError):
-    """A system's connection cannot be resolved from configuration."""
+SYSTEMS = ("crm", "erp")
 
 
-def make_clients(systems: Iterable[str] = ("crm", "erp"), transport: httpx.BaseTransport | None = None) -> dict[str, httpx.Client]:
-    try:
-        from pipelines.connection import resolve_connection
-        from pipelines.http import make_client
-    except ImportError as exc:  # the shared HTTP layer is part of the extraction stage
-        raise ConnectionConfigError(f"the shared HTTP layer is missing: {exc}") from exc
+def make_clients(
+    systems: Iterable[str] = SYSTEMS,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    check: bool = True,
+    max_connections: int = 8,
+) -> dict[str, httpx.Client]:
+    """One client per system; with ``check`` a token is fetched first, so bad credentials fail
+    before anything is written."""
     clients: dict[str, httpx.Client] = {}
     for system in systems:
-        try:
-            conn = resolve_connection(system)
-        except Exception as exc:  # dlt raises its own config errors; report them as configuration
-            raise ConnectionConfigError(f"{system}: {exc}") from exc
-        clients[system] = make_client(conn, transport=transport) if transport else make_client(conn)
+        conn = resolve_connection(system)
+        if check:
+            preflight(conn, transport=transport)
+        clients[system] = make_client(conn, transport=transport, max_connections=max_connections)
     return clients

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -27,21 +26,9 @@ console = Console()
 
 
 def _warehouse() -> Path:
-    try:
-        from p2c import settings
+    from p2c import settings
 
-        return Path(settings.warehouse_path())
-    except (ImportError, AttributeError):  # settings not there: the documented default
-        return Path(os.environ.get("P2C_WAREHOUSE", "warehouse/p2c.duckdb"))
-
-
-def _lock_path(warehouse: Path) -> Path:
-    try:
-        from p2c import settings
-
-        return Path(settings.lock_path())
-    except (ImportError, AttributeError):
-        return warehouse.with_suffix(".lock")
+    return settings.warehouse_path()
 
 
 def _connect(read_only: bool):
@@ -139,21 +126,22 @@ def writeback_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome counts as JSON."),
 ) -> None:
     """Apply the plan to both systems: batched, dependency-ordered, guarded by If-Match."""
+    from p2c import settings
+    from p2c.errors import ConfigError
     from p2c.lock import LockHeld, run_lock
     from reverse_etl.apply import Writeback, new_run_id
-    from reverse_etl.clients import ConnectionConfigError, make_clients
+    from reverse_etl.clients import make_clients
     from reverse_etl.config import load_config
 
     run_id = run_id or new_run_id()
-    warehouse = _warehouse()
     try:
         config = load_config()
-        clients = make_clients()
-    except (ConnectionConfigError, ValueError) as exc:
+        clients = make_clients(max_connections=max(8, config.concurrency))
+    except (ConfigError, ValueError) as exc:
         console.print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(EXIT_CONFIG)
     try:
-        with run_lock(_lock_path(warehouse), run_id), _connect(read_only=False) as conn:
+        with run_lock(settings.lock_path(), run_id), _connect(read_only=False) as conn:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=console, disable=as_json) as progress:
                 result = Writeback(conn, clients, config, run_id=run_id, progress=_RichProgress(progress)).run()
