@@ -8,7 +8,7 @@ what                          default                                  override 
 ============================  =======================================  =====================
 the DuckDB warehouse          ``warehouse/p2c.duckdb`` (cwd-relative)  ``P2C_WAREHOUSE``
 dlt's pipelines directory     ``<warehouse dir>/dlt_pipelines``        ``P2C_PIPELINES_DIR``
-run reports                   ``<warehouse dir>/reports``              ``P2C_REPORTS_DIR``
+run reports                   ``reports`` (cwd-relative)               ``P2C_REPORTS_DIR``
 the run lock                  ``<warehouse>.lock``                     (follows the warehouse)
 ============================  =======================================  =====================
 
@@ -44,7 +44,7 @@ def pipelines_dir() -> Path:
 
 def reports_dir() -> Path:
     """Where run reports are written."""
-    return (_env_path("P2C_REPORTS_DIR") or warehouse_path().parent / "reports").absolute()
+    return (_env_path("P2C_REPORTS_DIR") or Path("reports")).absolute()
 
 
 def lock_path() -> Path:
