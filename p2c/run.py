@@ -1,0 +1,251 @@
+"""One nightly run: extract → transform (dbt build) → writeback → report.
+
+The run holds the lock for its whole length, gives itself a run id, and records each stage's
+counts and duration in ``p2c_sync.runs``. Stages talk to the warehouse themselves and close it
+before the next one starts (DuckDB allows one writing process at a time), so this module only
+opens the warehouse briefly to book-keep.
+
+Exit codes (stated in ``p2c run --help`` and the README):
+
+== =====================================================================================
+0  every planned record was written
+1  the run completed, but some records failed or wait (see ``p2c errors``)
+2  configuration or connection error before anything was written
+3  another run holds the lock
+4  a dbt test that guards an invariant failed: the writeback did not start, nothing written
+== =====================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+
+from p2c import settings
+from p2c.errors import ConfigError
+from p2c.lock import run_lock
+from reverse_etl import sync_schema
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_CONFIG = 2
+EXIT_LOCKED = 3
+EXIT_INVARIANT = 4
+
+SUMMARY_COLUMNS = (
+    "extracted",
+    "created",
+    "updated",
+    "unchanged",
+    "conflicts",
+    "quarantined",
+    "failed",
+    "waiting",
+)
+
+
+class InvariantFailed(RuntimeError):
+    """A dbt test guarding an invariant failed; the writeback must not start."""
+
+
+@dataclass
+class StageOutcome:
+    """What a stage reports back: counts per entity, and whether records failed or wait."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    partial: bool = False
+    message: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StageRecord:
+    stage: str
+    status: str
+    seconds: float
+    counts: dict[str, dict[str, int]]
+    message: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str = "running"
+    exit_code: int = EXIT_OK
+    stages: list[StageRecord] = field(default_factory=list)
+    report_path: str | None = None
+    message: str | None = None
+
+    def entities(self) -> dict[str, dict[str, int]]:
+        """Per entity, the summary columns across all stages."""
+        table: dict[str, dict[str, int]] = {}
+        for stage in self.stages:
+            for entity, counts in stage.counts.items():
+                row = table.setdefault(entity, dict.fromkeys(SUMMARY_COLUMNS, 0))
+                for key, value in counts.items():
+                    if key in row:
+                        row[key] += int(value or 0)
+        return dict(sorted(table.items()))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "report": self.report_path,
+            "stages": [
+                {"stage": s.stage, "status": s.status, "seconds": round(s.seconds, 2), "message": s.message}
+                for s in self.stages
+            ],
+            "entities": self.entities(),
+        }
+
+
+Stage = Callable[[str], StageOutcome]
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: UTC time to the second plus a short random suffix."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def record_stage(
+    warehouse: Path,
+    run_id: str,
+    stage: str,
+    status: str,
+    started: datetime,
+    finished: datetime | None,
+    counts: dict[str, dict[str, int]] | None = None,
+    message: str | None = None,
+) -> None:
+    """Write one stage's rows to ``p2c_sync.runs``: its total, and one row per entity."""
+    counts = counts or {}
+    total: dict[str, int] = {}
+    for per_entity in counts.values():
+        for key, value in per_entity.items():
+            total[key] = total.get(key, 0) + int(value or 0)
+    rows = [(run_id, stage, "", status, started, finished, json.dumps(total), message)]
+    rows += [
+        (run_id, stage, entity, status, started, finished, json.dumps(c), None)
+        for entity, c in sorted(counts.items())
+    ]
+    with duckdb.connect(str(warehouse)) as conn:
+        sync_schema.ensure(conn)
+        conn.execute(
+            "delete from p2c_sync.runs where run_id = ? and stage = ?", [run_id, stage]
+        )
+        conn.executemany("insert into p2c_sync.runs values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+@dataclass
+class Pipeline:
+    """The stages of a run, injectable so tests can replace one."""
+
+    preflight: Callable[[], None]
+    extract: Stage
+    transform: Stage
+    writeback: Stage
+    report: Callable[[str], str | None]
+
+
+def execute(
+    pipeline: Pipeline,
+    *,
+    warehouse: Path | None = None,
+    lock_path: Path | None = None,
+    run_id: str | None = None,
+    on_stage: Callable[[str, str], None] = lambda stage, state: None,
+) -> RunSummary:
+    """Run every stage under the lock; never raises for a run that got as far as starting."""
+    warehouse = warehouse or settings.warehouse_path()
+    lock_path = lock_path or settings.lock_path()
+    summary = RunSummary(run_id=run_id or new_run_id())
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+
+    with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3
+        started = _now()
+        try:
+            on_stage("preflight", "start")
+            pipeline.preflight()
+        except ConfigError as err:
+            summary.status, summary.exit_code, summary.message = "failed", EXIT_CONFIG, str(err)
+            record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
+            return summary
+        record_stage(warehouse, summary.run_id, "run", "running", started, None)
+
+        for name, stage in (
+            ("extract", pipeline.extract),
+            ("transform", pipeline.transform),
+            ("writeback", pipeline.writeback),
+        ):
+            on_stage(name, "start")
+            t0, stage_started = time.monotonic(), _now()
+            try:
+                outcome = stage(summary.run_id)
+            except ConfigError as err:
+                # only extraction and transformation can still see configuration errors, and
+                # both come before the writeback: nothing has been written
+                _fail(summary, warehouse, name, stage_started, t0, EXIT_CONFIG, str(err))
+                break
+            except InvariantFailed as err:
+                _fail(summary, warehouse, name, stage_started, t0, EXIT_INVARIANT, str(err))
+                break
+            except Exception as err:  # a stage crashed: the run failed, say where
+                code = EXIT_CONFIG if name == "extract" else EXIT_PARTIAL
+                _fail(summary, warehouse, name, stage_started, t0, code, f"{type(err).__name__}: {err}")
+                break
+            status = "partial" if outcome.partial else "ok"
+            seconds = time.monotonic() - t0
+            summary.stages.append(StageRecord(name, status, seconds, outcome.counts, outcome.message))
+            record_stage(
+                warehouse, summary.run_id, name, status, stage_started, _now(), outcome.counts, outcome.message
+            )
+            if outcome.partial:
+                summary.exit_code = EXIT_PARTIAL
+            on_stage(name, status)
+
+        if summary.status == "running":
+            summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
+        record_stage(
+            warehouse,
+            summary.run_id,
+            "run",
+            summary.status,
+            started,
+            _now(),
+            summary.entities(),
+            summary.message,
+        )
+        try:
+            on_stage("report", "start")
+            summary.report_path = pipeline.report(summary.run_id)
+        except Exception as err:  # a report that cannot be drawn must not hide the run's outcome
+            summary.message = (summary.message or "") + f" (report failed: {err})"
+        return summary
+
+
+def _fail(
+    summary: RunSummary, warehouse: Path, stage: str, started: datetime, t0: float, code: int, message: str
+) -> None:
+    summary.stages.append(StageRecord(stage, "failed", time.monotonic() - t0, {}, message))
+    summary.status, summary.exit_code, summary.message = "failed", code, f"{stage}: {message}"
+    record_stage(warehouse, summary.run_id, stage, "failed", started, _now(), {}, message)
+
+
+def iter_summary_rows(summary: RunSummary) -> Iterator[tuple[str, ...]]:
+    for entity, counts in summary.entities().items():
+        yield (entity, *(str(counts[c]) for c in SUMMARY_COLUMNS))
