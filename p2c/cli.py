@@ -22,7 +22,11 @@ app = typer.Typer(
 )
 
 # Product command modules; each defines `register(app)`.
-COMMAND_MODULES: tuple[str, ...] = ("p2c.commands.writeback",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "p2c.commands.run",
+    "p2c.commands.writeback",
+    "p2c.commands.transform",
+)
 
 
 def _assemble() -> None:

@@ -168,7 +168,7 @@ def execute(
     warehouse: Path | None = None,
     lock_path: Path | None = None,
     run_id: str | None = None,
-    on_stage: Callable[[str, str], None] = lambda stage, state: None,
+    on_stage: Callable[[str, str, "StageRecord | None"], None] = lambda stage, state, record: None,
 ) -> RunSummary:
     """Run every stage under the lock; never raises for a run that got as far as starting."""
     warehouse = warehouse or settings.warehouse_path()
@@ -179,7 +179,7 @@ def execute(
     with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3
         started = _now()
         try:
-            on_stage("preflight", "start")
+            on_stage("preflight", "start", None)
             pipeline.preflight()
         except ConfigError as err:
             summary.status, summary.exit_code, summary.message = "failed", EXIT_CONFIG, str(err)
@@ -192,7 +192,7 @@ def execute(
             ("transform", pipeline.transform),
             ("writeback", pipeline.writeback),
         ):
-            on_stage(name, "start")
+            on_stage(name, "start", None)
             t0, stage_started = time.monotonic(), _now()
             try:
                 outcome = stage(summary.run_id)
@@ -216,7 +216,7 @@ def execute(
             )
             if outcome.partial:
                 summary.exit_code = EXIT_PARTIAL
-            on_stage(name, status)
+            on_stage(name, status, summary.stages[-1])
 
         if summary.status == "running":
             summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
@@ -231,7 +231,7 @@ def execute(
             summary.message,
         )
         try:
-            on_stage("report", "start")
+            on_stage("report", "start", None)
             summary.report_path = pipeline.report(summary.run_id)
         except Exception as err:  # a report that cannot be drawn must not hide the run's outcome
             summary.message = (summary.message or "") + f" (report failed: {err})"
@@ -242,6 +242,7 @@ def _fail(
     summary: RunSummary, warehouse: Path, stage: str, started: datetime, t0: float, code: int, message: str
 ) -> None:
     summary.stages.append(StageRecord(stage, "failed", time.monotonic() - t0, {}, message))
+    # the callers' progress display learns of the failure through the summary it gets back
     summary.status, summary.exit_code, summary.message = "failed", code, f"{stage}: {message}"
     record_stage(warehouse, summary.run_id, stage, "failed", started, _now(), {}, message)
 

@@ -1,0 +1,136 @@
+"""``p2c run``: the nightly job, extract → dbt build → writeback → report, as one run."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p2c import settings
+from p2c.errors import ConfigError
+from p2c.lock import LockHeld
+from p2c.run import (
+    EXIT_LOCKED,
+    SUMMARY_COLUMNS,
+    Pipeline,
+    RunSummary,
+    StageRecord,
+    execute,
+    iter_summary_rows,
+)
+
+RUN_HELP = (
+    "Run the whole sync once: extract both systems, dbt build, write the differences back, "
+    "write the report. Holds a lock: a second run exits at once with code 3.\n\n"
+    "Exit codes: 0 all written; 1 the run completed but some records failed or wait (p2c errors); "
+    "2 configuration or connection error before anything was written; 3 another run holds the "
+    "lock; 4 a dbt test guarding an invariant failed, nothing was written."
+)
+
+
+def _preflight() -> None:
+    """Resolve both connections and fetch a token from each, before anything is extracted."""
+    from pipelines.connection import SYSTEMS, resolve_connection
+    from pipelines.http import preflight
+
+    for system in SYSTEMS:
+        preflight(resolve_connection(system))
+
+
+def _extract(run_id: str):
+    from pipelines.extract import extract_stage
+
+    return extract_stage(run_id)
+
+
+def _transform(run_id: str):
+    from p2c.commands.transform import transform_stage
+
+    return transform_stage(run_id)
+
+
+def _writeback(run_id: str):
+    from reverse_etl.apply import run_stage
+
+    return run_stage(run_id)
+
+
+def _report(run_id: str) -> str:
+    import duckdb
+
+    from p2c.report import write_report
+
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        return str(write_report(conn, run_id, settings.reports_dir()))
+
+
+def default_pipeline() -> Pipeline:
+    return Pipeline(
+        preflight=_preflight,
+        extract=_extract,
+        transform=_transform,
+        writeback=_writeback,
+        report=_report,
+    )
+
+
+def _stage_printer(console: Console):
+    def on_stage(stage: str, state: str, record: StageRecord | None) -> None:
+        if record is None:
+            console.print(f"[bold]▶ {stage}[/bold]")
+            return
+        style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(record.status, "white")
+        console.print(f"  [{style}]{stage} {record.status}[/{style}] in {record.seconds:.1f}s"
+                      + (f" — {record.message}" if record.message else ""))
+        for entity, counts in sorted(record.counts.items()):
+            shown = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+            console.print(f"    {stage:<9} {entity:<28} {shown or 'nothing to do'}")
+
+    return on_stage
+
+
+def summary_table(summary: RunSummary) -> Table:
+    table = Table(title=f"run {summary.run_id}: {summary.status}", title_justify="left")
+    table.add_column("entity")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="right")
+    for row in iter_summary_rows(summary):
+        table.add_row(*row)
+    return table
+
+
+def run_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (for schedulers)."),
+) -> None:
+    console = Console(stderr=as_json)
+    try:
+        summary = execute(
+            default_pipeline(),
+            on_stage=_stage_printer(console) if not as_json else (lambda *a: None),
+        )
+    except LockHeld as held:
+        if as_json:
+            print(json.dumps({"status": "locked", "exit_code": EXIT_LOCKED, "message": str(held)}))
+        else:
+            console.print(f"[red]not started:[/red] {held}")
+        raise typer.Exit(EXIT_LOCKED) from None
+    except ConfigError as err:  # raised before the lock's run could even be booked
+        console.print(f"[red]configuration error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
+    else:
+        console.print(summary_table(summary))
+        if summary.message:
+            console.print(f"[yellow]{summary.message}[/yellow]")
+        if summary.report_path:
+            console.print(f"report: {summary.report_path}")
+    raise typer.Exit(summary.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", help=RUN_HELP)(run_cmd)
