@@ -1,0 +1,155 @@
+"""``p2c transform``: run ``dbt build`` on the warehouse and say what it found.
+
+dbt runs in-process through its Python API (``dbtRunner``) with the project's own
+``profiles.yml`` (DuckDB file from ``P2C_WAREHOUSE``); its target and log directories live beside
+the warehouse so runs on different warehouses never share them. Afterwards the audit models
+give the conflicts and quarantined rows per entity. :func:`transform_stage` is the same step for
+``p2c run`` (a failed dbt test stops the run before the writeback).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p2c import settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 4, 2
+
+console = Console()
+
+
+@dataclass
+class TransformResult:
+    """What one ``dbt build`` did, and what the audit models say about the data."""
+
+    success: bool
+    models: dict[str, int] = field(default_factory=dict)  # status -> count
+    tests: dict[str, int] = field(default_factory=dict)  # status -> count (data + unit tests)
+    failures: list[str] = field(default_factory=list)  # "<node>: <message>"
+    per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return self.per_entity
+
+
+def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None) -> list[str]:
+    """The dbt CLI arguments for this project and warehouse."""
+    work = warehouse.parent
+    target = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
+    logs = os.environ.get("DBT_LOG_PATH") or str(work / "dbt_logs")
+    return [
+        command,
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", target,
+        "--log-path", logs,
+        *(extra or []),
+    ]
+
+
+def run_dbt(
+    command: str = "build", extra: list[str] | None = None, warehouse: Path | None = None, quiet: bool = True
+):
+    """Invoke dbt in-process on the warehouse; returns dbt's ``dbtRunnerResult``."""
+    from dbt.cli.main import dbtRunner
+
+    warehouse = warehouse or settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["P2C_WAREHOUSE"] = str(warehouse)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    args = dbt_args(command, warehouse, extra)
+    return dbtRunner().invoke((["--quiet"] if quiet else []) + args)
+
+
+def summarize(res) -> TransformResult:
+    """Counts of models and tests by status from a dbt run result (pure)."""
+    result = TransformResult(success=bool(res.success))
+    for node_result in getattr(res.result, "results", None) or []:
+        node = node_result.node
+        status = str(getattr(node_result.status, "value", node_result.status))
+        bucket = result.models if node.resource_type in ("model", "seed") else result.tests
+        if node.resource_type in ("model", "seed", "test", "unit_test"):
+            bucket[status] = bucket.get(status, 0) + 1
+        if status in ("error", "fail"):
+            result.failures.append(f"{node.unique_id}: {(node_result.message or '').strip()}")
+    if res.exception is not None:
+        result.failures.append(f"dbt: {res.exception}")
+    return result
+
+
+def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
+    """Conflicts (and open ones), quarantined rows and writeback rows per entity, from the audit models."""
+    import duckdb
+
+    counts: dict[str, dict[str, int]] = {}
+    queries = {
+        "conflicts": "select entity, count(*) from audit.conflicts group by 1",
+        "open_conflicts": "select entity, count(*) from audit.conflicts where is_open group by 1",
+        "quarantined": "select entity, count(*) from audit.quarantine group by 1",
+    }
+    # read-write on purpose: dbt-duckdb may still hold this file open in-process, and DuckDB only
+    # shares an open database with connections of the same configuration
+    with duckdb.connect(str(warehouse)) as conn:
+        for key, sql in queries.items():
+            try:
+                rows = conn.execute(sql).fetchall()
+            except duckdb.CatalogException:  # the model was not built (an upstream failure)
+                continue
+            for entity, n in rows:
+                counts.setdefault(entity, {})[key] = int(n)
+    return dict(sorted(counts.items()))
+
+
+def transform(
+    warehouse: Path | None = None, select: str | None = None, quiet: bool = True
+) -> TransformResult:
+    warehouse = warehouse or settings.warehouse_path()
+    extra = ["--select", select] if select else None
+    result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
+    if warehouse.exists():
+        result.per_entity = audit_counts(warehouse)
+    return result
+
+
+def transform_stage(run_id: str):
+    """The transform step of ``p2c run``: raises ``InvariantFailed`` when dbt build fails."""
+    from p2c.run import InvariantFailed, StageOutcome
+
+    result = transform()
+    if not result.success:
+        raise InvariantFailed("; ".join(result.failures[:5]) or "dbt build failed")
+    return StageOutcome(counts=result.per_entity, detail={"models": result.models, "tests": result.tests})
+
+
+def _print(result: TransformResult) -> None:
+    status = "[green]ok[/green]" if result.success else "[red]failed[/red]"
+    console.print(f"dbt build {status}: models {result.models or {}}, tests {result.tests or {}}")
+    table = Table("entity", "conflicts", "open conflicts", "quarantined", title="per entity")
+    for entity, c in result.per_entity.items():
+        table.add_row(entity, str(c.get("conflicts", 0)), str(c.get("open_conflicts", 0)), str(c.get("quarantined", 0)))
+    console.print(table)
+    for failure in result.failures:
+        console.print(f"[red]{failure}[/red]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("transform")
+    def transform_command(
+        select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show dbt's own log of every node."),
+    ) -> None:
+        """Run [bold]dbt build[/bold] on the warehouse (staging, mapping, merge, canonical, audit,
+        writeback models and all their tests) and report models, tests, conflicts and quarantined
+        rows per entity. Exit 0 when everything passed, 4 when a model or test failed."""
+        result = transform(settings.warehouse_path(), select=select, quiet=not verbose)
+        _print(result)
+        raise typer.Exit(EXIT_OK if result.success else EXIT_FAILED)
