@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	bash scripts/install-chromium.sh >/dev/null || echo "chromium could not be installed: the report's browser test will fail"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 demo: $(STAMP)
