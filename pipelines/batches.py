@@ -1,0 +1,110 @@
+"""OData rows → one pyarrow table per page, typed by the entity's declared columns.
+
+Pages go to dlt as Arrow tables: no per-row normalisation in Python. Declared columns get their
+declared type whatever a page holds (an all-null page keeps the type); columns the entity table
+does not declare are kept too, their type inferred from the page (all-null → string), and named
+like every other column (dlt's snake_case), so nothing the service sends is dropped.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.settings import ARROW_TYPES, DELETED_COLUMN, ETAG_COLUMN, EntitySpec, snake
+
+ETAG = "@odata.etag"
+# parsed from text after the struct conversion (JSON carries them as strings)
+_FROM_TEXT = {"datetime", "date"}
+
+
+class BadRowsError(ValueError):
+    """A page whose values cannot be read as the declared types (names entity and column)."""
+
+
+@lru_cache(maxsize=None)
+def _wire_struct(entity: EntitySpec) -> pa.StructType:
+    fields = [
+        pa.field(name, pa.string() if code in _FROM_TEXT else ARROW_TYPES[code]) for name, code in entity.columns.items()
+    ]
+    return pa.struct(fields + [pa.field(ETAG, pa.string())])
+
+
+@lru_cache(maxsize=None)
+def declared_schema(entity: EntitySpec, crm: bool) -> pa.Schema:
+    """The Arrow schema of the declared columns plus ``odata_etag`` (and ``_p2c_deleted`` on CRM)."""
+    fields = [pa.field(snake(name), ARROW_TYPES[code]) for name, code in entity.columns.items()]
+    fields.append(pa.field(ETAG_COLUMN, pa.string()))
+    if crm:
+        fields.append(pa.field(DELETED_COLUMN, pa.bool_()))
+    return pa.schema(fields)
+
+
+def _declared_columns(entity: EntitySpec, rows: list[dict[str, Any]]) -> list[pa.Array]:
+    struct = _wire_struct(entity)
+    try:
+        table = pa.Table.from_struct_array(pa.array(rows, type=struct))
+        columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        columns = [_lenient(entity, f, [r.get(f.name) for r in rows]) for f in struct]
+    out = []
+    for column, (name, code) in zip(columns, list(entity.columns.items()) + [(ETAG, "string")]):
+        if code in _FROM_TEXT:
+            try:
+                column = pc.cast(column, ARROW_TYPES[code])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise BadRowsError(f"{entity.entity_set}.{name}: not a {code}: {exc}") from None
+        out.append(column)
+    return out
+
+
+def _lenient(entity: EntitySpec, field: pa.Field, values: list[Any]) -> pa.Array:
+    """One column whose values do not all fit the type as they come (``"12.5"`` for a decimal)."""
+    try:
+        return pa.array(values, type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    try:
+        return pc.cast(pa.array([None if v is None else str(v) for v in values]), field.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise BadRowsError(f"{entity.entity_set}.{field.name}: values are not {field.type}: {exc}") from None
+
+
+def _extra_column(values: list[Any]) -> pa.Array:
+    try:
+        column = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the JSON text
+        column = pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_nested(column.type):  # objects/arrays: JSON text, like dlt's json columns
+        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+    return column
+
+
+def page_table(entity: EntitySpec, rows: list[dict[str, Any]], *, crm: bool) -> pa.Table:
+    """One page of rows as an Arrow table: declared columns typed, extras inferred, etag kept."""
+    schema = declared_schema(entity, crm)
+    columns = _declared_columns(entity, rows)
+    names = list(schema.names[: len(columns)])
+    if crm:
+        columns.append(pa.array([False] * len(rows), pa.bool_()))
+        names.append(DELETED_COLUMN)
+    known = set(entity.columns) | {ETAG}
+    extras = sorted(set().union(*map(dict.keys, rows)) - known) if rows else []
+    taken = set(names)
+    for key in extras:
+        name = snake(key)
+        if name in taken:  # two API names folding to one column name: keep both, visibly
+            name = f"{name}__{len(taken)}"
+        taken.add(name)
+        names.append(name)
+        columns.append(_extra_column([r.get(key) for r in rows]))
+    # keys are declared non-null, as dlt declares them: the hints agree and a null key fails loudly
+    keys = set(entity.primary_key)
+    fields = [pa.field(n, c.type, nullable=n not in keys) for n, c in zip(names, columns)]
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))

@@ -1,0 +1,148 @@
+"""Run the extraction: the ``p2c_crm`` and ``p2c_erp`` dlt pipelines into the warehouse.
+
+API::
+
+    results = run_extract(["crm", "erp"], on_page=callback)   # -> list[ExtractResult]
+
+Each system: resolve its connection (``pipelines.connection``), fetch a token (a wrong secret or
+an unreachable token URL raises ``p2c.errors.ConfigError`` before anything is read), then run its
+pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the DuckDB file
+``p2c.settings.warehouse_path()``, working directory ``p2c.settings.pipelines_dir()`` — so
+``dlt pipeline --pipelines-dir <dir> p2c_crm info|trace|failed-jobs`` shows the last run.
+Pages reach dlt as Arrow tables and load as parquet; entities of a system are read concurrently
+(dlt's parallelised resources, ``extract.workers`` threads, default 5; HTTP connections bounded by
+``max_connections``). A page the service fails after retries fails the run with
+:class:`ExtractError` naming the entity and the URL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import dlt
+import httpx
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from p2c import settings
+from p2c.errors import ConfigError
+from pipelines.connection import System, resolve_connection
+from pipelines.crm import crm_source
+from pipelines.erp import erp_source
+from pipelines.http import make_client, preflight
+from pipelines.odata import PageError
+
+OnPage = Callable[[str, str, int], None]  # (system, entity set, rows in the page)
+
+# Arrow pages carry no dlt ids; the contract wants _dlt_load_id and _dlt_id on every raw row
+_DLT_DEFAULTS = {
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+}
+
+
+class ExtractError(RuntimeError):
+    """Extraction failed: the message names the system, the entity and the URL (never a token)."""
+
+
+@dataclass
+class ExtractResult:
+    system: str
+    rows: dict[str, int] = field(default_factory=dict)  # entity set → rows read (deletions included)
+    pages: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    load_id: str | None = None
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def make_pipeline(system: System) -> dlt.Pipeline:
+    """The dlt pipeline of one system, on the warehouse and pipelines dir of ``p2c.settings``."""
+    warehouse = settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=settings.PIPELINE_NAMES[system],
+        destination=dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging"),
+        dataset_name=settings.DATASET_NAMES[system],
+        pipelines_dir=str(settings.pipelines_dir()),
+        progress=None,
+    )
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The first PageError / ConfigError in the chain dlt wrapped around it, else ``exc``."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (PageError, ConfigError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def extract_system(
+    system: System,
+    *,
+    entities: Sequence[str] | None = None,
+    on_page: OnPage | None = None,
+    transport: httpx.BaseTransport | None = None,
+    max_connections: int = 8,
+    full_reload: bool = False,
+) -> ExtractResult:
+    """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure."""
+    for key, value in _DLT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    conn = resolve_connection(system)
+    preflight(conn, transport=transport)
+    result = ExtractResult(system)
+    lock = threading.Lock()
+
+    def page_seen(entity: str, rows: int) -> None:
+        with lock:
+            result.rows[entity] = result.rows.get(entity, 0) + rows
+            result.pages[entity] = result.pages.get(entity, 0) + 1
+        if on_page:
+            on_page(system, entity, rows)
+
+    started = time.monotonic()
+    with make_client(conn, transport=transport, max_connections=max_connections) as client:
+        if system == "crm":
+            source = crm_source(client, entities, page_seen)
+        else:
+            source = erp_source(client, entities, page_seen, full_reload=full_reload)
+        if full_reload and system == "crm":
+            _forget_delta_links(system)
+        pipeline = make_pipeline(system)
+        try:
+            info = pipeline.run(source, loader_file_format="parquet")
+        except PipelineStepFailed as exc:
+            cause = _cause(exc)
+            if isinstance(cause, ConfigError):
+                raise cause from None
+            if isinstance(cause, PageError):
+                raise ExtractError(f"{system}: {cause}") from None
+            raise ExtractError(f"{system}: {exc.step} failed: {cause}") from exc
+    result.seconds = time.monotonic() - started
+    result.load_id = info.loads_ids[-1] if info.loads_ids else None
+    return result
+
+
+def _forget_delta_links(system: System) -> None:
+    """``--full-reload`` for the CRM: drop the stored delta links so every entity is read whole."""
+    pipeline = make_pipeline(system)
+    with pipeline.managed_state() as state:
+        for resource in state.get("sources", {}).get(system, {}).get("resources", {}).values():
+            resource.pop("delta_link", None)
+
+
+def run_extract(
+    systems: Iterable[System] = ("crm", "erp"),
+    **options,
+) -> list[ExtractResult]:
+    """Extract each system in turn (they share one DuckDB file); options as :func:`extract_system`."""
+    return [extract_system(system, **options) for system in systems]

@@ -1,0 +1,82 @@
+"""Server-driven paging over an OData collection: follow ``@odata.nextLink`` to the last page.
+
+``iter_pages(client, url, entity=…, headers=…, params=…)`` yields each page's parsed JSON body
+(``value``, and on the last page ``@odata.deltaLink`` when change tracking was asked for). The same
+headers go with every page (Dataverse wants ``Prefer`` resent); next links are used unchanged.
+
+A page the service refuses after the HTTP layer's retries raises :class:`PageError`, which names
+the entity, the URL and the service's own error message — never a header, so never the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import httpx
+import orjson
+
+NEXT_LINK = "@odata.nextLink"
+DELTA_LINK = "@odata.deltaLink"
+
+
+class PageError(RuntimeError):
+    """A page could not be read: which entity, which URL, what the service said."""
+
+    def __init__(self, entity: str, url: str, detail: str, status: int | None = None, code: str | None = None) -> None:
+        self.entity = entity
+        self.url = url
+        self.status = status
+        self.code = code
+        super().__init__(f"{entity}: GET {url} failed: {detail}")
+
+
+def _service_error(response: httpx.Response) -> tuple[str, str | None]:
+    try:
+        error = orjson.loads(response.content).get("error") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        error = {}
+    message = str(error.get("message") or response.text[:200] or response.reason_phrase)
+    code = error.get("code") or None
+    return f"HTTP {response.status_code} {message[:300]}" + (f" (code {code})" if code else ""), code
+
+
+def get_page(
+    client: httpx.Client,
+    url: str,
+    *,
+    entity: str,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """GET one page and parse it; ``PageError`` if the service (or the network) fails it."""
+    try:
+        response = client.get(url, headers=headers, params=params)
+    except httpx.HTTPError as exc:
+        shown = str(client.build_request("GET", url, params=params).url)
+        raise PageError(entity, shown, f"{type(exc).__name__}: {exc}") from None
+    if response.status_code >= 400:
+        detail, code = _service_error(response)
+        raise PageError(entity, str(response.request.url), detail, response.status_code, code)
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise PageError(entity, str(response.request.url), f"the response is not JSON ({exc})", response.status_code) from None
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise PageError(entity, str(response.request.url), "the response has no 'value' array", response.status_code)
+    return body
+
+
+def iter_pages(
+    client: httpx.Client,
+    url: str,
+    *,
+    entity: str,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every page from ``url`` on, following ``@odata.nextLink`` until a page has none."""
+    body = get_page(client, url, entity=entity, headers=headers, params=params)
+    yield body
+    while next_link := body.get(NEXT_LINK):
+        body = get_page(client, next_link, entity=entity, headers=headers)
+        yield body

@@ -1,0 +1,233 @@
+"""The entities p2c extracts, declared once per system, and the constants of both services.
+
+Written from the API fact sheets (``shared/api/dataverse.md``, ``finance_operations.md``), not
+from any emulator. Each entity is one line of a table: entity set / collection name, primary key,
+and the columns with their types. The sources (``pipelines/crm.py``, ``pipelines/erp.py``) are
+built from these tables; adding an entity is adding a line here.
+
+Column type codes (``name:type``, ``string`` when omitted) and the Arrow type they load as:
+
+=========  ===============================  ===================================
+code       EDM type                         Arrow / DuckDB
+=========  ===============================  ===================================
+string     Edm.String, Edm.Guid, F&O enum   string / varchar (enums: member name)
+int        Edm.Int32, Edm.Int64             int64 / bigint
+decimal    Edm.Decimal, Edm.Double, money   float64 / double
+bool       Edm.Boolean                      bool / boolean
+datetime   Edm.DateTimeOffset               timestamp[us, UTC] / timestamptz
+date       Edm.Date                         date32 / date
+=========  ===============================  ===================================
+
+Columns the service sends that are not declared still load (their type inferred from the data):
+the declared columns only pin types, so that a page where a column is all null cannot change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pyarrow as pa
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+CRM_PAGE_SIZE = 5000  # Dataverse: default and maximum odata.maxpagesize
+ERP_PAGE_SIZE = 10000  # F&O: maximum server-driven page
+ETAG_COLUMN = "odata_etag"  # the row's @odata.etag, the writeback's If-Match
+DELETED_COLUMN = "_p2c_deleted"  # CRM: change tracking reported the row deleted
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "decimal": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+_naming = NamingConvention()
+
+
+def snake(name: str) -> str:
+    """dlt's table/column name for an API name (``dataAreaId`` → ``data_area_id``)."""
+    return _naming.normalize_identifier(name)
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity set: what to request and how its rows look."""
+
+    entity_set: str  # entity set / public collection name, as in the URL
+    key: tuple[str, ...]  # primary key, API names
+    spec: str  # "name:type name name:type …" (API names)
+    modified_column: str | None = None  # ERP: load incrementally on this DateTimeOffset column
+
+    @property
+    def table(self) -> str:
+        return snake(self.entity_set)
+
+    @cached_property
+    def columns(self) -> dict[str, str]:
+        """API column name → type code, in declaration order."""
+        out: dict[str, str] = {}
+        for item in self.spec.split():
+            name, _, code = item.partition(":")
+            if (code or "string") not in ARROW_TYPES:
+                raise ValueError(f"{self.entity_set}.{name}: unknown column type {code!r}")
+            out[name] = code or "string"
+        return out
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return tuple(snake(k) for k in self.key)
+
+
+# -- Dataverse (CRM) -----------------------------------------------------------------------------
+# every table: its GUID key, createdon/modifiedon, versionnumber; user-owned tables also owner and BU
+_COMMON = "createdon:datetime modifiedon:datetime versionnumber:int"
+_OWNED = _COMMON + " _ownerid_value _owningbusinessunit_value"
+_STATE = "statecode:int statuscode:int"
+_TOTALS = "totalamount:decimal totallineitemamount:decimal totaltax:decimal freightamount:decimal discountamount:decimal"
+_LINE = (
+    "_productid_value _uomid_value _transactioncurrencyid_value productdescription isproductoverridden:bool"
+    " ispriceoverridden:bool quantity:decimal priceperunit:decimal manualdiscountamount:decimal tax:decimal"
+    " baseamount:decimal extendedamount:decimal lineitemnumber:int sequencenumber:int"
+)
+
+
+def _crm(entity_set: str, pk: str, spec: str) -> EntitySpec:
+    return EntitySpec(entity_set, (pk,), f"{pk} {spec}")
+
+
+CRM_ENTITIES: tuple[EntitySpec, ...] = (
+    _crm("businessunits", "businessunitid", f"{_COMMON} name _parentbusinessunitid_value"),
+    _crm("systemusers", "systemuserid", f"{_COMMON} fullname firstname lastname internalemailaddress isdisabled:bool _businessunitid_value"),
+    _crm("transactioncurrencies", "transactioncurrencyid", f"{_COMMON} currencyname isocurrencycode currencysymbol exchangerate:decimal currencyprecision:int {_STATE}"),
+    _crm("uomschedules", "uomscheduleid", f"{_COMMON} name baseuomname {_STATE}"),
+    _crm("uoms", "uomid", f"{_COMMON} name _uomscheduleid_value _baseuom_value quantity:decimal isschedulebaseuom:bool"),
+    _crm(
+        "accounts",
+        "accountid",
+        f"{_OWNED} accountnumber name emailaddress1 telephone1 websiteurl address1_line1 address1_city"
+        " address1_postalcode address1_country creditlimit:decimal paymenttermscode:int customertypecode:int"
+        f" _transactioncurrencyid_value _primarycontactid_value p2c_customergroupid p2c_onholdstatus {_STATE}",
+    ),
+    _crm(
+        "contacts",
+        "contactid",
+        f"{_OWNED} p2c_contactnumber firstname lastname fullname emailaddress1 telephone1 jobtitle"
+        f" _parentcustomerid_value _transactioncurrencyid_value {_STATE}",
+    ),
+    _crm(
+        "products",
+        "productid",
+        f"{_COMMON} productnumber name description price:decimal standardcost:decimal currentcost:decimal"
+        " _defaultuomid_value _defaultuomscheduleid_value _pricelevelid_value _transactioncurrencyid_value"
+        f" producttypecode:int productstructure:int quantitydecimal:int p2c_isexternallymaintained:bool {_STATE}",
+    ),
+    _crm("pricelevels", "pricelevelid", f"{_COMMON} name begindate:date enddate:date _transactioncurrencyid_value {_STATE}"),
+    _crm(
+        "productpricelevels",
+        "productpricelevelid",
+        f"{_COMMON} _pricelevelid_value _productid_value _uomid_value _uomscheduleid_value _transactioncurrencyid_value"
+        " amount:decimal pricingmethodcode:int quantitysellingcode:int productnumber",
+    ),
+    _crm(
+        "quotes",
+        "quoteid",
+        f"{_OWNED} quotenumber name _customerid_value _pricelevelid_value _transactioncurrencyid_value"
+        f" effectivefrom:date effectiveto:date p2c_quotationstatus p2c_hasexternallymaintainedproductsonly:bool {_TOTALS} {_STATE}",
+    ),
+    _crm("quotedetails", "quotedetailid", f"{_OWNED} _quoteid_value {_LINE}"),
+    _crm(
+        "salesorders",
+        "salesorderid",
+        f"{_OWNED} ordernumber name _customerid_value _pricelevelid_value _transactioncurrencyid_value _quoteid_value"
+        " requestdeliveryby:date datefulfilled:date submitdate:date paymenttermscode:int p2c_processingstatus"
+        f" p2c_isexternallymaintained:bool {_TOTALS} {_STATE}",
+    ),
+    _crm("salesorderdetails", "salesorderdetailid", f"{_OWNED} _salesorderid_value {_LINE} quantityshipped:decimal p2c_linestatus"),
+    _crm(
+        "invoices",
+        "invoiceid",
+        f"{_OWNED} invoicenumber name _customerid_value _salesorderid_value _pricelevelid_value _transactioncurrencyid_value"
+        f" duedate:date p2c_invoicedate:date p2c_isexternallymaintained:bool {_TOTALS} {_STATE}",
+    ),
+    _crm("invoicedetails", "invoicedetailid", f"{_OWNED} _invoiceid_value {_LINE}"),
+)
+
+# -- Finance & Operations (ERP) ------------------------------------------------------------------
+_LINE_ERP = "SalesUnitSymbol SalesPrice:decimal LineDiscountAmount:decimal LineAmount:decimal CurrencyCode"
+
+ERP_ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec("LegalEntities", ("LegalEntityId",), "LegalEntityId Name AccountingCurrency"),
+    EntitySpec("Currencies", ("CurrencyCode",), "CurrencyCode Name Symbol"),
+    EntitySpec("UnitsOfMeasure", ("UnitSymbol",), "UnitSymbol UnitDescription UnitClass DecimalPrecision:int IsBaseUnit IsSystemUnit SystemOfUnits"),
+    EntitySpec("PaymentTerms", ("dataAreaId", "Name"), "dataAreaId Name Description NumberOfDays:int NumberOfMonths:int PaymentMethodType IsDefaultPaymentTerm"),
+    EntitySpec("CustomerGroups", ("dataAreaId", "CustomerGroupId"), "dataAreaId CustomerGroupId Description PaymentTermId IsSalesTaxIncludedInPrice"),
+    EntitySpec(
+        "CustomersV3",
+        ("dataAreaId", "CustomerAccount"),
+        "dataAreaId CustomerAccount PartyType PartyNumber OrganizationName PersonFirstName PersonLastName CustomerGroupId"
+        " SalesCurrencyCode PaymentTerms PaymentMethod CreditLimit:decimal OnHoldStatus InvoiceAccount LanguageId SiteId"
+        " WarehouseId DeliveryMode IsExternallyMaintained AddressStreet AddressCity AddressZipCode AddressState"
+        " AddressCountryRegionId AddressCountryRegionISOCode PrimaryContactEmail PrimaryContactPhone PrimaryContactURL"
+        " ContactPersonId IsOneTimeCustomer",
+    ),
+    EntitySpec(
+        "ContactPersons",
+        ("dataAreaId", "ContactPersonId"),
+        "dataAreaId ContactPersonId ContactPersonPartyNumber AssociatedPartyNumber ContactPersonName FirstName MiddleName"
+        " LastName PrimaryEmailAddress PrimaryPhoneNumber EmploymentJobTitle IsDefaultContactPerson"
+        " IsContactPersonExternallyMaintained IsInactive LastEditDateTime:datetime",
+        modified_column="LastEditDateTime",
+    ),
+    EntitySpec(
+        "ReleasedProductsV2",
+        ("dataAreaId", "ItemNumber"),
+        "dataAreaId ItemNumber ProductNumber ProductName SearchName ProductType ProductGroupId ItemModelGroupId"
+        " InventoryUnitSymbol SalesUnitSymbol SalesPrice:decimal UnitCost:decimal SalesSalesTaxItemGroupCode IsSalesProhibited",
+    ),
+    EntitySpec(
+        "CDSSalesQuotationHeaders",
+        ("dataAreaId", "SalesQuotationNumber"),
+        "dataAreaId SalesQuotationNumber SalesQuotationName RequestingCustomerAccountNumber InvoiceCustomerAccountNumber"
+        " CurrencyCode SalesQuotationStatus SalesQuotationExpiryDate:datetime GeneratedSalesOrderNumber PaymentTermsName"
+        " QuotationTotalAmount:decimal QuotationTotalTaxAmount:decimal",
+    ),
+    EntitySpec(
+        "CDSSalesQuotationLines",
+        ("dataAreaId", "SalesQuotationNumber", "LineCreationSequenceNumber"),
+        f"dataAreaId SalesQuotationNumber LineCreationSequenceNumber:int ProductNumber LineDescription RequestedSalesQuantity:decimal {_LINE_ERP}",
+    ),
+    EntitySpec(
+        "CDSSalesOrderHeaders",
+        ("dataAreaId", "SalesOrderNumber"),
+        "dataAreaId SalesOrderNumber SalesOrderName OrderingCustomerAccountNumber InvoiceCustomerAccountNumber CurrencyCode"
+        " SalesOrderStatus SalesOrderProcessingStatus PaymentTermsName RequestedShippingDate:datetime QuotationNumber"
+        " CustomersOrderReference LanguageId OrderingCustomerIsExternallyMaintained InvoiceCustomerIsExternallyMaintained"
+        " IsSalesProcessingStopped OrderCreationDateTime:datetime OrderTotalAmount:decimal OrderTotalTaxAmount:decimal"
+        " OrderTotalChargesAmount:decimal TotalDiscountAmount:decimal",
+    ),
+    EntitySpec(
+        "CDSSalesOrderLines",
+        ("dataAreaId", "SalesOrderNumber", "LineCreationSequenceNumber"),
+        "dataAreaId SalesOrderNumber LineCreationSequenceNumber:int ProductNumber LineDescription OrderedSalesQuantity:decimal"
+        f" {_LINE_ERP} TotalTaxAmount:decimal SalesOrderLineStatus",
+    ),
+    EntitySpec(
+        "SalesInvoiceHeadersV2",
+        ("dataAreaId", "InvoiceNumber", "InvoiceDate", "LedgerVoucher"),
+        "dataAreaId InvoiceNumber InvoiceDate:datetime LedgerVoucher SalesOrderNumber InvoiceCustomerAccountNumber CurrencyCode"
+        " TotalInvoiceAmount:decimal TotalTaxAmount:decimal TotalDiscountAmount:decimal TotalChargeAmount:decimal"
+        " PaymentTermsName CustomersOrderReference",
+    ),
+    EntitySpec(
+        "SalesInvoiceLines",
+        ("dataAreaId", "InvoiceNumber", "LineCreationSequenceNumber", "InvoiceDate"),
+        "dataAreaId InvoiceNumber LineCreationSequenceNumber:int InvoiceDate:datetime ProductNumber ProductName"
+        " InvoicedQuantity:decimal SalesPrice:decimal LineAmount:decimal LineTotalDiscountAmount:decimal"
+        " LineTotalTaxAmount:decimal SalesUnitSymbol CurrencyCode",
+    ),
+)
+
+ENTITIES: dict[str, tuple[EntitySpec, ...]] = {"crm": CRM_ENTITIES, "erp": ERP_ENTITIES}
