@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "p2c.commands.run",
     "p2c.commands.writeback",
     "p2c.commands.transform",
+    "p2c.commands.inspect",
 )
 
 

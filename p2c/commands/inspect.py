@@ -1,0 +1,248 @@
+"""``p2c status``, ``p2c conflicts`` (and ``conflicts decide``), ``p2c couplings``, ``p2c mappings``.
+
+Read-only views of the warehouse for the people who run p2c: they open the warehouse read-only
+(the one exception, ``conflicts decide``, records a decision in ``p2c_sync.conflict_decisions``
+that the next run applies). Lists take ``--csv FILE`` for people who work in Excel and ``--json``
+for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p2c import inspect, settings
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
+
+console = Console()
+
+
+@contextmanager
+def _warehouse(read_only: bool = True) -> Iterator[Any]:
+    import duckdb
+
+    path = settings.warehouse_path()
+    if not path.exists():
+        console.print(f"[red]no warehouse at {path}[/red]: run [bold]p2c run[/bold] first (or set P2C_WAREHOUSE)")
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:  # another process (a run) holds the file for writing
+        console.print(f"[red]the warehouse is busy[/red] ({exc}); try again when the running p2c run has finished")
+        raise typer.Exit(EXIT_BUSY)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """One header row, then the rows; dict/list values as JSON (Excel reads UTF-8 with a BOM)."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(
+                [json.dumps(row.get(c)) if isinstance(row.get(c), (dict, list)) else _text(row.get(c)) for c in columns]
+            )
+
+
+def _emit(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str,
+    empty: str,
+    csv_path: Path | None,
+    as_json: bool,
+    shown: Sequence[str] | None = None,
+) -> None:
+    if csv_path:
+        write_csv(csv_path, rows, columns)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    if not rows:
+        console.print(empty)
+    else:
+        table = Table(title=title)
+        for col in shown or columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*(_text(row.get(c)) for c in shown or columns))
+        console.print(table)
+    if csv_path:
+        console.print(f"{len(rows)} rows written to {csv_path}")
+
+
+CSV_OPTION = typer.Option(None, "--csv", help="Also write the list to this CSV file (opens in Excel).")
+JSON_OPTION = typer.Option(False, "--json", help="Print as JSON instead of a table.")
+
+
+# --- status -------------------------------------------------------------------------------------
+
+STATUS_COLUMNS = ("run_id", "status", "started_at", "seconds", *inspect.COUNT_COLUMNS, "message")
+
+
+def status_cmd(
+    limit: int = typer.Option(10, "--limit", "-n", help="How many runs to show, newest first."),
+    csv_path: Optional[Path] = CSV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The last runs: status, start, duration and counts (created, updated, conflicts, failed, …)."""
+    with _warehouse() as conn:
+        runs = inspect.recent_runs(conn, limit)
+    rows = [{**{k: v for k, v in r.items() if k != "counts"}, **{c: r["counts"].get(c, 0) for c in inspect.COUNT_COLUMNS}}
+            for r in runs]
+    shown = ("run_id", "status", "started_at", "seconds", "extracted", "created", "updated", "conflicts",
+             "quarantined", "failed", "waiting", "message")
+    _emit(rows, STATUS_COLUMNS, title="last runs (newest first)", empty="no run recorded yet: [bold]p2c run[/bold]",
+          csv_path=csv_path, as_json=as_json, shown=shown)
+
+
+# --- conflicts ----------------------------------------------------------------------------------
+
+conflicts_app = typer.Typer(
+    help="Conflicts the last run found; `p2c conflicts decide …` settles an open one on the next run.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@conflicts_app.callback()
+def conflicts_cmd(
+    ctx: typer.Context,
+    all_: bool = typer.Option(False, "--all", help="Also the conflicts the policy settled (owner wins, …)."),
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity (customer, order, …)."),
+    csv_path: Optional[Path] = CSV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List open conflicts (manual policy, undecided): both values, the base, the owner, any decision taken."""
+    if ctx.invoked_subcommand:
+        return
+    with _warehouse() as conn:
+        rows = inspect.conflicts(conn, open_only=not all_, entity=entity)
+    shown = ("entity", "record_key", "field", "crm_value", "erp_value", "base_value", "owner", "outcome", "decision")
+    _emit(rows, (*inspect.CONFLICT_COLUMNS, "decision"), title="open conflicts" if not all_ else "conflicts",
+          empty="no open conflict" if not all_ else "no conflict", csv_path=csv_path, as_json=as_json, shown=shown)
+    if rows and not all_ and not as_json:
+        console.print("decide one with [bold]p2c conflicts decide <entity> <record_key> <field> --take crm|erp[/bold] "
+                      "or [bold]--value V[/bold]; the next run applies it")
+
+
+def record_decision(
+    conn, entity: str, record_key: str, field: str, take: str, value: str | None, decided_by: str | None
+) -> None:
+    """Store (or replace) the decision on one conflict; the next run's merge applies it."""
+    from reverse_etl import sync_schema
+
+    sync_schema.ensure(conn)
+    conn.execute(
+        f"""insert or replace into {sync_schema.SCHEMA}.conflict_decisions
+            (entity, record_key, field, take, value, decided_at, decided_by, applied_run_id)
+            values (?, ?, ?, ?, ?, ?, ?, null)""",
+        [entity, record_key, field, take, value, datetime.now(timezone.utc).replace(tzinfo=None), decided_by],
+    )
+
+
+@conflicts_app.command("decide")
+def decide_cmd(
+    entity: str = typer.Argument(..., help="Canonical entity, e.g. customer."),
+    record_key: str = typer.Argument(..., help="Canonical record key, e.g. 'usmf|ACC-00007'."),
+    field: str = typer.Argument(..., help="Canonical field, e.g. phone."),
+    take: Optional[str] = typer.Option(None, "--take", help="Keep this system's value: crm or erp."),
+    value: Optional[str] = typer.Option(None, "--value", help="Write this value to both systems instead."),
+) -> None:
+    """Record how to settle one conflict; the next `p2c run` writes it and the conflict closes."""
+    if (take is None) == (value is None):
+        console.print("[red]give exactly one of --take crm|erp or --value V[/red]")
+        raise typer.Exit(EXIT_CONFIG)
+    if take is not None and take not in ("crm", "erp"):
+        console.print(f"[red]--take must be crm or erp, not {take!r}[/red]")
+        raise typer.Exit(EXIT_CONFIG)
+    with _warehouse(read_only=False) as conn:
+        conflict = inspect.find_conflict(conn, entity, record_key, field)
+        if conflict is None:
+            console.print(f"[red]no conflict on {entity} {record_key} {field}[/red] in the last run: "
+                          "[bold]p2c conflicts[/bold] lists them")
+            raise typer.Exit(EXIT_NOT_FOUND)
+        record_decision(conn, entity, record_key, field, take or "value", value, getpass.getuser())
+    chosen = f"the {take.upper()} value {conflict[f'{take}_value']!r}" if take else f"the value {value!r}"
+    if not conflict["is_open"]:
+        console.print(f"[yellow]note[/yellow]: this conflict was already settled by policy ({conflict['outcome']}); "
+                      "the decision applies if the merge holds it again")
+    console.print(f"recorded: {entity} {record_key} {field} ← {chosen}; the next [bold]p2c run[/bold] applies it")
+
+
+# --- couplings ----------------------------------------------------------------------------------
+
+
+def couplings_cmd(
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity."),
+    key: Optional[str] = typer.Option(None, "--key", help="A record key, CRM GUID or ERP key value (e.g. ACC-00001)."),
+    limit: int = typer.Option(200, "--limit", "-n", help="At most this many couplings (0: all)."),
+    csv_path: Optional[Path] = CSV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Which CRM record is which ERP record and how they were coupled; with --key also the merge base and
+    the latest writes of that record."""
+    with _warehouse() as conn:
+        rows = inspect.couplings(conn, entity=entity, key=key, limit=limit or None)
+        details = []
+        if key and len(rows) <= 5:
+            details = [
+                {"coupling": r, "base": inspect.sync_base(conn, r["entity"], r["record_key"]),
+                 "writes": inspect.write_history(conn, r["record_key"])}
+                for r in rows
+            ]
+    if as_json and key:
+        if csv_path:
+            write_csv(csv_path, rows, inspect.COUPLING_COLUMNS)
+        sys.stdout.write(json.dumps(details or rows, indent=2, default=str) + "\n")
+        return
+    _emit(rows, inspect.COUPLING_COLUMNS, title="couplings", csv_path=csv_path, as_json=as_json,
+          empty="no coupling matches" if (key or entity) else "no record is coupled yet")
+    for d in details:
+        c = d["coupling"]
+        if d["base"]:
+            table = Table(title=f"base of {c['entity']} {c['record_key']} (last value agreed on both sides)")
+            for col in ("field", "value", "run_id", "updated_at"):
+                table.add_column(col, overflow="fold")
+            for b in d["base"]:
+                table.add_row(*(_text(b[col]) for col in ("field", "value", "run_id", "updated_at")))
+            console.print(table)
+        if d["writes"]:
+            table = Table(title=f"latest writes of {c['record_key']}")
+            for col in ("logged_at", "system", "entity", "operation", "status", "http_status", "error_message"):
+                table.add_column(col, overflow="fold")
+            for w in d["writes"]:
+                table.add_row(*(_text(w[col]) for col in ("logged_at", "system", "entity", "operation", "status",
+                                                          "http_status", "error_message")))
+            console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_cmd)
+    app.add_typer(conflicts_app, name="conflicts")
+    app.command("couplings")(couplings_cmd)
