@@ -23,6 +23,7 @@ app = typer.Typer(
 
 # Product command modules; each defines `register(app)`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "p2c.commands.extract",
     "p2c.commands.run",
     "p2c.commands.writeback",
     "p2c.commands.transform",

@@ -146,3 +146,22 @@ def run_extract(
 ) -> list[ExtractResult]:
     """Extract each system in turn (they share one DuckDB file); options as :func:`extract_system`."""
     return [extract_system(system, **options) for system in systems]
+
+
+def extract_stage(run_id: str):
+    """``p2c run``'s extract stage: both systems; counts ``{"extracted": rows}`` per canonical entity."""
+    from p2c.run import StageOutcome
+    from pipelines.settings import CANONICAL_ENTITY
+
+    counts: dict[str, dict[str, int]] = {}
+    results = run_extract()
+    for result in results:
+        for entity_set, rows in result.rows.items():
+            entity = CANONICAL_ENTITY.get(entity_set, entity_set)
+            counts.setdefault(entity, {"extracted": 0})["extracted"] += rows
+    total = sum(r.total_rows for r in results)
+    return StageOutcome(
+        counts=counts,
+        message=f"{total} rows read",
+        detail={r.system: {"rows": r.rows, "seconds": round(r.seconds, 2), "load_id": r.load_id} for r in results},
+    )

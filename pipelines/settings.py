@@ -231,3 +231,27 @@ ERP_ENTITIES: tuple[EntitySpec, ...] = (
 )
 
 ENTITIES: dict[str, tuple[EntitySpec, ...]] = {"crm": CRM_ENTITIES, "erp": ERP_ENTITIES}
+
+# the canonical entity each set feeds (the run summary counts extraction per canonical entity);
+# reference sets not listed here are counted under their own name
+CANONICAL_ENTITY: dict[str, str] = {
+    "accounts": "customer",
+    "CustomersV3": "customer",
+    "contacts": "contact",
+    "ContactPersons": "contact",
+    "products": "product",
+    "ReleasedProductsV2": "product",
+    "productpricelevels": "price",
+    "quotes": "quote",
+    "CDSSalesQuotationHeaders": "quote",
+    "quotedetails": "quote_line",
+    "CDSSalesQuotationLines": "quote_line",
+    "salesorders": "order",
+    "CDSSalesOrderHeaders": "order",
+    "salesorderdetails": "order_line",
+    "CDSSalesOrderLines": "order_line",
+    "invoices": "invoice",
+    "SalesInvoiceHeadersV2": "invoice",
+    "invoicedetails": "invoice_line",
+    "SalesInvoiceLines": "invoice_line",
+}
