@@ -24,13 +24,16 @@ DIALECTS = ("postgres", "snowflake", "bigquery", "databricks")
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> list[Path]:
     work = tmp_path_factory.mktemp("compile")
-    env = dict(os.environ, P2C_WAREHOUSE=str(work / "p2c.duckdb"), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-               DBT_TARGET_PATH=str(work / "target"), DBT_LOG_PATH=str(work / "logs"))
+    env = dict(os.environ, P2C_WAREHOUSE=str(work / "p2c.duckdb"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.pop("DBT_TARGET_PATH", None)
+    env.pop("DBT_LOG_PATH", None)
     dbt_bin = Path(sys.executable).with_name("dbt")
-    res = subprocess.run([str(dbt_bin), "--quiet", *dbt_args("compile", work / "p2c.duckdb", ["--select", "resource_type:model"])],
+    args = dbt_args("compile", work / "p2c.duckdb", ["--select", "resource_type:model"])
+    res = subprocess.run([str(dbt_bin), "--quiet", *args],
                          env=env, capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
-    models = sorted((work / "target" / "compiled" / "p2c" / "models").rglob("*.sql"))
+    target = Path(args[args.index("--target-path") + 1])
+    models = sorted((target / "compiled" / "p2c" / "models").rglob("*.sql"))
     # unit tests compile under a directory named after their yml file; only models count here
     return [m for m in models if not any(part.endswith(".yml") for part in m.parts)]
 
