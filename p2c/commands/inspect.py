@@ -242,7 +242,53 @@ def couplings_cmd(
             console.print(table)
 
 
+# --- mappings -----------------------------------------------------------------------------------
+
+
+def mappings_cmd(
+    entity: Optional[str] = typer.Argument(None, help="Only this entity (customer, order_line, …) or entity set."),
+    csv_path: Optional[Path] = CSV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The field map as you review a template's mapping: per target field, its source field or constant,
+    the value map or transformation, its owner and direction. Read from the dbt models and seeds themselves."""
+    from p2c import mappings
+    from p2c.commands.transform import PROJECT_DIR
+
+    warehouse = settings.warehouse_path()
+    try:
+        compiled = mappings.compiled_models(PROJECT_DIR, warehouse)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_CONFIG)
+    rows = [r.as_dict() for r in mappings.field_mappings(PROJECT_DIR, compiled, entity)]
+    if csv_path:
+        write_csv(csv_path, rows, mappings.COLUMNS)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        console.print(f"no mapping for {entity!r}" if entity else "no mapping found")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    shown = ("target_field", "source_field", "value_map", "transformation", "owner", "when")
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault((r["entity"], r["direction"], r["target_set"], r["model"]), []).append(r)
+    for (ent, direction, target_set, model), group in groups.items():
+        source_set = next((g["source_set"] for g in group if g["source_set"]), "")
+        title = f"{ent}: {direction}  {source_set} → {target_set}" + (f"  [dim]({model})[/dim]" if model else "  [dim](no writeback model yet)[/dim]")
+        table = Table(title=title, title_justify="left")
+        for col in shown:
+            table.add_column(col, overflow="fold")
+        for g in group:
+            table.add_row(*(g[c] for c in shown))
+        console.print(table)
+    if csv_path:
+        console.print(f"{len(rows)} rows written to {csv_path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("status")(status_cmd)
     app.add_typer(conflicts_app, name="conflicts")
     app.command("couplings")(couplings_cmd)
+    app.command("mappings")(mappings_cmd)

@@ -1,0 +1,351 @@
+"""The field map as a person reviews a template's mapping, read from the dbt project itself.
+
+Nothing here is a second copy of the mapping. Per canonical field, the seeds the models join say
+how each system spells it (``seeds/field_map.csv``: attribute, value map, lookup binding), who owns
+it (``seeds/field_ownership.csv``, default the entity's master in ``seeds/entities.csv``) and the
+conflict policy (``seeds/conflict_policy.csv``). Where a value comes from in the source system is
+traced through the *compiled* SQL of the intermediate and staging models with sqlglot (the raw
+column, the seed it is looked up in, the transformation). The constants and template defaults a
+new record gets are read from the writeback models' ``writeback_rows(...)`` call.
+
+Compiled SQL comes from the last ``dbt build`` of the warehouse (its ``dbt_target``) when that is
+newer than the project's files, else from a ``dbt compile`` into a temporary directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+import sqlglot
+from sqlglot import exp
+
+SYSTEMS = ("crm", "erp")
+COLUMNS = (
+    "entity", "direction", "target_set", "target_field", "source_set", "source_field", "canonical_field",
+    "value_map", "transformation", "owner", "policy", "when", "model",
+)
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    entity: str
+    direction: str  # "crm → erp"
+    target_set: str
+    target_field: str
+    source_set: str
+    source_field: str  # raw source column(s), or "constant 'Yes'" / "template: …"
+    canonical_field: str
+    value_map: str  # seed(s) the value is translated through
+    transformation: str  # how the value is shaped on the way
+    owner: str
+    policy: str
+    when: str  # "create + update", "create", "deactivate"
+    model: str  # the writeback model that writes it, or "" when none exists yet
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# --- reading the project ------------------------------------------------------------------------
+
+
+def read_seed(project: Path, name: str) -> list[dict[str, str]]:
+    path = project / "seeds" / f"{name}.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(entity, target) → the arguments of each writeback model's ``writeback_rows`` call, plus ``model``."""
+    calls: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted((project / "models" / "writeback").glob("*.sql")):
+        seen: list[tuple[tuple, dict]] = []
+
+        def capture(*args, **kwargs):
+            seen.append((args, kwargs))
+            return ""
+
+        # render the model with dbt's functions stubbed: ref() keeps the model name, the macro call is captured
+        env = jinja2.Environment(undefined=jinja2.ChainableUndefined)
+        env.from_string(path.read_text(encoding="utf-8")).render(
+            writeback_rows=capture, ref=lambda name, *_: name, source=lambda a, b: f"{a}.{b}",
+            config=lambda **_: "", var=lambda name, default=None: default, this=path.stem,
+        )
+        for args, kwargs in seen:
+            if len(args) >= 2:
+                calls[(args[0], args[1])] = {**kwargs, "model": f"writeback.{path.stem}"}
+    return calls
+
+
+def _newest(paths: list[Path]) -> float:
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
+def compiled_models(project: Path, warehouse: Path | None, compile_fn: Callable[[Path], Path] | None = None) -> dict[str, str]:
+    """Model name → compiled SQL for staging, intermediate and writeback models."""
+    sources = [*project.glob("models/**/*.sql"), *project.glob("macros/**/*.sql"), *project.glob("seeds/*.csv")]
+    candidates = []
+    if os.environ.get("DBT_TARGET_PATH"):
+        candidates.append(Path(os.environ["DBT_TARGET_PATH"]))
+    if warehouse is not None:
+        candidates.append(warehouse.parent / "dbt_target")
+    for target in candidates:
+        compiled = target / "compiled" / project_name(project) / "models"
+        files = list(compiled.glob("intermediate/**/*.sql"))
+        if files and min(p.stat().st_mtime for p in files) >= _newest(sources):
+            return _read_compiled(compiled)
+    with tempfile.TemporaryDirectory(prefix="p2c-mappings-") as tmp:
+        target = (compile_fn or _dbt_compile)(Path(tmp))
+        return _read_compiled(target / "compiled" / project_name(project) / "models")
+
+
+def project_name(project: Path) -> str:
+    match = re.search(r"^name:\s*['\"]?([\w-]+)", (project / "dbt_project.yml").read_text(encoding="utf-8"), re.M)
+    return match.group(1) if match else "p2c"
+
+
+def _read_compiled(models_dir: Path) -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for p in models_dir.glob("**/*.sql")}
+
+
+def _dbt_compile(tmp: Path) -> Path:
+    """``dbt compile`` against a throw-away DuckDB file (never the warehouse: a run may hold it)."""
+    from p2c.commands.transform import run_dbt
+
+    saved = {k: os.environ.get(k) for k in ("P2C_WAREHOUSE", "DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    os.environ["DBT_TARGET_PATH"] = str(tmp / "dbt_target")
+    os.environ["DBT_LOG_PATH"] = str(tmp / "dbt_logs")
+    try:
+        res = run_dbt("compile", ["--select", "staging intermediate writeback"], warehouse=tmp / "compile.duckdb")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if not res.success:
+        raise RuntimeError(f"dbt compile failed: {res.exception or 'see the dbt log'}")
+    return tmp / "dbt_target"
+
+
+# --- tracing a canonical field to its source column ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    columns: tuple[str, ...]  # raw columns of the source entity set
+    lookups: tuple[str, ...]  # seeds / models the value is looked up in
+    shaping: str  # the expression when it is more than a plain column
+
+
+def _ctes(tree: exp.Expression) -> dict[str, exp.Select]:
+    return {cte.alias: cte.this for cte in tree.find_all(exp.CTE)}
+
+
+def _projection(select: exp.Expression, name: str) -> exp.Expression | None:
+    for proj in getattr(select, "expressions", []):
+        if proj.alias_or_name == name:
+            return proj.this if isinstance(proj, exp.Alias) else proj
+    return None
+
+
+def _table_of(select: exp.Expression) -> str | None:
+    """``select * from "db"."schema"."name"`` → ``schema.name``."""
+    table = select.find(exp.Table) if isinstance(select, exp.Select) else None
+    if table is None:
+        return None
+    return f"{table.db}.{table.name}" if table.db else table.name
+
+
+def _final(tree: exp.Expression) -> exp.Expression:
+    ctes = _ctes(tree)
+    return ctes.get("final") or tree
+
+
+def staging_origin(stg_sql: str, column: str) -> tuple[list[str], str]:
+    """The raw column(s) behind a staging model's column, and the expression if it reshapes them."""
+    tree = sqlglot.parse_one(stg_sql, read="duckdb")
+    expr = _projection(_final(tree), column)
+    if expr is None:
+        return [column], ""
+    raw = [c.name for c in expr.find_all(exp.Column)]
+    shaping = "" if isinstance(expr, exp.Column) else expr.sql(dialect="duckdb")
+    return raw or [column], shaping
+
+
+# canonical text normalisation (macro canonical_text): trims, casts, trailing zeros; not worth showing
+_NORMALISING = (exp.Column, exp.Identifier, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Trim, exp.Nullif,
+                exp.Literal, exp.Null, exp.Case, exp.If, exp.Is, exp.Not, exp.Paren, exp.Anonymous)
+
+
+def _is_normalisation(expr: exp.Expression) -> bool:
+    return all(
+        isinstance(node, _NORMALISING) and (not isinstance(node, exp.Anonymous) or node.name.lower() in ("rtrim", "ltrim"))
+        for node in expr.walk()
+    )
+
+
+def trace(int_sql: str, field: str, compiled: dict[str, str]) -> Origin:
+    """Where a canonical field of an intermediate model comes from in the source system."""
+    tree = sqlglot.parse_one(int_sql, read="duckdb")
+    ctes = _ctes(tree)
+    expr = _projection(_final(tree), field)
+    if expr is None:
+        return Origin((), (), "")
+    # the staging model this intermediate model reads, and the CTE alias it is read under
+    staging = {alias: _table_of(body) for alias, body in ctes.items()}
+    stg_alias = next((a for a, t in staging.items() if t and t.split(".")[-1].startswith("stg_")), None)
+    stg_sql = compiled.get((staging.get(stg_alias) or "").split(".")[-1], "")
+    joined = [j for body in ctes.values() for j in body.find_all(exp.Join)]
+
+    columns: list[str] = []
+    lookups: list[str] = []
+    shaping = [] if _is_normalisation(expr) else [expr.sql(dialect="duckdb")]
+    for col in expr.find_all(exp.Column):
+        name, via = col.name, None
+        # a column picked from a joined lookup CTE (`countries.iso_country_code`): follow the join key
+        for body in ctes.values():
+            proj = _projection(body, name)
+            if isinstance(proj, exp.Column) and proj.table and proj.table != stg_alias and proj.table in staging:
+                via = proj.table
+                break
+        if via:
+            lookups.append((staging.get(via) or via).split(".")[-1])
+            for join in joined:
+                if join.alias_or_name != via or not join.args.get("on"):
+                    continue
+                for key in join.args["on"].find_all(exp.Column):
+                    if key.table == stg_alias:
+                        raw, how = staging_origin(stg_sql, key.name) if stg_sql else ([key.name], "")
+                        columns += raw
+                        shaping += [how] if how else []
+            continue
+        raw, how = staging_origin(stg_sql, name) if stg_sql else ([name], "")
+        columns += raw
+        shaping += [how] if how else []
+    dedup = lambda xs: tuple(dict.fromkeys(x for x in xs if x))  # noqa: E731
+    return Origin(dedup(columns), dedup(lookups), "; ".join(dedup(shaping)))
+
+
+def intermediate_for(compiled: dict[str, str], entity: str, system: str) -> str | None:
+    """The compiled intermediate model that maps ``system``'s rows onto ``entity``."""
+    pattern = re.compile(rf"'{re.escape(entity)}'\s+as\s+entity\b.*?'{system}'\s+as\s+side\b", re.S | re.I)
+    for name, sql in sorted(compiled.items()):
+        if name.startswith("int_") and name.endswith(f"__{system}") and pattern.search(sql):
+            return sql
+    return None
+
+
+# --- constants of a create / deactivation -------------------------------------------------------
+
+
+def _json_pairs(sql: str) -> list[tuple[str, exp.Expression]]:
+    """Key/value pairs of the first ``json_object(...)`` in a SQL fragment."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for func in tree.find_all(exp.Anonymous, exp.JSONObject):
+        args = func.expressions
+        if isinstance(func, exp.JSONObject):
+            return [(kv.this.name, kv.expression) for kv in args]
+        if func.name.lower() == "json_object":
+            return [(args[i].name, args[i + 1]) for i in range(0, len(args) - 1, 2)]
+    return []
+
+
+def _seed_in(sql: str) -> str:
+    """The table a create's defaults are selected from (a template seed), or ''."""
+    table = sqlglot.parse_one(sql, read="duckdb").find(exp.Table)
+    return table.name if table is not None else ""
+
+
+def _constant_text(value: exp.Expression, template: list[dict[str, str]]) -> tuple[str, str]:
+    """(source, transformation) of one value of a create's defaults."""
+    if isinstance(value, (exp.Literal, exp.Boolean)):
+        return f"constant {value.sql(dialect='duckdb')}", ""
+    if isinstance(value, exp.Column):
+        if value.table == "pairs":
+            what = {
+                "company": "the record's legal entity (company map)",
+                "crm_natural_key": "natural key of the CRM record",
+                "erp_natural_key": "natural key of the ERP record",
+            }.get(value.name, f"{value.name} of the record pair")
+            return what, ""
+        if template and value.name in template[0]:
+            per_company = ", ".join(f"{r.get('company', '?')}: {r[value.name]}" for r in template)
+            return f"template default {value.name}", f"per company ({per_company})"
+        return value.sql(dialect="duckdb"), ""
+    return value.sql(dialect="duckdb"), ""
+
+
+# --- the map ------------------------------------------------------------------------------------
+
+
+def field_mappings(project: Path, compiled: dict[str, str], entity: str | None = None) -> list[MappingRow]:
+    """Every target field of every flow, in dependency order of the entities."""
+    entities = sorted(read_seed(project, "entities"), key=lambda e: int(e.get("sequence") or 0))
+    field_map = read_seed(project, "field_map")
+    owners = {(r["entity"], r["field"]): r["owner"] for r in read_seed(project, "field_ownership")}
+    policies = {r["entity"]: r["policy"] for r in read_seed(project, "conflict_policy")}
+    calls = writeback_calls(project)
+    rows: list[MappingRow] = []
+    for ent in entities:
+        name = ent["entity"]
+        if entity and entity.lower() not in (name, ent.get("crm_set", "").lower(), ent.get("erp_set", "").lower()):
+            continue
+        policy = policies.get(name, "owner_wins")
+        sets = {s: ent.get(f"{s}_set", "") for s in SYSTEMS}
+        origins: dict[str, str | None] = {s: intermediate_for(compiled, name, s) for s in SYSTEMS}
+        for fm in (r for r in field_map if r["entity"] == name):
+            owner = owners.get((name, fm["field"]), ent.get("master", ""))
+            for target in SYSTEMS:
+                source = "erp" if target == "crm" else "crm"
+                attribute = fm.get(f"{target}_attribute", "")
+                if not attribute or owner == target:  # a field is written only with its owner's value
+                    continue
+                origin = trace(origins[source], fm["field"], compiled) if origins[source] else Origin((), (), "")
+                maps = [m for m in (*origin.lookups, fm.get(f"{target}_value_map", "")) if m]
+                shaping = [origin.shaping] if origin.shaping else []
+                if fm.get("crm_bind") and target == "crm":
+                    shaping.append(f"lookup bound as {fm['crm_bind']}")
+                elif fm.get(f"{target}_type") in ("decimal", "int", "bool"):
+                    shaping.append(f"sent as {fm[f'{target}_type']}")
+                call = calls.get((name, target))
+                rows.append(
+                    MappingRow(
+                        entity=name, direction=f"{source} → {target}", target_set=sets[target],
+                        target_field=attribute.removesuffix("@odata.bind"), source_set=sets[source],
+                        source_field=", ".join(origin.columns) or fm.get(f"{source}_attribute", "") or "?",
+                        canonical_field=fm["field"], value_map=", ".join(maps), transformation="; ".join(shaping),
+                        owner=owner, policy=policy,
+                        when="create + update" if ent.get("master") == source else "update",
+                        model=call["model"] if call else "",
+                    )
+                )
+        for (call_entity, target), call in calls.items():
+            if call_entity != name:
+                continue
+            source = "erp" if target == "crm" else "crm"
+            for kind, key in (("create", "create_defaults"), ("deactivate", "deactivate_payload")):
+                if not call.get(key):
+                    continue
+                template = read_seed(project, _seed_in(str(call[key])))
+                for field_name, value in _json_pairs(str(call[key])):
+                    src, how = _constant_text(value, template)
+                    when = kind if kind == "create" else f"deactivate (when {call.get('deactivate_when', '').strip()})"
+                    rows.append(
+                        MappingRow(
+                            entity=name, direction=f"{source} → {target}", target_set=sets[target],
+                            target_field=field_name, source_set="", source_field=src, canonical_field="",
+                            value_map="", transformation=how, owner=ent.get("master", ""), policy=policy,
+                            when=when, model=call["model"],
+                        )
+                    )
+    return rows
