@@ -68,14 +68,14 @@ def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.
                         f"select * from {table} where coalesce({DELETED_COLUMN}, false) = false"
                         f" and {pk} {op} (select id from p2c_ids)"
                     ).arrow()
+                    if hasattr(found, "read_all"):  # duckdb hands back a lazy reader: read it while connected
+                        found = found.read_all()
                 finally:
                     con.unregister("p2c_ids")
         except Exception as exc:  # no table yet (first load): nothing to mark
             if "does not exist" in str(exc) or "not found" in str(exc).lower():
                 return None
             raise
-    if hasattr(found, "read_all"):  # duckdb may hand back a reader
-        found = found.read_all()
     if found.num_rows == 0:
         return None
     found = found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
