@@ -122,6 +122,8 @@ create_fields as (
     inner join entities on true
     where fields.presence = '{{ create_presence }}'
         and entities.master = '{{ source }}'
+        -- inactive records are not brought into the other system
+        and coalesce(pairs.{{ source }}_active, true)
         and ({{ create_when }})
 ),
 
