@@ -81,12 +81,14 @@ class Reply:
         return cls.json(err.status, err.body())
 
 
+_PREFER_ITEM = re.compile(r'\s*([\w.-]+)\s*(?:=\s*("[^"]*"|[^,]*))?\s*(?:,|$)')
+
+
 def _prefer(req: Req) -> dict[str, str]:
+    """``Prefer`` preferences by name; quoted values may contain commas (annotation lists)."""
     out: dict[str, str] = {}
-    for part in req.headers.get("prefer", "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name:
-            out[name.strip().lower()] = value.strip().strip('"')
+    for m in _PREFER_ITEM.finditer(req.headers.get("prefer", "")):
+        out[m.group(1).lower()] = (m.group(2) or "").strip().strip('"')
     return out
 
 

@@ -120,12 +120,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(options: Options) -> None:
     """Serve both apps until SIGINT/SIGTERM; writes and removes the pidfile."""
     import uvicorn
 
     options.data_dir = Path(options.data_dir)
     options.data_dir.mkdir(parents=True, exist_ok=True)
+    for port in (options.crm_port, options.erp_port):
+        if not port_free(port):
+            raise SystemExit(f"{HOST}:{port} is in use; choose other ports with --crm-port/--erp-port")
     crm, erp = build_apps(options)
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False,

@@ -239,10 +239,17 @@ def test_polymorphic_lookup_annotations(crm):
                                    "parentcustomerid_account@odata.bind": f"/accounts({acc['accountid']})"},
                  headers={"Prefer": "return=representation"})
     cid = r.json()["contactid"]
-    row = crm.get(f"contacts({cid})", params={"$select": "_parentcustomerid_value"},
-                  headers={"Prefer": 'odata.include-annotations="*"'}).json()
+    child = crm.post("contacts", json={"lastname": "Kid", "parentcustomerid_contact@odata.bind": f"/contacts({cid})"},
+                     headers={"Prefer": "return=representation"}).json()
+    prefer = ('odata.include-annotations="OData.Community.Display.V1.FormattedValue,'
+              'Microsoft.Dynamics.CRM.lookuplogicalname", odata.maxpagesize=10')
+    row = crm.get(f"contacts({cid})", params={"$select": "_parentcustomerid_value"}, headers={"Prefer": prefer}).json()
     assert row["_parentcustomerid_value"] == acc["accountid"]
     assert row["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+    kid = crm.get(f"contacts({child['contactid']})", headers={"Prefer": prefer}).json()
+    assert kid["_parentcustomerid_value"] == cid
+    assert kid["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "contact"
+    assert kid["_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "parentcustomerid_contact"
 
 
 # --- lookups and computed columns ---------------------------------------------------------------
