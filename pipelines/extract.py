@@ -32,7 +32,7 @@ from p2c.errors import ConfigError
 from pipelines.connection import System, resolve_connection
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
-from pipelines.http import make_client, preflight
+from pipelines.http import RetryPolicy, make_client, preflight
 from pipelines.odata import PageError
 
 OnPage = Callable[[str, str, int], None]  # (system, entity set, rows in the page)
@@ -93,6 +93,7 @@ def extract_system(
     transport: httpx.BaseTransport | None = None,
     max_connections: int = 8,
     full_reload: bool = False,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> ExtractResult:
     """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure."""
     for key, value in _DLT_DEFAULTS.items():
@@ -110,7 +111,7 @@ def extract_system(
             on_page(system, entity, rows)
 
     started = time.monotonic()
-    with make_client(conn, transport=transport, max_connections=max_connections) as client:
+    with make_client(conn, transport=transport, max_connections=max_connections, retry=retry) as client:
         if system == "crm":
             source = crm_source(client, entities, page_seen)
         else:

@@ -1,0 +1,83 @@
+"""The sources over a scripted service (httpx MockTransport): paging, types, extra columns, failures."""
+
+from __future__ import annotations
+
+import duckdb
+import httpx
+import pytest
+
+from pipelines.extract import ExtractError, extract_system
+from pipelines.http import RetryPolicy
+
+TOKEN = "tok-very-secret"
+
+
+def configure(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("SOURCES__CRM__BASE_URL", "http://crm.test/api/data/v9.2/")
+    monkeypatch.setenv("SOURCES__CRM__CREDENTIALS__CLIENT_ID", "client")
+    monkeypatch.setenv("SOURCES__CRM__CREDENTIALS__CLIENT_SECRET", "secret")
+    monkeypatch.setenv("SOURCES__CRM__CREDENTIALS__TOKEN_URL", "http://login.test/t/oauth2/v2.0/token")
+    monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "p2c.duckdb"))
+
+
+def account(i: int, **extra) -> dict:
+    return {"@odata.etag": f'W/"{i}"', "accountid": f"id-{i}", "name": f"A{i}", "creditlimit": None, **extra}
+
+
+class Service:
+    """Accounts in pages of two; the first page all-null credit limits, later pages carry numbers."""
+
+    def __init__(self, rows: list[dict], fail_page: int | None = None) -> None:
+        self.rows = rows
+        self.fail_page = fail_page
+        self.prefer: list[str] = []
+        self.urls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "login.test":
+            return httpx.Response(200, json={"access_token": TOKEN, "expires_in": 3600})
+        self.prefer.append(request.headers.get("Prefer", ""))
+        self.urls.append(str(request.url))
+        page = int(request.url.params.get("$skiptoken", "0"))
+        if page == self.fail_page:
+            return httpx.Response(500, json={"error": {"code": "0x80040216", "message": "Generic SQL error."}})
+        body = {"value": self.rows[page * 2 : page * 2 + 2]}
+        if page * 2 + 2 < len(self.rows):
+            body["@odata.nextLink"] = f"http://crm.test/api/data/v9.2/accounts?$skiptoken={page + 1}"
+        else:
+            body["@odata.deltaLink"] = "http://crm.test/api/data/v9.2/accounts?$deltatoken=1"
+        return httpx.Response(200, json=body)
+
+
+def test_pages_to_the_end_with_declared_types_and_extra_columns(monkeypatch, tmp_path):
+    configure(monkeypatch, tmp_path)
+    rows = [account(1), account(2), account(3, creditlimit=12.5, surprise_column="hello"), account(4, creditlimit=7)]
+    service = Service(rows)
+    result = extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(service))
+    assert result.rows == {"accounts": 4} and result.pages == {"accounts": 2}
+    assert all("odata.maxpagesize=5000" in p and "odata.track-changes" in p for p in service.prefer)
+    with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
+        types = dict(con.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = 'crm_raw' and table_name = 'accounts'"
+        ).fetchall())
+        loaded = con.execute("select accountid, creditlimit, surprise_column, odata_etag from crm_raw.accounts order by accountid").fetchall()
+    assert types["creditlimit"] == "DOUBLE"  # declared type, although the first page had only nulls
+    assert types["surprise_column"] == "VARCHAR"  # not declared, still loaded
+    assert loaded == [
+        ("id-1", None, None, 'W/"1"'),
+        ("id-2", None, None, 'W/"2"'),
+        ("id-3", 12.5, "hello", 'W/"3"'),
+        ("id-4", 7.0, None, 'W/"4"'),
+    ]
+
+
+def test_failed_page_names_entity_and_url_never_the_token(monkeypatch, tmp_path):
+    configure(monkeypatch, tmp_path)
+    service = Service([account(i) for i in range(1, 7)], fail_page=1)
+    retry = RetryPolicy(max_attempts=3, sleep=lambda seconds: None)
+    with pytest.raises(ExtractError) as info:
+        extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(service), retry=retry)
+    message = str(info.value)
+    assert "accounts" in message and "$skiptoken=1" in message and "Generic SQL error" in message
+    assert TOKEN not in message and "secret" not in message
+    assert sum("$skiptoken=1" in url for url in service.urls) == 3  # retried up to the limit, then failed
