@@ -57,7 +57,7 @@ class HistoryBar:
     current: bool
 
 
-def entity_bars(entities: list[dict[str, Any]], width: float = 260.0) -> dict[str, list[Segment]]:
+def entity_bars(entities: list[dict[str, Any]], width: float = 200.0) -> dict[str, list[Segment]]:
     """Per entity, stacked segments of created/updated/failed/conflicts/quarantined on a shared scale."""
     totals = [sum(e[k] for k in OUTCOME_COLOURS) for e in entities]
     scale = width / max(totals + [1])
