@@ -287,8 +287,25 @@ def mappings_cmd(
         console.print(f"{len(rows)} rows written to {csv_path}")
 
 
+# --- quarantine ---------------------------------------------------------------------------------
+
+
+def quarantine_cmd(
+    entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity (customer, order, …)."),
+    csv_path: Optional[Path] = CSV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Source records the models could not map, each with its reason code and a sentence saying why."""
+    with _warehouse() as conn:
+        rows = inspect.quarantine(conn, entity)
+    shown = ("system", "entity_set", "natural_key", "company", "reason", "reason_text")
+    _emit(rows, inspect.QUARANTINE_COLUMNS, title=f"quarantined records ({len(rows)})",
+          empty="nothing quarantined", csv_path=csv_path, as_json=as_json, shown=shown)
+
+
 def register(app: typer.Typer) -> None:
     app.command("status")(status_cmd)
+    app.command("quarantine")(quarantine_cmd)
     app.add_typer(conflicts_app, name="conflicts")
     app.command("couplings")(couplings_cmd)
     app.command("mappings")(mappings_cmd)
