@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+import pyarrow as pa
+
 from reverse_etl import sync_schema
 from reverse_etl.plan import WriteRow
 
@@ -124,21 +126,54 @@ def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run
     return [(entity, record_key, f, canonical_text(v), run_id, ts) for f, v in base_after.items()]
 
 
-_UPSERT_STATE = f"""
-    insert into {sync_schema.SCHEMA}.sync_state (entity, record_key, field, value, run_id, updated_at)
-    values (?, ?, ?, ?, ?, ?)
-    on conflict (entity, record_key, field) do update
-    set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at
-"""
-_UPSERT_COUPLING = f"""
-    insert into {sync_schema.SCHEMA}.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at)
-    values (?, ?, ?, ?, ?, ?, ?, ?)
-    on conflict (entity, record_key) do update set
-        company = coalesce(excluded.company, couplings.company),
-        crm_id = coalesce(excluded.crm_id, couplings.crm_id),
-        erp_key = coalesce(excluded.erp_key, couplings.erp_key),
-        run_id = excluded.run_id
-"""
+_LOG_COLS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
+             "error_message", "attempt", "logged_at")
+_STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
+_COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at")
+_TYPES = {"http_status": pa.int32(), "attempt": pa.int32(), "logged_at": pa.timestamp("us"),
+          "updated_at": pa.timestamp("us"), "coupled_at": pa.timestamp("us")}
+
+
+def _arrow(cols: tuple[str, ...], rows: list[tuple]) -> pa.Table:
+    # one Arrow table per statement: DuckDB's executemany costs milliseconds per row
+    return pa.table({c: pa.array([r[i] for r in rows], type=_TYPES.get(c, pa.string())) for i, c in enumerate(cols)})
+
+
+def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
+    """Insert log rows and upsert base and couplings, all in one transaction."""
+    s = sync_schema.SCHEMA
+    conn.execute("begin transaction")
+    try:
+        if log:
+            conn.register("_p2c_log", _arrow(_LOG_COLS, log))
+            conn.execute(f"insert into {s}.writeback_log ({', '.join(_LOG_COLS)}) select * from _p2c_log")
+        if state:
+            conn.register("_p2c_state", _arrow(_STATE_COLS, state))
+            conn.execute(f"""
+                insert into {s}.sync_state select * from _p2c_state
+                qualify row_number() over (partition by entity, record_key, field) = 1
+                on conflict (entity, record_key, field) do update
+                set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
+        if couplings:
+            conn.register("_p2c_couplings", _arrow(_COUPLING_COLS, couplings))
+            conn.execute(f"""
+                insert into {s}.couplings select * from _p2c_couplings
+                qualify row_number() over (partition by entity, record_key order by crm_id nulls last) = 1
+                on conflict (entity, record_key) do update set
+                    company = coalesce(excluded.company, couplings.company),
+                    crm_id = coalesce(excluded.crm_id, couplings.crm_id),
+                    erp_key = coalesce(excluded.erp_key, couplings.erp_key),
+                    run_id = excluded.run_id""")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    finally:
+        for name in ("_p2c_log", "_p2c_state", "_p2c_couplings"):
+            try:
+                conn.unregister(name)
+            except Exception:  # not registered in this call
+                pass
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
@@ -159,39 +194,32 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
             erp_key = r.erp_key or (json.dumps(r.target_key, sort_keys=True) if r.target_system == "erp" else None)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
             couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, erp_key, coupled_by, run_id, ts))
-    conn.execute("begin transaction")
-    try:
-        conn.executemany(
-            f"insert into {sync_schema.SCHEMA}.writeback_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log
-        )
-        if state:
-            conn.executemany(_UPSERT_STATE, state)
-        if couplings:
-            conn.executemany(_UPSERT_COUPLING, couplings)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
+    _write(conn, log, state, couplings)
 
 
 def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, str], int]:
     """Attempts since the record was last written (so ``p2c errors`` shows how often it failed)."""
-    sets = sorted({(e.row.target_system, e.row.target_set) for e in entries})
-    out: dict[tuple[str, str, str], int] = {}
-    for system, target_set in sets:
-        for key, n in conn.execute(
-            f"""
-            select record_key, count(*) from {sync_schema.SCHEMA}.writeback_log l
-            where system = ? and entity = ? and status in ('failed', 'changed_since_extract', 'waiting')
-              and logged_at > coalesce((select max(logged_at) from {sync_schema.SCHEMA}.writeback_log w
-                   where w.system = l.system and w.entity = l.entity and w.record_key = l.record_key
-                     and w.status = 'written'), timestamp '1970-01-01')
-            group by record_key
-            """,
-            [system, target_set],
-        ).fetchall():
-            out[(system, target_set, key)] = n
-    return out
+    keys = sorted({(e.row.target_system, e.row.target_set, e.row.record_key) for e in entries})
+    conn.register("_p2c_keys", pa.table({"system": [k[0] for k in keys], "entity": [k[1] for k in keys],
+                                          "record_key": [k[2] for k in keys]}))
+    try:
+        rows = conn.execute(f"""
+            with hist as (
+                select l.system, l.entity, l.record_key, l.status, l.logged_at
+                from {sync_schema.SCHEMA}.writeback_log l
+                join _p2c_keys k using (system, entity, record_key)
+            ), last_ok as (
+                select system, entity, record_key, max(logged_at) as at from hist where status = 'written'
+                group by all
+            )
+            select h.system, h.entity, h.record_key, count(*) from hist h
+            left join last_ok o using (system, entity, record_key)
+            where h.status in ('failed', 'changed_since_extract', 'waiting')
+              and h.logged_at > coalesce(o.at, timestamp '1970-01-01')
+            group by all""").fetchall()
+    finally:
+        conn.unregister("_p2c_keys")
+    return {(a, b, c): n for a, b, c, n in rows}
 
 
 def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
@@ -208,15 +236,7 @@ def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
         if isinstance(erp_key, dict):
             erp_key = json.dumps(erp_key, sort_keys=True)
         couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key, "natural_key", run_id, ts))
-    conn.execute("begin transaction")
-    try:
-        if state:
-            conn.executemany(_UPSERT_STATE, state)
-        conn.executemany(_UPSERT_COUPLING, couplings)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
+    _write(conn, [], state, couplings)
     return len(updates)
 
 

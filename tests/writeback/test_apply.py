@@ -152,19 +152,19 @@ def test_base_updates_move_the_base_without_http(tmp_path):
 def test_log_and_base_are_one_transaction(tmp_path, monkeypatch):
     crm = FakeService()
     conn = warehouse(tmp_path / "w.duckdb", [row(key="usmf|A-1"), row(key="usmf|A-2")])
-    real = conn.executemany
+    real = conn.execute
 
     class Crash(Exception):
         pass
 
-    def crash_on_couplings(sql, params):
-        if "couplings" in sql:
+    def crash_on_couplings(sql, *params):
+        if "insert into p2c_sync.couplings" in sql:
             raise Crash("killed between the log and the couplings")
-        return real(sql, params)
+        return real(sql, *params)
 
     class Proxy:
         def __getattr__(self, name):
-            return crash_on_couplings if name == "executemany" else getattr(conn, name)
+            return crash_on_couplings if name == "execute" else getattr(conn, name)
 
     with pytest.raises(Crash):
         Writeback(Proxy(), {"crm": crm.client()}, WritebackConfig(), sleep=lambda s: None).run()
