@@ -67,7 +67,21 @@ def run_dbt(
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = dbt_args(command, warehouse, extra)
-    return dbtRunner().invoke((["--quiet"] if quiet else []) + args)
+    try:
+        return dbtRunner().invoke((["--quiet"] if quiet else []) + args)
+    finally:
+        _release_warehouse()
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation, so
+    the next stage can open the file in any mode (DuckDB refuses a second configuration)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def summarize(res) -> TransformResult:
@@ -96,9 +110,7 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
         "open_conflicts": "select entity, count(*) from audit.conflicts where is_open group by 1",
         "quarantined": "select entity, count(*) from audit.quarantine group by 1",
     }
-    # read-write on purpose: dbt-duckdb may still hold this file open in-process, and DuckDB only
-    # shares an open database with connections of the same configuration
-    with duckdb.connect(str(warehouse)) as conn:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
         for key, sql in queries.items():
             try:
                 rows = conn.execute(sql).fetchall()
