@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from sandbox.schema import CRM, CRM_ENTITIES, CRM_PREFIX, Col, Entity
 
@@ -268,7 +267,3 @@ def key_definitions(set_name: str) -> list[dict[str, Any]]:
             "IsManaged": False,
         })
     return out
-
-
-def xml_attr(value: str) -> str:
-    return quoteattr(value)
