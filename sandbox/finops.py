@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -250,10 +251,8 @@ class FinOps:
         return Reply.json(201, body, headers)
 
     def _check_company(self, company: str) -> None:
-        legal = ERP["LegalEntities"]
-        if self.store_get(legal, {"LegalEntityId": company}) is None and self.store_get(
-            legal, {"LegalEntityId": company.upper()}
-        ) is None:
+        # keys compare case-insensitively, as on SQL Server
+        if self.store_get(ERP["LegalEntities"], {"LegalEntityId": company}) is None:
             raise ODataError(400, f"Company '{company}' does not exist.", inner_type=WRITE_ERROR)
 
     def _update(self, req: Req, entity: Entity, key: dict[str, Any], *, replace: bool) -> Reply:
@@ -335,11 +334,20 @@ def _check_if_match(req: Req, row: dict[str, Any]) -> None:
         )
 
 
+@lru_cache(maxsize=256)
+def _layout(set_name: str, select: tuple[str, ...] | None) -> tuple[tuple[str, Any], ...]:
+    """(column, value an empty field reads as), in the catalogue's order, for the columns shown."""
+    return tuple(
+        (c.name, json_scalar(c, None)) for c in ERP[set_name].columns if select is None or c.name in select
+    )
+
+
 def _render(entity: Entity, row: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
+    # hot path (10,000 rows a page): the store already returns JSON-ready values except NULLs
     out: dict[str, Any] = {"@odata.etag": etag(row[data.VERSION])}
-    for col in entity.columns:
-        if select is None or col.name in select:
-            out[col.name] = json_scalar(col, row.get(col.name))
+    for name, empty in _layout(entity.set_name, select):
+        value = row.get(name)
+        out[name] = empty if value is None else value
     return out
 
 
