@@ -273,17 +273,14 @@ def _refuse() -> Any:
     raise _Refused
 
 
-# X++ fields are never null: an empty field reads as its type's default value
-_EMPTY = {"string": "", "guid": "", "int": 0, "bigint": 0, "decimal": 0.0, "bool": False,
-          "datetime": "1900-01-01T00:00:00Z", "date": "1900-01-01"}
-
-
 def json_scalar(col: Col, value: Any) -> Any:
-    """A stored value as F&O puts it in JSON: numbers as numbers, empty fields as their default."""
+    """A stored value as it goes into JSON (numbers as numbers, enums as member names).
+
+    Empty fields stay ``null``. (The real service never sends null — X++ fields read as ``''``,
+    0, ``1900-01-01T00:00:00Z`` or the enum's first member — but the fact sheet in
+    ``shared/api/`` does not say so, and the connectors are written against the fact sheet.)"""
     if value is None:
-        if col.type == "enum":
-            return ERP_ENUMS[col.enum or ""][0]
-        return _EMPTY[col.type]
+        return None
     if col.type == "decimal":
         return float(value)
     if col.type == "bool":

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from sandbox.finops import create_app
-from sandbox.schema import ERP_ENTITIES
+from sandbox.schema import ERP, ERP_ENTITIES
 from sandbox.store import Store
 
 NS = "Microsoft.Dynamics.DataEntities"
@@ -196,7 +196,7 @@ def test_composite_key_addresses_one_row_in_its_company(http):
         ("CustomersV3(dataAreaId='usmf',CustomerAccount=1)", 400),  # unquoted string
         ("CustomersV3(dataAreaId='usmf',Nope='x')", 400),
         ("CustomersV3(dataAreaId='usmf',CustomerAccount='NOPE')", 404),
-        ("NoSuchEntities", 400),
+        ("NoSuchEntities", 404),
     ],
 )
 def test_bad_or_missing_keys_are_refused(http, path, status):
@@ -244,11 +244,11 @@ def test_wildcard_equality_and_unsupported_operators(http):
     _error(http.get("CustomersV3", params={"$top": "-1"}), 400)
 
 
-def test_empty_fields_read_as_defaults_not_null(http):
+def test_rows_carry_every_property_and_no_implicit_timestamps(http):
     row = http.get("CustomersV3(dataAreaId='usmf',CustomerAccount='US-O''1')").json()
-    assert row["PaymentTerms"] == "" and row["CreditLimit"] == 0
-    assert row["OnHoldStatus"] == "No"  # an enum's first member
-    assert "ModifiedDateTime" not in row and "modifiedon" not in row
+    assert set(row) == {"@odata.etag", "@odata.context", *(c.name for c in ERP["CustomersV3"].columns)}
+    assert row["PaymentTerms"] is None and row["CreditLimit"] is None
+    assert not {"ModifiedDateTime", "modifiedon", "createdon", "_version"} & set(row)
 
 
 # --- paging -----------------------------------------------------------------------------------
@@ -263,7 +263,8 @@ def test_server_driven_paging_honours_maxpagesize(http):
     accounts = [r["CustomerAccount"] for r in rows]
     assert len(accounts) == len(set(accounts)) == 31
     limits = [r["CreditLimit"] for r in rows]
-    assert limits == sorted(limits, reverse=True)
+    assert limits[-1] is None  # the empty credit limit sorts last descending
+    assert limits[:-1] == sorted(limits[:-1], reverse=True)
     topped = _all(http, "CustomersV3", params={"$top": "10", "cross-company": "true"}, headers=head)
     assert len(topped) == 10
 
