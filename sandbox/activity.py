@@ -34,6 +34,8 @@ import httpx
 
 from sandbox import erp_logic
 from sandbox.demo_data import COMPANIES, MANIFEST
+from sandbox.finops_protocol import format_key
+from sandbox.schema import ERP
 from sandbox.server import crm_store, erp_store
 from sandbox.store import Store, utc_now
 
@@ -81,13 +83,12 @@ class Api:
         self.http.close()
 
 
-_KEY_SAFE = "=',"
-
-
 def erp_path(set_name: str, key: dict[str, Any]) -> str:
-    parts = ",".join(f"{k}='{str(v).replace(chr(39), chr(39) * 2)}'" if isinstance(v, str) else f"{k}={v}"
-                     for k, v in key.items())
-    return f"{set_name}({quote(parts, safe=_KEY_SAFE)})"
+    """``CustomersV3(dataAreaId='usmf',CustomerAccount='A%27%271')``: the F&O key predicate, URL-safe."""
+    return f"{set_name}({quote(format_key(ERP[set_name], key), safe=_KEY_SAFE)})"
+
+
+_KEY_SAFE = "=',:"
 
 
 @dataclass
