@@ -427,8 +427,8 @@ def finops_delete(store: Store, set_name: str, before: dict[str, Any], values: N
     elif set_name == QUOTES:
         for ln in _lines(store, QUOTE_LINES, "SalesQuotationNumber", before["dataAreaId"], before["SalesQuotationNumber"]):
             store.delete(QUOTE_LINES, _line_key(ln, "SalesQuotationNumber"))
-    elif set_name == ORDER_LINES:
-        _open_parent(store, ORDERS, "SalesOrderNumber", before)
+    elif set_name == ORDER_LINES and store.get(ORDERS, _order_key(before["dataAreaId"], before["SalesOrderNumber"])):
+        _open_parent(store, ORDERS, "SalesOrderNumber", before)  # an orphan line can always go
 
 
 def finops_deleted(store: Store, set_name: str, before: dict[str, Any], values: None) -> None:

@@ -153,3 +153,16 @@ def test_deleting_an_order_deletes_its_lines_but_not_once_shipped(store):
 
     with pytest.raises(ODataError):
         erp_logic.finops_delete(store, "CDSSalesOrderHeaders", {**order, "SalesOrderProcessingStatus": "Delivered"}, None)
+
+
+def test_an_orphan_line_can_be_deleted_but_not_a_line_of_an_invoiced_order(store):
+    from sandbox.finops_protocol import ODataError
+
+    orphan = {"dataAreaId": "demf", "SalesOrderNumber": "SO-GONE", "LineCreationSequenceNumber": 1}
+    erp_logic.finops_delete(store, "CDSSalesOrderLines", orphan, None)  # no error
+    erp_logic.confirm_order(store, "demf", "SO-00001")
+    erp_logic.ship_order(store, "demf", "SO-00001")
+    erp_logic.invoice_order(store, "demf", "SO-00001")
+    line = erp_logic.order_lines(store, "demf", "SO-00001")[0]
+    with pytest.raises(ODataError):
+        erp_logic.finops_delete(store, "CDSSalesOrderLines", line, None)
