@@ -84,7 +84,7 @@ def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.
 
 
 def _read(
-    entity: EntitySpec, client: httpx.Client, on_page: OnPage, first: dict, headers: dict, *, full: bool
+    entity: EntitySpec, client: httpx.Client, on_page: OnPage, first: dict, headers: dict, *, full: bool, loaded: bool
 ) -> Iterator[pa.Table]:
     """Pages from ``first`` on: changed rows as tables, deletions (and vanished rows) as last values."""
     seen: list[pa.Array] = []
@@ -98,15 +98,15 @@ def _read(
         deleted.extend(str(r["id"]) for r in rows if _is_deletion(r))
         if changed:
             table = page_table(entity, changed, crm=True)
-            if full:
+            if full and loaded:
                 seen.append(table.column(pk).combine_chunks())
             yield table
         on_page(entity.entity_set, len(rows))
-    if deleted:
+    if deleted and loaded:
         gone = _last_values(entity, pa.array(deleted, pa.string()), anti=False)
         if gone is not None:
             yield gone
-    if full:
+    if full and loaded:
         ids = pa.concat_arrays(seen) if seen else pa.array([], pa.string())
         vanished = _last_values(entity, ids, anti=True)
         if vanished is not None:
@@ -128,8 +128,12 @@ def iter_pages_from(client: httpx.Client, first: dict, *, entity: str, headers: 
         yield from pages
 
 
-def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage) -> Iterator[pa.Table]:
-    """The resource body: follow the stored delta link, or read the set whole."""
+def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, loaded: bool = True) -> Iterator[pa.Table]:
+    """The resource body: follow the stored delta link, or read the set whole.
+
+    ``loaded`` says whether the warehouse already has this table; when it has not, there are no
+    last values to look up for deleted or vanished rows (and a first load skips that query).
+    """
     state = dlt.current.resource_state()
     delta_link = state.get(DELTA_STATE)
     headers = _prefer(tracking=False)
@@ -146,11 +150,11 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage) -> I
             )
             state.pop(DELTA_STATE, None)
         else:
-            yield from _read(entity, client, on_page, first, headers, full=False)
+            yield from _read(entity, client, on_page, first, headers, full=False, loaded=loaded)
             return
     headers = _prefer(tracking=True)
     first = get_page(client, entity.entity_set, entity=entity.entity_set, headers=headers)
-    yield from _read(entity, client, on_page, first, headers, full=True)
+    yield from _read(entity, client, on_page, first, headers, full=True, loaded=loaded)
 
 
 def crm_source(
@@ -158,14 +162,18 @@ def crm_source(
     entities: Sequence[str] | None = None,
     on_page: OnPage | None = None,
     parallelized: bool = True,
+    loaded_tables: set[str] | None = None,
 ) -> dlt.sources.DltSource:
-    """The ``crm`` source over ``client`` (see :func:`pipelines.http.make_client`); ``entities`` selects sets."""
+    """The ``crm`` source over ``client`` (see :func:`pipelines.http.make_client`); ``entities`` selects sets.
+
+    ``loaded_tables``: the tables the warehouse already holds (``None``: assume all of them).
+    """
     chosen = [e for e in CRM_ENTITIES if entities is None or e.entity_set in entities]
     report = on_page or (lambda entity, rows: None)
 
     def resource(entity: EntitySpec):
         def pages() -> Iterator[pa.Table]:
-            yield from entity_pages(entity, client, report)
+            yield from entity_pages(entity, client, report, loaded_tables is None or entity.table in loaded_tables)
 
         return dlt.resource(
             pages,

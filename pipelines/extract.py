@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -112,10 +113,15 @@ def extract_system(
 
     started = time.monotonic()
     with make_client(conn, transport=transport, max_connections=max_connections, retry=retry) as client:
+        loaded = _loaded_tables(system)
         if system == "crm":
-            source = crm_source(client, entities, page_seen)
+            source = crm_source(client, entities, page_seen, loaded_tables=loaded)
         else:
             source = erp_source(client, entities, page_seen, full_reload=full_reload)
+        for resource in source.resources.selected.values():
+            if resource.table_name not in loaded:
+                # a first load of a table is a plain insert: no staging copy, no merge/swap
+                resource.apply_hints(write_disposition="append")
         if full_reload and system == "crm":
             _forget_delta_links(system)
         pipeline = make_pipeline(system)
@@ -133,6 +139,21 @@ def extract_system(
     return result
 
 
+def _loaded_tables(system: System) -> set[str]:
+    """The raw tables the warehouse holds for ``system`` (none when there is no warehouse yet)."""
+    import duckdb
+
+    warehouse = settings.warehouse_path()
+    if not warehouse.exists():
+        return set()
+    # not read_only: the other system's pipeline may hold the same file open in this process
+    with duckdb.connect(str(warehouse)) as con:
+        rows = con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [settings.DATASET_NAMES[system]]
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
 def _forget_delta_links(system: System) -> None:
     """``--full-reload`` for the CRM: drop the stored delta links so every entity is read whole."""
     pipeline = make_pipeline(system)
@@ -145,8 +166,17 @@ def run_extract(
     systems: Iterable[System] = ("crm", "erp"),
     **options,
 ) -> list[ExtractResult]:
-    """Extract each system in turn (they share one DuckDB file); options as :func:`extract_system`."""
-    return [extract_system(system, **options) for system in systems]
+    """Extract the systems side by side into the one DuckDB file; options as :func:`extract_system`.
+
+    Both connections are checked first, so a configuration error stops the run before anything
+    loads. The two pipelines write different datasets, so they can load at the same time.
+    """
+    systems = list(systems)
+    for system in systems:
+        preflight(resolve_connection(system), transport=options.get("transport"))
+    with ThreadPoolExecutor(max_workers=len(systems) or 1, thread_name_prefix="p2c-extract") as pool:
+        futures = [pool.submit(extract_system, system, **options) for system in systems]
+        return [future.result() for future in futures]
 
 
 def extract_stage(run_id: str):

@@ -50,7 +50,7 @@ def extract_cmd(
     from p2c import settings
     from p2c.errors import ConfigError
     from p2c.lock import LockHeld, run_lock
-    from pipelines.extract import ExtractError, extract_system
+    from pipelines.extract import ExtractError, run_extract
 
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=console, show_path=False)], format="%(message)s")
     systems = ["crm", "erp"] if target is Target.all else [target.value]
@@ -77,17 +77,13 @@ def extract_cmd(
 
         try:
             with run_lock(settings.lock_path(), "extract"):
-                for system in systems:
-                    wanted = entity or None
-                    results.append(
-                        extract_system(
-                            system,
-                            entities=wanted,
-                            on_page=on_page,
-                            full_reload=full_reload,
-                            max_connections=max_connections,
-                        )
-                    )
+                results = run_extract(
+                    systems,
+                    entities=entity or None,
+                    on_page=on_page,
+                    full_reload=full_reload,
+                    max_connections=max_connections,
+                )
         except LockHeld as err:
             console.print(f"[red]{err}[/red]")
             raise typer.Exit(EXIT_LOCKED)

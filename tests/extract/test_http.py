@@ -207,6 +207,9 @@ def test_connection_defaults_to_entra_token_url_and_origin_scope(monkeypatch):
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_ID", "client")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__TENANT", "contoso")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_SECRET", SECRET)
+    # empty values count as unset (and hide the repo's .dlt/config.toml, which points at the sandbox)
+    monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__TOKEN_URL", "")
+    monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__SCOPE", "")
     resolved = resolve_connection("erp")
     assert resolved.base_url == "https://env.operations.dynamics.com/data/"
     assert resolved.token_url == "https://login.microsoftonline.com/contoso/oauth2/v2.0/token"
