@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 import orjson
@@ -307,9 +307,6 @@ class FinOps:
 
 
 # --- business logic: the single call site into sandbox.erp_logic ---------------------------------
-
-LogicHook = Callable[..., Any]
-
 
 def business_logic(stage: str, service: FinOps, entity: Entity, before, values):
     """Run the ERP's business logic for one write (``sandbox.erp_logic`` owns the rules).

@@ -363,3 +363,20 @@ def test_contact_person_last_edit_is_kept_by_the_service(http):
     assert http.patch(url, json={"LastName": "King"}).status_code == 204
     after = http.get(url).json()
     assert after["ContactPersonName"] == "Ada King" and after["LastEditDateTime"] > first["LastEditDateTime"]
+
+
+def test_concurrent_writes_with_one_etag_let_exactly_one_through(erp):
+    from concurrent.futures import ThreadPoolExecutor
+
+    acc = _new_account()
+    with erp.client() as c:
+        tag = c.post("CustomersV3", json={"CustomerAccount": acc}).json()["@odata.etag"]
+    url = f"CustomersV3(dataAreaId='usmf',CustomerAccount='{acc}')"
+
+    def patch(n: int) -> int:
+        with erp.client() as c:
+            return c.patch(url, json={"CreditLimit": n}, headers={"If-Match": tag}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(patch, range(6)))
+    assert codes == [204] + [412] * 5
