@@ -174,11 +174,12 @@ class FinOps:
         skip = data.parse_int(req.opt("$skip"), "$skip") or 0
         size = page_size(prefer_values(req.headers.get("prefer")))
         token = req.opt("$skiptoken")
+        # a next link carries the cursor and what is left of $top; $skip applies to the first page only
         after, remaining = (None, top) if token is None else _decode_token(token)
-        if token is None and skip:
-            after = None
         limit = size if remaining is None else min(size, remaining)
-        rows = self.store_page(entity, query, after=after, skip=skip if token is None else 0, limit=limit + 1)
+        rows = self.store_page(
+            entity, query, after=after, skip=skip if token is None else 0, limit=limit + 1, columns=select
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         body: dict[str, Any] = {"@odata.context": _context(req, entity, select)}
@@ -284,8 +285,8 @@ class FinOps:
 
     # --- the store, through one narrow seam ---------------------------------------------------
 
-    def store_page(self, entity: Entity, query: data.Query, *, after, skip: int, limit: int) -> list[dict]:
-        return data.page(self.store, entity, query, after=after, skip=skip, limit=limit)
+    def store_page(self, entity: Entity, query: data.Query, *, after, skip: int, limit: int, columns=None) -> list[dict]:
+        return data.page(self.store, entity, query, after=after, skip=skip, limit=limit, columns=columns)
 
     def store_count(self, entity: Entity, query: data.Query) -> int:
         return data.count(self.store, entity, query)

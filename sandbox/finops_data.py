@@ -110,13 +110,23 @@ def parse_orderby(entity: Entity, text: str | None) -> list[tuple[str, bool]]:
         raise bad_request(exc.message) from None
 
 
-def page(store: Store, entity: Entity, query: Query, *, after: list[Any] | None, skip: int, limit: int) -> list[dict]:
+def page(
+    store: Store,
+    entity: Entity,
+    query: Query,
+    *,
+    after: list[Any] | None,
+    skip: int,
+    limit: int,
+    columns: tuple[str, ...] | None = None,
+) -> list[dict]:
+    """Up to ``limit`` rows after the cursor (or after the first ``skip`` rows)."""
     if after is None and skip:
         after = _skip_cursor(store, query, skip)
         if after is None:
             return []
     return store.query(
-        entity.set_name, query.where_sql, query.params, query.order, limit=limit, after=after
+        entity.set_name, query.where_sql, query.params, query.order, limit=limit, after=after, columns=columns
     ).rows
 
 
