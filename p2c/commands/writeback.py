@@ -88,8 +88,10 @@ def plan_cmd(
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
         return
     table = Table(title="writeback plan")
-    for col in ("system", "entity set", "entity", "create", "update", "deactivate", "waiting", "held", "skipped"):
-        table.add_column(col, justify="right" if col not in ("system", "entity set", "entity") else "left")
+    for col in ("system", "entity set", "entity"):
+        table.add_column(col, no_wrap=True)
+    for col in ("create", "update", "deact.", "waiting", "held", "skipped"):
+        table.add_column(col, justify="right")
     for s in report["entities"]:
         table.add_row(s["system"], s["entity_set"], s["entity"], *(str(s[c]) for c in ("create", "update", "deactivate", "waiting", "held", "skipped")))
     console.print(table)
