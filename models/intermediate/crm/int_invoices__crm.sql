@@ -1,4 +1,6 @@
--- CRM invoices (copies of F&O invoices) in the canonical vocabulary
+-- CRM invoices (copies of F&O invoices) in the canonical vocabulary. Their legal entity is the
+-- owning business unit's, else their order's, else their customer's: p2c creates them as its
+-- application user, whose business unit need not be a company's
 with invoices as (
     select * from {{ ref('stg_crm__invoices') }}
 ),
@@ -12,27 +14,40 @@ currencies as (
 ),
 
 customers as (
-    select * from {{ ref('stg_crm__accounts') }}
+    select * from {{ ref('int_customers__crm') }}
 ),
 
 orders as (
-    select * from {{ ref('stg_crm__salesorders') }}
+    select * from {{ ref('int_orders__crm') }}
+),
+
+line_discounts as (
+    -- the ERP's total discount is the sum of its line discounts; the CRM's header discount is an
+    -- extra order-level discount: compare like with like
+    select invoice_id, sum(coalesce(discount_amount, 0)) as line_discount
+    from {{ ref('stg_crm__invoicedetails') }}
+    where not is_deleted
+    group by invoice_id
 ),
 
 mapped as (
     select
         invoices.*,
-        companies.company,
+        coalesce(companies.company, orders.company, customers.company) as company,
         currencies.currency_name,
         currencies.currency_code,
-        customers.account_number as customer_account,
-        orders.order_number,
-        count(*) over (partition by companies.company, invoices.invoice_number, invoices.is_deleted) as key_count
+        customers.natural_key as customer_account,
+        orders.natural_key as order_number,
+        count(*) over (
+            partition by coalesce(companies.company, orders.company, customers.company), invoices.invoice_number, invoices.is_deleted
+        ) as key_count,
+        line_discounts.line_discount
     from invoices
+    left join line_discounts on invoices.invoice_id = line_discounts.invoice_id
     left join companies on invoices.business_unit_id = companies.business_unit_id
     left join currencies on invoices.currency_id = currencies.currency_id
-    left join customers on invoices.customer_id = customers.account_id
-    left join orders on invoices.order_id = orders.order_id
+    left join customers on invoices.customer_id = customers.source_id
+    left join orders on invoices.order_id = orders.source_id
 ),
 
 final as (
@@ -68,7 +83,7 @@ final as (
         cast(invoice_date as varchar) as invoice_date,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text('coalesce(discount_amount, 0) + coalesce(line_discount, 0)', 'decimal') }} as total_discount,
         {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges
     from mapped
 )

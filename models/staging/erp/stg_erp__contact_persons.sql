@@ -6,8 +6,8 @@ final as (
     select
         lower(data_area_id) as company,
         nullif(trim(contact_person_id), '') as contact_person_id,
-        contact_person_party_number,
-        associated_party_number,
+        nullif(trim(contact_person_party_number), '') as contact_person_party_number,
+        nullif(trim(associated_party_number), '') as associated_party_number,
         contact_person_name,
         first_name,
         last_name,

@@ -7,7 +7,7 @@ final as (
         lower(data_area_id) as company,
         nullif(trim(customer_account), '') as customer_account,
         party_type,
-        party_number,
+        nullif(trim(party_number), '') as party_number,
         organization_name as customer_name,
         customer_group_id,
         sales_currency_code as currency_code,
