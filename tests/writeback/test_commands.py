@@ -68,3 +68,18 @@ def test_errors_lists_the_service_message_and_exports_csv(tmp_path, monkeypatch)
         exported = list(csv.DictReader(fh))
     assert exported[0]["record_key"] == "usmf|A-1" and "validation" in exported[0]["error_message"]
     assert json.loads(runner.invoke(app, ["errors", "--key", "usmf|A-2", "--json"]).stdout) == []
+
+
+def test_writeback_without_credentials_exits_2_before_writing(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    warehouse(db, [row(key="usmf|A-1")]).close()
+    monkeypatch.setenv("P2C_WAREHOUSE", str(db))
+    for system in ("CRM", "ERP"):
+        monkeypatch.setenv(f"SOURCES__{system}__CREDENTIALS__CLIENT_SECRET", "")
+    out = runner.invoke(app, ["writeback"])
+    assert out.exit_code == 2, out.output
+    assert "client_secret" in out.output
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("select count(*) from information_schema.tables where table_schema = 'p2c_sync'").fetchone()[0] == 0
