@@ -21,14 +21,6 @@ orders as (
     select * from {{ ref('int_orders__crm') }}
 ),
 
-line_discounts as (
-    -- the ERP's total discount is the sum of its line discounts; the CRM's header discount is an
-    -- extra order-level discount: compare like with like
-    select invoice_id, sum(coalesce(discount_amount, 0)) as line_discount
-    from {{ ref('stg_crm__invoicedetails') }}
-    where not is_deleted
-    group by invoice_id
-),
 
 mapped as (
     select
@@ -40,10 +32,8 @@ mapped as (
         orders.natural_key as order_number,
         count(*) over (
             partition by coalesce(companies.company, orders.company, customers.company), invoices.invoice_number, invoices.is_deleted
-        ) as key_count,
-        line_discounts.line_discount
+        ) as key_count
     from invoices
-    left join line_discounts on invoices.invoice_id = line_discounts.invoice_id
     left join companies on invoices.business_unit_id = companies.business_unit_id
     left join currencies on invoices.currency_id = currencies.currency_id
     left join customers on invoices.customer_id = customers.source_id
@@ -83,7 +73,7 @@ final as (
         cast(invoice_date as varchar) as invoice_date,
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
-        {{ canonical_text('coalesce(discount_amount, 0) + coalesce(line_discount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount,
         {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges
     from mapped
 )

@@ -23,14 +23,6 @@ order_status as (
     select * from {{ ref('order_status_map') }}
 ),
 
-line_discounts as (
-    -- the ERP's total discount is the sum of its line discounts; the CRM's header discount is an
-    -- extra order-level discount: compare like with like
-    select order_id, sum(coalesce(discount_amount, 0)) as line_discount
-    from {{ ref('stg_crm__salesorderdetails') }}
-    where not is_deleted
-    group by order_id
-),
 
 mapped as (
     select
@@ -43,10 +35,8 @@ mapped as (
         customers.reason as customer_reason,
         payment_terms.erp_payment_terms_name,
         order_status.erp_processing_status,
-        count(*) over (partition by companies.company, orders.order_number, orders.is_deleted) as key_count,
-        line_discounts.line_discount
+        count(*) over (partition by companies.company, orders.order_number, orders.is_deleted) as key_count
     from orders
-    left join line_discounts on orders.order_id = line_discounts.order_id
     left join companies on orders.business_unit_id = companies.business_unit_id
     left join currencies on orders.currency_id = currencies.currency_id
     left join customers on orders.customer_id = customers.source_id
@@ -95,7 +85,7 @@ final as (
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
         {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges,
-        {{ canonical_text('coalesce(discount_amount, 0) + coalesce(line_discount, 0)', 'decimal') }} as total_discount
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount
     from mapped
 )
 
