@@ -88,13 +88,16 @@ def _emit(
     else:
         table = Table(title=title)
         for col in shown or columns:
-            table.add_column(col, overflow="fold")
+            # identifiers stay whole on narrow terminals; free text folds
+            table.add_column(col, overflow="fold", no_wrap=col in NO_WRAP_COLUMNS)
         for row in rows:
             table.add_row(*(_text(row.get(c)) for c in shown or columns))
         console.print(table)
     if csv_path:
         console.print(f"{len(rows)} rows written to {csv_path}")
 
+
+NO_WRAP_COLUMNS = frozenset({"run_id", "record_key", "natural_key", "entity"})
 
 CSV_OPTION = typer.Option(None, "--csv", help="Also write the list to this CSV file (opens in Excel).")
 JSON_OPTION = typer.Option(False, "--json", help="Print as JSON instead of a table.")
@@ -116,7 +119,7 @@ def status_cmd(
     rows = [{**{k: v for k, v in r.items() if k != "counts"}, **{c: r["counts"].get(c, 0) for c in inspect.COUNT_COLUMNS}}
             for r in runs]
     shown = ("run_id", "status", "started_at", "seconds", "extracted", "created", "updated", "conflicts",
-             "quarantined", "failed", "waiting", "message")
+             "quarantined", "failed", "waiting")
     _emit(rows, STATUS_COLUMNS, title="last runs (newest first)", empty="no run recorded yet: [bold]p2c run[/bold]",
           csv_path=csv_path, as_json=as_json, shown=shown)
 
