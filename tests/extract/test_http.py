@@ -195,14 +195,12 @@ def test_missing_secret_is_a_config_error(monkeypatch):
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_ID", "client")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__TENANT", "contoso")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_SECRET", "")
-    monkeypatch.chdir("/")  # away from the repo's .dlt/ (its secrets.toml, if any)
     with pytest.raises(ConfigError) as info:
         resolve_connection("erp")
     assert info.value.setting == "sources.erp.credentials.client_secret"
 
 
 def test_connection_defaults_to_entra_token_url_and_origin_scope(monkeypatch):
-    monkeypatch.chdir("/")
     monkeypatch.setenv("SOURCES__ERP__BASE_URL", "https://env.operations.dynamics.com/data")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_ID", "client")
     monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__TENANT", "contoso")
