@@ -1,0 +1,212 @@
+"""`p2c run`, the nightly job, end to end: the real CLI in a subprocess against the sandbox.
+
+Two runs with a day of business between them, then runs with no activity until nothing is
+written; checked in the warehouse, in both systems, through the exit codes, the lock and the
+report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+import pytest
+
+from p2c.lock import run_lock
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+class Job:
+    """Runs `p2c …` as a user would, against one sandbox and one warehouse."""
+
+    def __init__(self, sandbox, tmp: Path) -> None:
+        self.sandbox = sandbox
+        self.warehouse = tmp / "warehouse" / "p2c.duckdb"
+        self.reports = tmp / "reports"
+        self.env = {
+            **os.environ,
+            **sandbox.env(),
+            "P2C_WAREHOUSE": str(self.warehouse),
+            "P2C_REPORTS_DIR": str(self.reports),
+        }
+
+    def p2c(self, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "p2c.cli", *args],
+            cwd=ROOT,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def run(self) -> tuple[int, dict]:
+        out = self.p2c("run", "--json")
+        assert out.stdout.strip(), out.stderr[-3000:]
+        return out.returncode, json.loads(out.stdout)
+
+    def sql(self, query: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            return conn.execute(query, params or []).fetchall()
+
+
+def written(summary: dict) -> int:
+    return sum(c.get("created", 0) + c.get("updated", 0) for c in summary["entities"].values())
+
+
+def erp_has(http, collection: str, key_field: str, value: str) -> bool:
+    q = f"{collection}?cross-company=true&$filter={key_field} eq '{value.replace(chr(39), chr(39) * 2)}'"
+    response = http.get(q)
+    response.raise_for_status()
+    return len(response.json()["value"]) == 1
+
+
+def crm_rows(http, entity_set: str, flt: str) -> list[dict]:
+    response = http.get(f"{entity_set}?$filter={quote(flt)}")
+    response.raise_for_status()
+    return response.json()["value"]
+
+
+@pytest.fixture(scope="module")
+def job(sandbox_factory, tmp_path_factory):
+    sb = sandbox_factory(scale="small", seed=21)
+    yield Job(sb, tmp_path_factory.mktemp("nightly"))
+    sb.stop()
+
+
+@pytest.fixture(scope="module")
+def manifest(job) -> dict:
+    return json.loads((job.sandbox.dir / "manifest.json").read_text())
+
+
+def clean_keys(manifest: dict, entity_set: str, case: str) -> list[str]:
+    """Natural keys the demo planted as `case` that are not also planted dirty."""
+    dirty = {p["natural_key"] for p in manifest["planted"] if p.get("reason")}
+    return [
+        p["natural_key"]
+        for p in manifest["planted"]
+        if p["entity_set"] == entity_set and p.get("case") == case and p["natural_key"] not in dirty
+    ]
+
+
+@pytest.fixture(scope="module")
+def first(job):
+    return job.run()
+
+
+def test_first_run_completes_and_books_itself(job, first):
+    code, summary = first
+    # exit 1 is right when records wait (e.g. on a quarantined parent); 0 when all were written
+    assert code in (0, 1), summary
+    assert summary["status"] in ("ok", "partial")
+    assert [s["stage"] for s in summary["stages"]] == ["extract", "transform", "writeback"]
+    assert summary["entities"]["customer"]["created"] > 0
+    [(status, counts)] = job.sql(
+        "select status, counts from p2c_sync.runs where run_id = ? and stage = 'run' and entity = ''",
+        [summary["run_id"]],
+    )
+    assert status == summary["status"]
+    assert json.loads(counts)["created"] == sum(c["created"] for c in summary["entities"].values())
+
+
+def test_nothing_is_lost_every_source_row_reconciles(job, first):
+    assert job.sql("select count(*) from audit.reconciliation") != [(0,)]
+    assert job.sql("select entity, system, difference from audit.reconciliation where difference <> 0") == []
+
+
+def test_dirty_records_are_quarantined_with_their_reason(job, first, manifest):
+    planted = {(p["natural_key"], p["reason"]) for p in manifest["planted"] if p.get("reason") and p["natural_key"]}
+    found = set(job.sql("select natural_key, reason from audit.quarantine"))
+    assert planted <= found
+
+
+def test_accounts_reach_the_erp_and_products_reach_the_crm(job, first, manifest):
+    accounts = clean_keys(manifest, "accounts", "crm_only")
+    products = clean_keys(manifest, "ReleasedProductsV2", "erp_only")
+    orders = clean_keys(manifest, "salesorders", "crm_only")
+    assert accounts and products and orders
+    with job.sandbox.client("erp") as erp, job.sandbox.client("crm") as crm:
+        assert [a for a in accounts if not erp_has(erp, "CustomersV3", "CustomerAccount", a)] == []
+        assert [o for o in orders if not erp_has(erp, "CDSSalesOrderHeaders", "SalesOrderNumber", o)] == []
+        missing = [p for p in products if not crm_rows(crm, "products", f"productnumber eq '{p}'")]
+        assert missing == []
+
+
+def test_the_report_shows_the_run(job, first):
+    _, summary = first
+    page = job.reports / f"run-{summary['run_id']}.html"
+    assert page.exists() and (job.reports / "latest.html").exists()
+    html = page.read_text()
+    assert summary["run_id"] in html
+    assert "<script src=" not in html and "<link rel=\"stylesheet\" href=" not in html  # self-contained
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_3_at_once(job, first):
+    lock = job.warehouse.with_name(job.warehouse.name + ".lock")
+    with run_lock(lock, "someone-else"):
+        out = job.p2c("run", timeout=120)  # a run that waited for the lock would time out here
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "someone-else" in out.stdout + out.stderr
+
+
+def test_a_missing_secret_exits_2_before_anything_is_written(job, first):
+    before = job.sql("select count(*) from p2c_sync.writeback_log")
+    env = {**job.env, "SOURCES__ERP__CREDENTIALS__CLIENT_SECRET": ""}
+    out = job.p2c("run", env=env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "sources.erp.credentials.client_secret" in out.stdout + out.stderr
+    assert "p2c-sandbox-secret" not in out.stdout + out.stderr
+    assert job.sql("select count(*) from p2c_sync.writeback_log") == before
+
+
+def test_an_unreachable_service_exits_2_naming_the_setting(job, first):
+    env = {**job.env, "SOURCES__CRM__CREDENTIALS__TOKEN_URL": "http://127.0.0.1:9/nobody/oauth2/v2.0/token"}
+    out = job.p2c("run", env=env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "sources.crm.credentials.token_url" in out.stdout + out.stderr
+
+
+@pytest.fixture(scope="module")
+def after_activity(job, first):
+    day = job.sandbox.cli("activity", "--seed", "5")
+    assert day.returncode == 0, day.stdout + day.stderr
+    log = json.loads((job.sandbox.dir / "activity.json").read_text())[-1]["changes"]
+    return log, job.run()
+
+
+def test_activity_travels_on_the_next_run(job, after_activity):
+    log, (code, summary) = after_activity
+    assert code in (0, 1), summary
+    new_accounts = [c["natural_key"] for c in log if c["entity_set"] == "accounts" and c["action"] == "create"]
+    invoiced = [c["natural_key"] for c in log if c["entity_set"] == "CDSSalesOrderHeaders" and c["action"] == "invoice"]
+    assert new_accounts and invoiced
+    with job.sandbox.client("erp") as erp, job.sandbox.client("crm") as crm:
+        assert [a for a in new_accounts if not erp_has(erp, "CustomersV3", "CustomerAccount", a)] == []
+        # orders the CRM knows come back invoiced, with the ERP's totals
+        for number in invoiced:
+            orders = crm_rows(crm, "salesorders", f"ordernumber eq '{number}'")
+            for order in orders:
+                assert order["p2c_processingstatus"] == "Invoiced", order
+                assert order["totalamount"] and order["totalamount"] > 0
+    assert job.sql("select count(*) from canonical.invoices") > [(0,)]
+
+
+def test_runs_without_new_activity_converge_to_writing_nothing(job, after_activity):
+    # the ERP computes values (totals, tax, party numbers) for what the last run wrote; those
+    # travel back on the next run, after which a run with no new edits writes nothing
+    settle_code, settle = job.run()
+    code, quiet = job.run()
+    assert written(quiet) == 0, quiet["entities"]
+    unsettled = sum(c.get("failed", 0) + c.get("waiting", 0) for c in quiet["entities"].values())
+    assert code == (1 if unsettled else 0), quiet
+    history = job.p2c("status", "--json", "-n", "10")
+    assert history.returncode == 0
+    runs = json.loads(history.stdout)
+    assert runs[0]["run_id"] == quiet["run_id"] and len(runs) >= 4
