@@ -51,6 +51,25 @@ SUMMARY_COLUMNS = (
 )
 
 
+# canonical entities in dependency order (the summary's row order); anything else a stage counts
+# (currencies, units, business units, …) is reference data and shares one row
+CANONICAL_ENTITIES = (
+    "customer",
+    "contact",
+    "product",
+    "price",
+    "quote",
+    "quote_line",
+    "order",
+    "order_line",
+    "invoice",
+    "invoice_line",
+)
+REFERENCE_DATA = "reference data"
+# outcomes that are not "unchanged" when computing it from a stage's canonical record count
+_TOUCHED = ("created", "updated", "deactivated", "failed", "waiting", "changed_since_extract")
+
+
 class InvariantFailed(RuntimeError):
     """A dbt test guarding an invariant failed; the writeback must not start."""
 
@@ -84,15 +103,25 @@ class RunSummary:
     message: str | None = None
 
     def entities(self) -> dict[str, dict[str, int]]:
-        """Per entity, the summary columns across all stages."""
-        table: dict[str, dict[str, int]] = {}
+        """Per canonical entity (dependency order, reference data first), the summary columns
+        across all stages; ``unchanged`` = canonical records that no write touched."""
+        raw: dict[str, dict[str, int]] = {}
         for stage in self.stages:
             for entity, counts in stage.counts.items():
-                row = table.setdefault(entity, dict.fromkeys(SUMMARY_COLUMNS, 0))
+                name = entity if entity in CANONICAL_ENTITIES else REFERENCE_DATA
+                row = raw.setdefault(name, {})
                 for key, value in counts.items():
-                    if key in row:
-                        row[key] += int(value or 0)
-        return dict(sorted(table.items()))
+                    row[key] = row.get(key, 0) + int(value or 0)
+        table: dict[str, dict[str, int]] = {}
+        for name in (REFERENCE_DATA, *CANONICAL_ENTITIES):
+            if name not in raw:
+                continue
+            counts = raw[name]
+            row = {column: counts.get(column, 0) for column in SUMMARY_COLUMNS}
+            if "canonical" in counts:
+                row["unchanged"] = max(0, counts["canonical"] - sum(counts.get(k, 0) for k in _TOUCHED))
+            table[name] = row
+        return table
 
     def as_json(self) -> dict[str, Any]:
         return {

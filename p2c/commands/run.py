@@ -49,7 +49,24 @@ def _extract(run_id: str):
 def _transform(run_id: str):
     from p2c.commands.transform import transform_stage
 
-    return transform_stage(run_id)
+    outcome = transform_stage(run_id)
+    for entity, records in _canonical_counts().items():
+        outcome.counts.setdefault(entity, {})["canonical"] = records
+    return outcome
+
+
+def _canonical_counts() -> dict[str, int]:
+    """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        tables = conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'canonical'"
+        ).fetchall()
+        return {
+            name.removesuffix("s"): conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
+            for (name,) in tables
+        }
 
 
 def _writeback(run_id: str):
@@ -94,7 +111,7 @@ def _stage_printer(console: Console):
 
 def summary_table(summary: RunSummary) -> Table:
     table = Table(title=f"run {summary.run_id}: {summary.status}", title_justify="left")
-    table.add_column("entity")
+    table.add_column("entity", no_wrap=True)
     for column in SUMMARY_COLUMNS:
         table.add_column(column, justify="right")
     for row in iter_summary_rows(summary):

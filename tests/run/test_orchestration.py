@@ -143,3 +143,19 @@ def test_lock_left_by_a_killed_process_is_taken_over(paths):
     assert paths["lock_path"].exists()  # the dead run left its lock file behind …
     summary = execute(Recorder().pipeline(), **paths)  # … and it is stale
     assert summary.exit_code == EXIT_OK
+
+
+def test_summary_has_one_row_per_canonical_entity_and_counts_unchanged(paths):
+    rec = Recorder()
+    pipeline = rec.pipeline(
+        extract=StageOutcome({"customer": {"extracted": 12}, "Currencies": {"extracted": 4}, "uoms": {"extracted": 5}}),
+        transform=StageOutcome({"customer": {"canonical": 10, "quarantined": 2}}),
+        writeback=StageOutcome({"customer": {"created": 3, "updated": 1}}),
+    )
+    rows = execute(pipeline, **paths).entities()
+    assert list(rows) == ["reference data", "customer"]
+    assert rows["reference data"]["extracted"] == 9
+    assert rows["customer"] == {
+        "extracted": 12, "created": 3, "updated": 1, "unchanged": 6,
+        "conflicts": 0, "quarantined": 2, "failed": 0, "waiting": 0,
+    }
