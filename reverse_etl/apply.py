@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
 import httpx
 
+from p2c.run import new_run_id
 from reverse_etl import store, sync_schema
 from reverse_etl.config import WritebackConfig
 from reverse_etl.executor import BatchExecutor, Result, get_json
@@ -57,10 +57,6 @@ class WritebackResult:
     def clean(self) -> bool:
         t = self.totals
         return not (t["failed"] or t["waiting"] or t["changed_since_extract"])
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def error_of(response) -> tuple[str | None, str | None]:

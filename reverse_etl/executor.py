@@ -17,11 +17,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
+
+from pipelines.http import retry_after_seconds  # the one parser of Retry-After
 
 from reverse_etl.config import WritebackConfig
 from reverse_etl.multipart import PartRequest, PartResponse, build_batch, parse_response
@@ -39,22 +40,6 @@ class Result:
     status: int | None
     response: PartResponse | None
     error: str | None = None  # transport error or the whole batch's error text
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:

@@ -131,7 +131,8 @@ def writeback_cmd(
     from p2c import settings
     from p2c.errors import ConfigError
     from p2c.lock import LockHeld, run_lock
-    from reverse_etl.apply import Writeback, new_run_id
+    from p2c.run import new_run_id
+    from reverse_etl.apply import Writeback
     from reverse_etl.clients import make_clients
     from reverse_etl.config import load_config
 

@@ -80,9 +80,9 @@ def _settled(tmp_path, base):
     assert again["planned"] == 0 and again["agreed"] == 0
 
 
-@pytest.mark.parametrize("kill_at", [1, N // 2, N - 4])
+@pytest.mark.parametrize("kill_at", [1, N // 2, 3 * N // 4])
 def test_a_writeback_killed_part_way_converges_on_the_next_run(tmp_path, erp_server, kill_at):
-    base = erp_server(latency_ms=60)
+    base = erp_server(latency_ms=120)  # slow enough that a loaded machine still sees each kill point
     proc = subprocess.Popen([sys.executable, str(HERE / "erp_process.py"), "write", str(tmp_path), base, str(N)],
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
