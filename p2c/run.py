@@ -105,18 +105,9 @@ class RunSummary:
     def entities(self) -> dict[str, dict[str, int]]:
         """Per canonical entity (dependency order, reference data first), the summary columns
         across all stages; ``unchanged`` = canonical records that no write touched."""
-        raw: dict[str, dict[str, int]] = {}
-        for stage in self.stages:
-            for entity, counts in stage.counts.items():
-                name = entity if entity in CANONICAL_ENTITIES else REFERENCE_DATA
-                row = raw.setdefault(name, {})
-                for key, value in counts.items():
-                    row[key] = row.get(key, 0) + int(value or 0)
+        raw = by_canonical_entity(*(stage.counts for stage in self.stages))
         table: dict[str, dict[str, int]] = {}
-        for name in (REFERENCE_DATA, *CANONICAL_ENTITIES):
-            if name not in raw:
-                continue
-            counts = raw[name]
+        for name, counts in raw.items():
             row = {column: counts.get(column, 0) for column in SUMMARY_COLUMNS}
             if "canonical" in counts:
                 row["unchanged"] = max(0, counts["canonical"] - sum(counts.get(k, 0) for k in _TOUCHED))
@@ -139,6 +130,18 @@ class RunSummary:
 
 
 Stage = Callable[[str], StageOutcome]
+
+
+def by_canonical_entity(*stage_counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Sum counts per canonical entity, in dependency order; every other entity a stage counted
+    (currencies, units, …) goes into one ``reference data`` row, first."""
+    raw: dict[str, dict[str, int]] = {}
+    for counts in stage_counts:
+        for entity, values in counts.items():
+            row = raw.setdefault(entity if entity in CANONICAL_ENTITIES else REFERENCE_DATA, {})
+            for key, value in values.items():
+                row[key] = row.get(key, 0) + int(value or 0)
+    return {name: raw[name] for name in (REFERENCE_DATA, *CANONICAL_ENTITIES) if name in raw}
 
 
 def new_run_id(now: datetime | None = None) -> str:

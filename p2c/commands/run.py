@@ -18,6 +18,7 @@ from p2c.run import (
     Pipeline,
     RunSummary,
     StageRecord,
+    by_canonical_entity,
     execute,
     iter_summary_rows,
 )
@@ -94,6 +95,9 @@ def default_pipeline() -> Pipeline:
     )
 
 
+LABELS = {"canonical": "records", "changed_since_extract": "changed since extract"}
+
+
 def _stage_printer(console: Console):
     def on_stage(stage: str, state: str, record: StageRecord | None) -> None:
         if record is None:
@@ -102,9 +106,9 @@ def _stage_printer(console: Console):
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(record.status, "white")
         console.print(f"  [{style}]{stage} {record.status}[/{style}] in {record.seconds:.1f}s"
                       + (f" — {record.message}" if record.message else ""))
-        for entity, counts in sorted(record.counts.items()):
-            shown = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
-            console.print(f"    {stage:<9} {entity:<28} {shown or 'nothing to do'}")
+        for entity, counts in by_canonical_entity(record.counts).items():
+            shown = ", ".join(f"{LABELS.get(k, k)} {v:,}" for k, v in counts.items() if v)
+            console.print(f"    {stage:<9} {entity:<15} {shown or 'nothing to do'}")
 
     return on_stage
 
