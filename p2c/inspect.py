@@ -112,8 +112,11 @@ def run_entities(conn, run_id: str) -> list[dict[str, Any]]:
         f"select entity, counts from {SYNC}.runs where run_id = ? and stage = 'run' and entity <> '' order by entity",
         [run_id],
     ).fetchall()
+    from p2c.run import CANONICAL_ENTITIES, REFERENCE_DATA
+
+    order = {name: i for i, name in enumerate((REFERENCE_DATA, *CANONICAL_ENTITIES))}
     out = []
-    for entity, raw in rows:
+    for entity, raw in sorted(rows, key=lambda r: (order.get(r[0], len(order)), r[0])):  # dependency order
         counts = _counts(raw)
         out.append({"entity": entity, **{c: counts.get(c, 0) for c in COUNT_COLUMNS}})
     return out

@@ -107,7 +107,7 @@ def history_bars(
                 error_h=round(error_h, 2),
                 status=run["status"],
                 tooltip=tooltip,
-                label=started.strftime("%d %b") if started else "",
+                label=started.strftime("%d %b %H:%M") if started else "",
                 current=run["run_id"] == current,
             )
         )
