@@ -794,6 +794,7 @@ def reset(data_dir: Path, scale: str, seed: int) -> dict[str, Any]:
         for prefix, set_name, col in (("INV", "SalesInvoiceHeadersV2", "InvoiceNumber"),
                                       ("CIV", "SalesInvoiceHeadersV2", "LedgerVoucher")):
             erp.set_meta(f"numseq:{prefix}", gen.seq[prefix])
+        erp.set_meta(erp_logic.PARTY_SEQUENCE, gen.party)  # parties the service creates continue the demo's numbers
         for store in stores.values():
             store.set_meta("demo", {"scale": scale, "seed": seed, "sequences": dict(sorted(gen.seq.items()))})
     finally:

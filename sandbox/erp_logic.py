@@ -59,6 +59,9 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 CLOSED = ("Invoiced", "Canceled")
 
 NUMBER_FORMATS: dict[str, int] = {"INV": 5, "CIV": 6, "SO": 5, "QUO": 5}  # prefix -> digits
+# the party created with a customer or contact person gets its number from one global sequence
+PARTY_NUMBERS = {"CustomersV3": "PartyNumber", "ContactPersons": "ContactPersonPartyNumber"}
+PARTY_SEQUENCE, PARTY_DIGITS = "numseq:party", 9
 
 
 class BusinessRuleError(Exception):
@@ -299,20 +302,32 @@ def cancel_order(store: Store, company: str, order_number: str) -> dict[str, Any
     return _advance(store, company, order_number, "Canceled")
 
 
-def next_number(store: Store, prefix: str, set_name: str, column: str) -> str:
-    """The next number of a number sequence (kept in the store's meta, seeded from the table)."""
-    name = f"numseq:{prefix}"
+def _take_number(store: Store, name: str, seed_sql: str, params: tuple = ()) -> int:
+    """Take the next value of the number sequence ``name`` (kept in the store's meta; when it is
+    missing, it starts after what ``seed_sql`` — a ``max(...) AS n`` — finds in the tables)."""
     with store.transaction():
         last = store.get_meta(name)
         if last is None:
-            width = len(prefix) + 2
-            rows = store.fetch(
-                f'SELECT max(CAST(substr("{column}", {width}) AS INTEGER)) AS n FROM "{set_name}" '
-                f'WHERE "{column}" LIKE ?', (f"{prefix}-%",)
-            )
-            last = int(rows[0]["n"] or 0)
+            last = int(store.fetch(seed_sql, params)[0]["n"] or 0)
         store.set_meta(name, last + 1)
-    return format_number(prefix, last + 1)
+    return last + 1
+
+
+def next_number(store: Store, prefix: str, set_name: str, column: str) -> str:
+    """The next number of a document number sequence (``SO-00042``)."""
+    width = len(prefix) + 2
+    seed = (f'SELECT max(CAST(substr("{column}", {width}) AS INTEGER)) AS n FROM "{set_name}" '
+            f'WHERE "{column}" LIKE ?')
+    return format_number(prefix, _take_number(store, f"numseq:{prefix}", seed, (f"{prefix}-%",)))
+
+
+def next_party_number(store: Store) -> str:
+    """The next party number (``000001234``): one global sequence, as the global address book
+    (DirPartyTable) numbers organisations and persons alike, in every company."""
+    seed = " UNION ALL ".join(f'SELECT max(CAST("{col}" AS INTEGER)) AS n FROM "{set_name}"'
+                              for set_name, col in PARTY_NUMBERS.items())
+    n = _take_number(store, PARTY_SEQUENCE, f"SELECT max(n) AS n FROM ({seed})")
+    return f"{n:0{PARTY_DIGITS}d}"
 
 
 def invoice_order(store: Store, company: str, order_number: str, invoice_date: str | date | None = None,
@@ -359,6 +374,9 @@ def _refuse(message: str) -> Exception:
 
 def finops_create(store: Store, set_name: str, before: None, values: dict[str, Any]) -> dict[str, Any]:
     """Defaults and computed fields of a row the F&O service is about to create."""
+    party_col = PARTY_NUMBERS.get(set_name)
+    if party_col and not values.get(party_col):
+        values[party_col] = next_party_number(store)
     if set_name == ORDERS:
         values.update({k: v for k, v in statuses("Active").items()})
         values.setdefault("OrderCreationDateTime", utc_now())

@@ -203,3 +203,34 @@ def test_quotation_totals_follow_lines(erp):
 def test_line_without_its_order_is_refused(erp):
     resp = erp.post("CDSSalesOrderLines", json={"SalesOrderNumber": "SO-NONE", "LineCreationSequenceNumber": 1})
     assert resp.status_code == 400 and "SO-NONE" in resp.json()["error"]["message"]
+
+
+def test_new_customers_and_contact_persons_get_the_next_party_numbers(erp):
+    """The party is created with the customer / contact person: a number from one global sequence
+    continuing the demo data's, which the integration uses to associate contacts to customers."""
+    def parties(set_name: str, col: str) -> list[str]:
+        rows, url = [], f"{set_name}?cross-company=true&$select={col}"
+        while url:
+            body = erp.get(url).json()
+            rows += [r[col] for r in body["value"] if r[col]]
+            url = body.get("@odata.nextLink")
+        return rows
+
+    existing = parties("CustomersV3", "PartyNumber") + parties("ContactPersons", "ContactPersonPartyNumber")
+    top = max(int(p) for p in existing)
+    account = f"PN-{uuid.uuid4().hex[:6]}"
+    customer = erp.post("CustomersV3", json={"CustomerAccount": account, "OrganizationName": "Party Co"})
+    assert customer.status_code == 201, customer.text
+    party = customer.json()["PartyNumber"]
+    assert party == f"{top + 1:09d}"
+    assert len(party) == len(existing[0])  # the demo data's format
+    person = erp.post("ContactPersons", json={"ContactPersonId": f"CP-{uuid.uuid4().hex[:6]}", "FirstName": "Ada",
+                                              "LastName": "Lovelace", "AssociatedPartyNumber": party})
+    assert person.status_code == 201, person.text
+    assert person.json()["ContactPersonPartyNumber"] == f"{top + 2:09d}"
+    other = erp.post("CustomersV3", json={"CustomerAccount": account, "dataAreaId": "demf"})
+    assert other.json()["PartyNumber"] == f"{top + 3:09d}"  # one sequence for every company
+    given = erp.post("CustomersV3", json={"CustomerAccount": f"PN-{uuid.uuid4().hex[:6]}", "PartyNumber": "PARTY-X"})
+    assert given.json()["PartyNumber"] == "PARTY-X"  # a number the caller sets is kept
+    linked = erp.get("ContactPersons", params={"$filter": f"AssociatedPartyNumber eq '{party}'"}).json()["value"]
+    assert [p["FirstName"] for p in linked] == ["Ada"]
