@@ -661,13 +661,9 @@ class Dataverse:
         names = set(e.names)
         if "statecode" in names and rules.STATES.get(e.set_name) and data.get("statecode") is None:
             data.setdefault("statecode", 0)
-        if "_ownerid_value" in names:
-            if data.get("_ownerid_value") is None:
-                data["_ownerid_value"] = self.store.get_meta("crm_default_owner")
-            if data.get("_owningbusinessunit_value") is None and data.get("_ownerid_value"):
-                owner = self.store.get("systemusers", data["_ownerid_value"])
-                if owner is not None:
-                    data["_owningbusinessunit_value"] = owner["_businessunitid_value"]
+        if "_ownerid_value" in names and data.get("_ownerid_value") is None:
+            data["_ownerid_value"] = self.store.get_meta(rules.DEFAULT_OWNER_META)  # the calling user
+        self._owning_business_unit(e, data)
         if e.set_name in rules.LINES:
             header_set = rules.LINES[e.set_name]
             header = self.store.get(header_set, data[rules.HEADER_LOOKUP[e.set_name]]) if data.get(
@@ -688,12 +684,24 @@ class Dataverse:
                 data["sequencenumber"] = (top[0]["n"] or 0) + 1
                 data.setdefault("lineitemnumber", data["sequencenumber"])
 
+    def _owning_business_unit(self, e: Entity, data: dict[str, Any]) -> None:
+        """A new or reassigned owner brings its business unit, unless the request sets
+        ``owningbusinessunit`` too (modern business units: a record may live in another one)."""
+        if "_owningbusinessunit_value" not in e.names or data.get("_owningbusinessunit_value") is not None:
+            return
+        if data.get("_ownerid_value"):
+            owner = self.store.get("systemusers", data["_ownerid_value"])
+            if owner is not None:
+                data["_owningbusinessunit_value"] = owner["_businessunitid_value"]
+
     def _write(self, e: Entity, current: dict[str, Any] | None, changes: dict[str, Any],
                if_version: int | None) -> dict[str, Any]:
         """Create (``current`` None) or update one row with the service's rules, atomically."""
         with self.store.transaction():
             if current is None:
                 self._defaults(e, changes)
+            elif changes.get("_ownerid_value") and changes["_ownerid_value"] != current.get("_ownerid_value"):
+                self._owning_business_unit(e, changes)  # an assign
             rules.check_state(e, current or {}, changes)
             rules.computed(e, current or {}, changes)
             merged = {**(current or {}), **changes}

@@ -25,6 +25,10 @@ DUPLICATE_KEY = "0x80060892"
 DUPLICATE_ID = "0x80040237"
 EXPIRED_VERSION = "0x80044352"
 
+# store meta: the systemuser calling the API (the integration's application user), who owns the
+# rows it creates without an owner
+DEFAULT_OWNER_META = "crm_default_owner"
+
 
 @dataclass
 class DataverseError(Exception):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import erp_logic
-from sandbox.dataverse_rules import computed, header_totals
+from sandbox.dataverse_rules import DEFAULT_OWNER_META, computed, header_totals
 from sandbox.schema import CRM, ERP, Entity
 from sandbox.server import crm_store, erp_store
 from sandbox.store import Store
@@ -40,6 +40,7 @@ CASE_SAMPLE = 25  # manifest entries kept per (entity set, case); the counts cov
 
 BASE_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # "now" of the demo history
 ROOT_BU = "Contoso"
+INTEGRATION_USER = "# p2c integration"  # application users' names start with "#"
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,13 @@ class _Generator:
                                          "lastname": last, "internalemailaddress": f"{first}.{last}@contoso.com".lower(),
                                          "isdisabled": False, "_businessunitid_value": self.ids[f"bu:{bu}"]})
             self.ids[f"users:{bu}"] = ",".join(ids)
+        # the integration's application user (client credentials), in the root business unit; it owns
+        # what the integration creates without an owner. Its id is derived, not drawn, so adding it
+        # left the rest of the demo data as it was.
+        self.ids["user:integration"] = app_user = str(uuid.uuid5(uuid.NAMESPACE_URL, "p2c-sandbox/app-user"))
+        self.crm("systemusers", {"systemuserid": app_user, "fullname": INTEGRATION_USER, "firstname": "#",
+                                 "lastname": INTEGRATION_USER[2:], "internalemailaddress": "p2c-integration@contoso.com",
+                                 "isdisabled": False, "_businessunitid_value": root})
         for name, iso, symbol, rate in CURRENCIES:
             self.ids[f"cur:{iso}"] = cid = self.guid()
             self.crm("transactioncurrencies", {"transactioncurrencyid": cid, "currencyname": name,
@@ -794,6 +802,7 @@ def reset(data_dir: Path, scale: str, seed: int) -> dict[str, Any]:
         for prefix, set_name, col in (("INV", "SalesInvoiceHeadersV2", "InvoiceNumber"),
                                       ("CIV", "SalesInvoiceHeadersV2", "LedgerVoucher")):
             erp.set_meta(f"numseq:{prefix}", gen.seq[prefix])
+        stores["crm"].set_meta(DEFAULT_OWNER_META, gen.ids["user:integration"])
         erp.set_meta(erp_logic.PARTY_SEQUENCE, gen.party)  # parties the service creates continue the demo's numbers
         for store in stores.values():
             store.set_meta("demo", {"scale": scale, "seed": seed, "sequences": dict(sorted(gen.seq.items()))})

@@ -275,6 +275,45 @@ def test_lookups_bind_by_guid_and_alternate_key_and_read_as_value(crm):
     assert r.status_code == 404 and "Does Not Exist" in error_of(r)["message"]
 
 
+def _users(crm) -> dict[str, dict]:
+    units = {u["businessunitid"]: u for u in crm.get("businessunits").json()["value"]}
+    return {u["fullname"]: u | {"unit": units[u["_businessunitid_value"]]}
+            for u in crm.get("systemusers").json()["value"]}
+
+
+def test_records_the_integration_creates_are_owned_by_its_application_user(crm):
+    """Demo data defines the application user in the root business unit; without an owner in
+    the request, it owns what it creates, and the record lives in its business unit."""
+    app_user = _users(crm)["# p2c integration"]
+    assert app_user["unit"]["_parentbusinessunitid_value"] is None  # the root business unit
+    for set_name, body in (("accounts", {"name": "Owned", "accountnumber": uniq("OWN")}),
+                           ("contacts", {"lastname": "Owned"})):
+        row = crm.post(set_name, json=body, headers={"Prefer": "return=representation"}).json()
+        assert row["_ownerid_value"] == app_user["systemuserid"], set_name
+        assert row["_owningbusinessunit_value"] == app_user["unit"]["businessunitid"], set_name
+
+
+def test_owner_and_owning_business_unit_binds_are_honoured(crm):
+    users = _users(crm)
+    seller = next(u for u in users.values() if u["unit"]["_parentbusinessunitid_value"] and not u["fullname"].startswith("#"))
+    other_unit = next(u["unit"] for u in users.values() if u["unit"]["businessunitid"] != seller["unit"]["businessunitid"])
+    by_owner = make_account(crm, **{"ownerid@odata.bind": f"/systemusers({seller['systemuserid']})"})
+    assert (by_owner["_ownerid_value"], by_owner["_owningbusinessunit_value"]) == (
+        seller["systemuserid"], seller["unit"]["businessunitid"])
+    by_unit = make_account(crm, **{"owningbusinessunit@odata.bind": f"/businessunits({other_unit['businessunitid']})"})
+    assert by_unit["_owningbusinessunit_value"] == other_unit["businessunitid"]
+    assert by_unit["_ownerid_value"] == users["# p2c integration"]["systemuserid"]
+    both = make_account(crm, **{"ownerid@odata.bind": f"/systemusers({seller['systemuserid']})",
+                                "owningbusinessunit@odata.bind": f"/businessunits({other_unit['businessunitid']})"})
+    assert (both["_ownerid_value"], both["_owningbusinessunit_value"]) == (
+        seller["systemuserid"], other_unit["businessunitid"])
+    # assigning to another user moves the record to that user's business unit
+    assert crm.patch(f"accounts({by_unit['accountid']})",
+                     json={"ownerid@odata.bind": f"/systemusers({seller['systemuserid']})"}).status_code == 204
+    assigned = crm.get(f"accounts({by_unit['accountid']})").json()
+    assert assigned["_owningbusinessunit_value"] == seller["unit"]["businessunitid"]
+
+
 def _reference_data(crm):
     cur = crm.post("transactioncurrencies", json={"currencyname": uniq("Cur"), "isocurrencycode": uniq("C")[:5]},
                    headers={"Prefer": "return=representation"}).json()
