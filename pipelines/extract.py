@@ -9,6 +9,8 @@ an unreachable token URL raises ``p2c.errors.ConfigError`` before anything is re
 pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the DuckDB file
 ``p2c.settings.warehouse_path()``, working directory ``p2c.settings.pipelines_dir()`` — so
 ``dlt pipeline --pipelines-dir <dir> p2c_crm info|trace|failed-jobs`` shows the last run.
+One DuckDB connection to the warehouse serves the whole run (both pipelines, every load job): dlt
+opens and closes the file per load job otherwise, and each close checkpoints the database.
 Pages reach dlt as Arrow tables and load as parquet; entities of a system are read concurrently
 (dlt's parallelised resources, ``extract.workers`` threads, default 5; HTTP connections bounded by
 ``max_connections``). A page the service fails after retries fails the run with
@@ -19,12 +21,14 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import dlt
+import duckdb
 import httpx
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -63,13 +67,30 @@ class ExtractResult:
         return sum(self.rows.values())
 
 
-def make_pipeline(system: System) -> dlt.Pipeline:
-    """The dlt pipeline of one system, on the warehouse and pipelines dir of ``p2c.settings``."""
+@contextmanager
+def warehouse_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One open connection to the warehouse file for a run; closed (and checkpointed) at the end."""
     warehouse = settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def make_pipeline(system: System, connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
+    """The dlt pipeline of one system, on the warehouse and pipelines dir of ``p2c.settings``.
+
+    ``connection``: an open connection to the warehouse that dlt borrows (cursors per thread) and
+    never closes; without one dlt opens the file itself.
+    """
+    warehouse = settings.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    credentials = connection if connection is not None else str(warehouse)
     return dlt.pipeline(
         pipeline_name=settings.PIPELINE_NAMES[system],
-        destination=dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging"),
+        destination=dlt.destinations.duckdb(credentials, replace_strategy="insert-from-staging"),
         dataset_name=settings.DATASET_NAMES[system],
         pipelines_dir=str(settings.pipelines_dir()),
         progress=None,
@@ -95,8 +116,29 @@ def extract_system(
     max_connections: int = 8,
     full_reload: bool = False,
     retry: RetryPolicy = RetryPolicy(),
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> ExtractResult:
-    """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure."""
+    """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure.
+
+    ``connection``: the run's warehouse connection (:func:`warehouse_connection`); without one the
+    system opens its own for the duration of the call.
+    """
+    if connection is None:
+        with warehouse_connection() as own:
+            return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, own)
+    return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, connection)
+
+
+def _extract_system(
+    system: System,
+    entities: Sequence[str] | None,
+    on_page: OnPage | None,
+    transport: httpx.BaseTransport | None,
+    max_connections: int,
+    full_reload: bool,
+    retry: RetryPolicy,
+    connection: duckdb.DuckDBPyConnection,
+) -> ExtractResult:
     for key, value in _DLT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     conn = resolve_connection(system)
@@ -113,7 +155,7 @@ def extract_system(
 
     started = time.monotonic()
     with make_client(conn, transport=transport, max_connections=max_connections, retry=retry) as client:
-        loaded = _loaded_tables(system)
+        loaded = _loaded_tables(system, connection)
         if system == "crm":
             source = crm_source(client, entities, page_seen, loaded_tables=loaded)
         else:
@@ -124,7 +166,7 @@ def extract_system(
                 resource.apply_hints(write_disposition="append")
         if full_reload and system == "crm":
             _forget_delta_links(system)
-        pipeline = make_pipeline(system)
+        pipeline = make_pipeline(system, connection)
         try:
             info = pipeline.run(source, loader_file_format="parquet")
         except PipelineStepFailed as exc:
@@ -139,16 +181,10 @@ def extract_system(
     return result
 
 
-def _loaded_tables(system: System) -> set[str]:
-    """The raw tables the warehouse holds for ``system`` (none when there is no warehouse yet)."""
-    import duckdb
-
-    warehouse = settings.warehouse_path()
-    if not warehouse.exists():
-        return set()
-    # not read_only: the other system's pipeline may hold the same file open in this process
-    with duckdb.connect(str(warehouse)) as con:
-        rows = con.execute(
+def _loaded_tables(system: System, connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The raw tables the warehouse holds for ``system``."""
+    with connection.cursor() as cursor:  # a cursor per thread: the other system shares the connection
+        rows = cursor.execute(
             "select table_name from information_schema.tables where table_schema = ?", [settings.DATASET_NAMES[system]]
         ).fetchall()
     return {name for (name,) in rows}
@@ -169,13 +205,16 @@ def run_extract(
     """Extract the systems side by side into the one DuckDB file; options as :func:`extract_system`.
 
     Both connections are checked first, so a configuration error stops the run before anything
-    loads. The two pipelines write different datasets, so they can load at the same time.
+    loads. The two pipelines write different datasets, so they can load at the same time, through
+    one warehouse connection.
     """
     systems = list(systems)
     for system in systems:
         preflight(resolve_connection(system), transport=options.get("transport"))
-    with ThreadPoolExecutor(max_workers=len(systems) or 1, thread_name_prefix="p2c-extract") as pool:
-        futures = [pool.submit(extract_system, system, **options) for system in systems]
+    with warehouse_connection() as con, ThreadPoolExecutor(
+        max_workers=len(systems) or 1, thread_name_prefix="p2c-extract"
+    ) as pool:
+        futures = [pool.submit(extract_system, system, connection=con, **options) for system in systems]
         return [future.result() for future in futures]
 
 
