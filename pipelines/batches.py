@@ -4,6 +4,10 @@ Pages go to dlt as Arrow tables: no per-row normalisation in Python. Declared co
 declared type whatever a page holds (an all-null page keeps the type); columns the entity table
 does not declare are kept too, their type inferred from the page (all-null → string), and named
 like every other column (dlt's snake_case), so nothing the service sends is dropped.
+
+Each table also carries ``_dlt_id`` (dlt's random row id, made here as dlt makes it): dlt's
+normalizer would otherwise read and rewrite every extracted parquet file just to add it, while a
+file that already has it is imported as it is. ``_dlt_load_id`` is added by dlt at extraction.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.normalizers.utils import generate_dlt_ids
+from dlt.common.schema.utils import dlt_id_column
 
 from pipelines.settings import ARROW_TYPES, DELETED_COLUMN, ETAG_COLUMN, EntitySpec, snake
 
 ETAG = "@odata.etag"
+DLT_ID = "_dlt_id"
+# the resource hint for the column: dlt's own definition (non-null, unique, the row key)
+DLT_ID_HINT = {DLT_ID: dlt_id_column()}
 # parsed from text after the struct conversion (JSON carries them as strings)
 _FROM_TEXT = {"datetime", "date"}
 
@@ -107,4 +116,12 @@ def page_table(entity: EntitySpec, rows: list[dict[str, Any]], *, crm: bool) -> 
     # keys are declared non-null, as dlt declares them: the hints agree and a null key fails loudly
     keys = set(entity.primary_key)
     fields = [pa.field(n, c.type, nullable=n not in keys) for n, c in zip(names, columns)]
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+    return with_dlt_id(pa.Table.from_arrays(columns, schema=pa.schema(fields)))
+
+
+def with_dlt_id(table: pa.Table) -> pa.Table:
+    """``table`` with a fresh ``_dlt_id`` per row (replacing any it has)."""
+    if DLT_ID in table.column_names:
+        table = table.drop_columns([DLT_ID])
+    ids = pa.array(generate_dlt_ids(table.num_rows), pa.string())
+    return table.append_column(pa.field(DLT_ID, pa.string(), nullable=False), ids)

@@ -26,7 +26,7 @@ import dlt
 import httpx
 import pyarrow as pa
 
-from pipelines.batches import page_table
+from pipelines.batches import DLT_ID_HINT, page_table, with_dlt_id
 from pipelines.odata import DELTA_LINK, PageError, get_page, iter_pages
 from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, EntitySpec
 
@@ -80,7 +80,7 @@ def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.
         return None
     found = found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
     index = found.column_names.index(DELETED_COLUMN)
-    return found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_()))
+    return with_dlt_id(found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_())))
 
 
 def _read(
@@ -180,6 +180,7 @@ def crm_source(
             name=entity.table,
             table_name=entity.table,
             primary_key=list(entity.primary_key),
+            columns=DLT_ID_HINT,
             write_disposition="merge",
             parallelized=parallelized,
         )

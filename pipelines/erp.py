@@ -27,7 +27,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.batches import page_table
+from pipelines.batches import DLT_ID_HINT, page_table
 from pipelines.odata import iter_pages
 from pipelines.settings import ERP_ENTITIES, ERP_PAGE_SIZE, EntitySpec, snake
 
@@ -79,6 +79,7 @@ def erp_source(
             name=entity.table,
             table_name=entity.table,
             primary_key=list(entity.primary_key),
+            columns=DLT_ID_HINT,
             write_disposition="merge" if entity.modified_column else "replace",
             parallelized=parallelized,
         )

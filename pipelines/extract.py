@@ -42,12 +42,13 @@ from pipelines.odata import PageError
 
 OnPage = Callable[[str, str, int], None]  # (system, entity set, rows in the page)
 
-# Arrow pages carry no dlt ids; the contract wants _dlt_load_id and _dlt_id on every raw row
+# the contract wants _dlt_load_id and _dlt_id on every raw row: dlt adds the load id at
+# extraction; pages carry their own _dlt_id (pipelines.batches), so the normalizer must not add one
 _DLT_DEFAULTS = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
 }
+_DLT_FORCED = {"NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false"}
 
 
 class ExtractError(RuntimeError):
@@ -141,6 +142,7 @@ def _extract_system(
 ) -> ExtractResult:
     for key, value in _DLT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    os.environ.update(_DLT_FORCED)
     conn = resolve_connection(system)
     preflight(conn, transport=transport)
     result = ExtractResult(system)
