@@ -19,7 +19,7 @@ import re
 import sqlite3
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -31,8 +31,10 @@ import orjson
 from sandbox import batch as batchmod
 from sandbox import dataverse_metadata as md
 from sandbox import dataverse_rules as rules
+from sandbox import odata_http
 from sandbox.dataverse_rules import NAMESPACE, DataverseError, bad
-from sandbox.odata_query import QueryError, parse_filter, parse_orderby, parse_select, parse_top
+from sandbox.odata_query import QueryError, key_parts, parse_filter, parse_orderby, parse_select, parse_top
+from sandbox.odata_http import Req
 from sandbox.schema import CRM, Col, Entity
 from sandbox.store import VERSION, DuplicateKey, NotFound, Store, VersionMismatch, q
 
@@ -49,36 +51,8 @@ _TRACKING_REFUSED = ("$filter", "$orderby", "$expand", "$top")
 _DT_FORMAT = "%m/%d/%Y %H:%M:%S"
 
 
-@dataclass
-class Req:
-    method: str
-    path: str  # after /api/data/v9.2/, still percent-encoded
-    query: list[tuple[str, str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    base_url: str  # http://host:port/api/data/v9.2/
-
-    def opt(self, name: str) -> str | None:
-        for k, v in self.query:
-            if k == name:
-                return v
-        return None
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    media_type: str | None = None
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-        return cls(status, orjson.dumps(payload), dict(headers or {}), JSON_TYPE)
-
-    @classmethod
-    def error(cls, err: DataverseError) -> Reply:
-        return cls.json(err.status, err.body())
+class Reply(odata_http.Reply):
+    json_type = JSON_TYPE
 
 
 _PREFER_ITEM = re.compile(r'\s*([\w.-]+)\s*(?:=\s*("[^"]*"|[^,]*))?\s*(?:,|$)')
@@ -104,44 +78,6 @@ def _etag_version(tag: str) -> int | None:
 # --- key predicates ---------------------------------------------------------------------------
 
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_$][\w$]*)(?:\((?P<key>.*)\))?$", re.S)
-
-
-def _key_parts(text: str) -> list[tuple[str | None, str, bool]]:
-    """``accountnumber='A''1',x=5`` → [(name, literal, quoted)] (names None for a bare value)."""
-    out: list[tuple[str | None, str, bool]] = []
-    i, n = 0, len(text)
-    while i < n:
-        m = re.match(r"\s*([A-Za-z_][\w]*)\s*=\s*", text[i:])
-        name = None
-        if m:
-            name, i = m.group(1), i + m.end()
-        if i < n and text[i] == "'":
-            j, buf = i + 1, []
-            while True:
-                if j >= n:
-                    raise bad(f"There is an unterminated literal at position {i} in '{text}'.")
-                if text[j] == "'":
-                    if j + 1 < n and text[j + 1] == "'":
-                        buf.append("'")
-                        j += 2
-                        continue
-                    break
-                buf.append(text[j])
-                j += 1
-            out.append((name, "".join(buf), True))
-            i = j + 1
-        else:
-            j = text.find(",", i)
-            j = n if j < 0 else j
-            out.append((name, text[i:j].strip(), False))
-            i = j
-        while i < n and text[i] == " ":
-            i += 1
-        if i < n:
-            if text[i] != ",":
-                raise bad(f"Bad Request - Error in query syntax at position {i} in '{text}'.")
-            i += 1
-    return out
 
 
 def _invalid_key(e: Entity) -> DataverseError:
@@ -185,7 +121,7 @@ class KeyRef:
 
 
 def parse_key(e: Entity, raw: str) -> KeyRef:
-    parts = _key_parts(unquote(raw))
+    parts = key_parts(unquote(raw))
     pk = e.key[0]
     if len(parts) == 1 and parts[0][0] is None:
         return KeyRef(e, {pk: _key_value(e.col(pk), parts[0][1], parts[0][2])}, True)
@@ -873,7 +809,7 @@ class Dataverse:
             select = _select_dicts(req.opt("$select"))
             return Reply.json(200, {"@odata.context": ctx + (f"({','.join(select)})" if select else ""),
                                     "value": [_project(r, select) for r in rows]})
-        parts = _key_parts(unquote(key_text))
+        parts = key_parts(unquote(key_text))
         e = None
         if len(parts) == 1 and parts[0][0] in ("LogicalName", None):
             name, lit, _ = parts[0]
@@ -891,7 +827,7 @@ class Dataverse:
             rows = md.attribute_definitions(e.set_name)
             if len(tail) > 1:
                 m = _SEGMENT.match(unquote(tail[1]))
-                want = m and m.group("key") and _key_parts(m.group("key"))
+                want = m and m.group("key") and key_parts(m.group("key"))
                 rows = [r for r in rows if want and r["LogicalName"] == want[0][1]]
                 if not rows:
                     raise DataverseError(404, "0x80040217", f"Could not find attribute {unquote(tail[1])}.")
@@ -950,13 +886,7 @@ def create_app(store: Store, options: Any = None):
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await odata_http.lifespan(receive, send)
         request = Request(scope, receive)
         raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
         if not raw.startswith(PREFIX.rstrip("/")):

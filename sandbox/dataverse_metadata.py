@@ -17,6 +17,7 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
+from sandbox.odata_query import EDM
 from sandbox.schema import CRM, CRM_ENTITIES, CRM_PREFIX, Col, Entity
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
@@ -58,10 +59,7 @@ def navigations(e: Entity) -> list[tuple[str, Col, str]]:
 
 
 def edm_type(col: Col) -> str:
-    return {
-        "guid": "Edm.Guid", "string": "Edm.String", "int": "Edm.Int32", "bigint": "Edm.Int64",
-        "decimal": "Edm.Decimal", "bool": "Edm.Boolean", "datetime": "Edm.DateTimeOffset", "date": "Edm.Date",
-    }[col.type]
+    return EDM[col.type]
 
 
 def attribute_type(e: Entity, col: Col) -> str:

@@ -16,7 +16,7 @@ What the real service does and this one copies:
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox import finops_data as data
+from sandbox import odata_http
 from sandbox.finops_metadata import metadata_xml, service_document
 from sandbox.finops_protocol import (
     NAMESPACE,
@@ -44,6 +45,7 @@ from sandbox.finops_protocol import (
     split_resource,
     truthy,
 )
+from sandbox.odata_http import Req
 from sandbox.schema import ERP, Entity
 
 DEFAULT_COMPANY = "usmf"
@@ -54,36 +56,8 @@ JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEE
 _COLLECTION_OPTIONS = {"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$expand", "$format"}
 
 
-@dataclass
-class Req:
-    method: str
-    path: str  # after /data/, still percent-encoded
-    query: list[tuple[str, str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    base_url: str  # http://host:port/data/
-
-    def opt(self, name: str) -> str | None:
-        for k, v in self.query:
-            if k == name:
-                return v
-        return None
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    media_type: str | None = None
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-        return cls(status, orjson.dumps(payload), dict(headers or {}), JSON_TYPE)
-
-    @classmethod
-    def error(cls, err: ODataError) -> Reply:
-        return cls.json(err.status, err.body())
+class Reply(odata_http.Reply):
+    json_type = JSON_TYPE
 
 
 @dataclass
@@ -381,13 +355,7 @@ def create_app(store: Any, options: Any = None):
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await odata_http.lifespan(receive, send)
         request = Request(scope, receive)
         raw = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw.decode("latin-1").split("?", 1)[0]

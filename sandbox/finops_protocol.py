@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
 
+from sandbox.odata_query import EDM, QueryError, key_parts
 from sandbox.schema import ERP_ENUMS, Col, Entity
 
 NAMESPACE = "Microsoft.Dynamics.DataEntities"
@@ -82,52 +83,12 @@ def split_resource(segment: str) -> tuple[str, str | None]:
     return m.group("set"), m.group("key")
 
 
-def _tokens(text: str) -> list[tuple[str | None, str, bool]]:
-    """Split a key predicate into (name or None, literal text, was quoted)."""
-    out: list[tuple[str | None, str, bool]] = []
-    i, n = 0, len(text)
-    while i < n:
-        name = None
-        m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", text[i:])
-        if m:
-            name = m.group(1)
-            i += m.end()
-        if i < n and text[i] == "'":
-            j, buf = i + 1, []
-            while True:
-                if j >= n:
-                    raise bad_request("Bad Request - Error in query syntax: unterminated string literal in key.")
-                if text[j] == "'":
-                    if j + 1 < n and text[j + 1] == "'":
-                        buf.append("'")
-                        j += 2
-                        continue
-                    break
-                buf.append(text[j])
-                j += 1
-            out.append((name, "".join(buf), True))
-            i = j + 1
-        else:
-            j = text.find(",", i)
-            j = n if j < 0 else j
-            lit = text[i:j].strip()
-            if not lit:
-                raise bad_request("Bad Request - Error in query syntax: empty key value.")
-            out.append((name, lit, False))
-            i = j
-        while i < n and text[i] == " ":
-            i += 1
-        if i < n:
-            if text[i] != ",":
-                raise bad_request("Bad Request - Error in query syntax: ',' expected in key.")
-            i += 1
-    return out
-
-
 def parse_key(entity: Entity, raw: str) -> dict[str, Any]:
     """The typed values of a URL key predicate; every key field must be given exactly once."""
-    text = unquote(raw)
-    parts = _tokens(text)
+    try:
+        parts = key_parts(unquote(raw))
+    except QueryError as exc:
+        raise bad_request(exc.message) from None
     if len(parts) == 1 and parts[0][0] is None and len(entity.key) == 1:
         parts = [(entity.key[0], parts[0][1], parts[0][2])]
     values: dict[str, Any] = {}
@@ -189,22 +150,11 @@ def format_key(entity: Entity, row: dict[str, Any]) -> str:
 
 # --- values -----------------------------------------------------------------------------------
 
-EDM_TYPES = {
-    "guid": "Edm.Guid",
-    "string": "Edm.String",
-    "int": "Edm.Int32",
-    "bigint": "Edm.Int64",
-    "decimal": "Edm.Decimal",
-    "bool": "Edm.Boolean",
-    "datetime": "Edm.DateTimeOffset",
-    "date": "Edm.Date",
-}
-
 
 def edm_type(col: Col) -> str:
     if col.type == "enum":
         return f"{NAMESPACE}.{col.enum}"
-    return EDM_TYPES[col.type]
+    return EDM[col.type]
 
 
 def parse_datetime(text: str) -> datetime:

@@ -46,6 +46,54 @@ class QueryError(Exception):
         self.message = message
 
 
+# --- key predicates in URLs ---------------------------------------------------------------------
+
+_KEY_NAME = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*")
+
+
+def key_parts(text: str) -> list[tuple[str | None, str, bool]]:
+    """A decoded key predicate (``accountnumber='A''1',x=5``) as [(name or None, literal, was quoted)];
+    ``''`` in a quoted literal is one quote. Both services' URL keys use this grammar."""
+    out: list[tuple[str | None, str, bool]] = []
+    i, n = 0, len(text)
+    while i < n:
+        name = None
+        m = _KEY_NAME.match(text, i)
+        if m:
+            name, i = m.group(1), m.end()
+        if i < n and text[i] == "'":
+            j, buf = i + 1, []
+            while True:
+                if j >= n:
+                    raise QueryError(f"Bad Request - Error in query syntax: unterminated string literal at "
+                                     f"position {i} in '{text}'.")
+                if text[j] == "'":
+                    if j + 1 < n and text[j + 1] == "'":
+                        buf.append("'")
+                        j += 2
+                        continue
+                    break
+                buf.append(text[j])
+                j += 1
+            out.append((name, "".join(buf), True))
+            i = j + 1
+        else:
+            j = text.find(",", i)
+            j = n if j < 0 else j
+            lit = text[i:j].strip()
+            if not lit:
+                raise QueryError(f"Bad Request - Error in query syntax: empty key value at position {i} in '{text}'.")
+            out.append((name, lit, False))
+            i = j
+        while i < n and text[i] == " ":
+            i += 1
+        if i < n:
+            if text[i] != ",":
+                raise QueryError(f"Bad Request - Error in query syntax: ',' expected at position {i} in '{text}'.")
+            i += 1
+    return out
+
+
 # --- tokens -----------------------------------------------------------------------------------
 
 _TOKEN = re.compile(

@@ -409,6 +409,15 @@ class Store:
         if len(e.key) == 1 and e.col(e.key[0]).type == "guid" and not row.get(e.key[0]):
             row[e.key[0]] = str(uuid.uuid4())
 
+    def _current(self, set_name: str, key: dict[str, Any], if_version: int | None) -> dict[str, Any]:
+        """The row a conditional write changes: NotFound, or VersionMismatch on a stale version."""
+        current = self.get(set_name, key)
+        if current is None:
+            raise NotFound(f"{set_name} {key} does not exist")
+        if if_version is not None and current[VERSION] != if_version:
+            raise VersionMismatch(f"{set_name} {key} is at version {current[VERSION]}, not {if_version}")
+        return current
+
     def insert(self, set_name: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """Create a row (a GUID key is generated when missing); returns the stored row."""
         e = self.entity(set_name)
@@ -435,11 +444,7 @@ class Store:
         k = self._key_dict(e, key)
         data = self._encode(e, changes)
         with self.transaction():
-            current = self.get(set_name, k)
-            if current is None:
-                raise NotFound(f"{set_name} {k} does not exist")
-            if if_version is not None and current[VERSION] != if_version:
-                raise VersionMismatch(f"{set_name} {k} is at version {current[VERSION]}, not {if_version}")
+            self._current(set_name, k, if_version)
             self._stamp(e, data, self._next_versions(), utc_now(), creating=False)
             for kk in e.key:  # a key column in the changes must not move the row
                 if kk in data and data[kk] != k[kk]:
@@ -454,11 +459,7 @@ class Store:
         e = self.entity(set_name)
         k = self._key_dict(e, key)
         with self.transaction():
-            current = self.get(set_name, k)
-            if current is None:
-                raise NotFound(f"{set_name} {k} does not exist")
-            if if_version is not None and current[VERSION] != if_version:
-                raise VersionMismatch(f"{set_name} {k} is at version {current[VERSION]}, not {if_version}")
+            current = self._current(set_name, k, if_version)
             where, params = self._where_key(e, k)
             self._conn().execute(f"DELETE FROM {q(set_name)} WHERE {where}", params)
             self._conn().execute(

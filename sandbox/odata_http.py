@@ -1,0 +1,58 @@
+"""What both OData services handle: a request and a reply as plain data, and the ASGI lifespan.
+
+Each service is a request → reply function run in a worker thread, so ``$batch`` parts go through
+exactly the same code as single requests; the ASGI wrapper builds :class:`Req` and sends :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import orjson
+
+
+@dataclass
+class Req:
+    method: str
+    path: str  # after the service root, still percent-encoded
+    query: list[tuple[str, str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    base_url: str  # http://host:port/<service root>/
+
+    def opt(self, name: str) -> str | None:
+        for k, v in self.query:
+            if k == name:
+                return v
+        return None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None
+
+    json_type: ClassVar[str] = "application/json"  # each service's JSON content type
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, orjson.dumps(payload), dict(headers or {}), cls.json_type)
+
+    @classmethod
+    def error(cls, err: Any) -> Reply:
+        """The reply for a service error (anything with ``status`` and ``body()``)."""
+        return cls.json(err.status, err.body())
+
+
+async def lifespan(receive, send) -> None:
+    """Answer an ASGI lifespan scope: nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
