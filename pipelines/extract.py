@@ -118,12 +118,16 @@ def extract_system(
     full_reload: bool = False,
     retry: RetryPolicy = RetryPolicy(),
     connection: duckdb.DuckDBPyConnection | None = None,
+    checked: bool = False,
 ) -> ExtractResult:
     """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure.
 
     ``connection``: the run's warehouse connection (:func:`warehouse_connection`); without one the
-    system opens its own for the duration of the call.
+    system opens its own for the duration of the call. ``checked``: the caller already fetched a
+    token (:func:`pipelines.http.preflight`), so it is not fetched twice.
     """
+    if not checked:
+        preflight(resolve_connection(system), transport=transport)
     if connection is None:
         with warehouse_connection() as own:
             return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, own)
@@ -144,7 +148,6 @@ def _extract_system(
         os.environ.setdefault(key, value)
     os.environ.update(_DLT_FORCED)
     conn = resolve_connection(system)
-    preflight(conn, transport=transport)
     result = ExtractResult(system)
     lock = threading.Lock()
 
@@ -216,7 +219,7 @@ def run_extract(
     with warehouse_connection() as con, ThreadPoolExecutor(
         max_workers=len(systems) or 1, thread_name_prefix="p2c-extract"
     ) as pool:
-        futures = [pool.submit(extract_system, system, connection=con, **options) for system in systems]
+        futures = [pool.submit(extract_system, system, connection=con, checked=True, **options) for system in systems]
         return [future.result() for future in futures]
 
 

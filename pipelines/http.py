@@ -30,7 +30,9 @@ What the client does for you:
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -229,11 +231,17 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+@functools.lru_cache(maxsize=None)
+def _ssl_context() -> ssl.SSLContext:
+    # httpx's default verification, built once: each new context reads the CA bundle (~50 ms)
+    return httpx.create_ssl_context()
+
+
 def _base_transport(transport: httpx.BaseTransport | None, max_connections: int) -> httpx.BaseTransport:
     if transport is not None:
         return transport
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.HTTPTransport(limits=limits)
+    return httpx.HTTPTransport(verify=_ssl_context(), limits=limits)
 
 
 def make_client(
