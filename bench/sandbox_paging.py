@@ -1,11 +1,14 @@
-"""How fast the sandbox serves a full read of ``accounts``, and its memory while doing so.
+"""How fast the sandbox serves a full read of one entity set, and its memory while doing so.
 
 Starts the sandbox (``python -m sandbox up --foreground``) over a data directory on free loopback
-ports, pages through ``accounts`` with plain httpx (``Prefer: odata.maxpagesize=5000``, following
-``@odata.nextLink``) and prints rows/s and the server process's peak RSS (sampled with psutil).
+ports, pages through one entity set with plain httpx, following ``@odata.nextLink``, and prints
+rows/s and the server process's peak RSS (sampled with psutil). ``--system crm`` reads the Dataverse
+Web API (default ``accounts``, ``Prefer: odata.maxpagesize=5000``); ``--system erp`` reads F&O
+OData across companies (default ``CustomersV3``, ``cross-company=true``,
+``Prefer: odata.maxpagesize=10000``).
 
     python -m sandbox reset --scale medium --dir /tmp/bench-sb
-    python bench/sandbox_paging.py --dir /tmp/bench-sb [--entity-set accounts] [--select name,accountnumber]
+    python bench/sandbox_paging.py --dir /tmp/bench-sb [--system crm|erp] [--entity-set accounts] [--select name,accountnumber]
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import psutil
 
 TENANT, CLIENT_ID, SECRET = "p2c-sandbox", "p2c-sandbox-client", "p2c-sandbox-secret"
+# per system: the API root, the default entity set, the largest page it serves, query options always sent
+SYSTEMS = {
+    "crm": ("api/data/v9.2/", "accounts", 5000, {}),
+    "erp": ("data/", "CustomersV3", 10000, {"cross-company": "true"}),
+}
 
 
 def _free_port() -> int:
@@ -34,10 +43,14 @@ def _free_port() -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", type=Path, required=True, help="a sandbox data directory (run `reset` first)")
-    ap.add_argument("--entity-set", default="accounts")
+    ap.add_argument("--system", choices=sorted(SYSTEMS), default="crm")
+    ap.add_argument("--entity-set", default=None, help="default: accounts (crm), CustomersV3 (erp)")
     ap.add_argument("--select", default=None, help="optional $select")
-    ap.add_argument("--page-size", type=int, default=5000)
+    ap.add_argument("--page-size", type=int, default=None, help="default: the system's maximum")
     args = ap.parse_args()
+    root, default_set, max_page, always = SYSTEMS[args.system]
+    args.entity_set = args.entity_set or default_set
+    args.page_size = args.page_size or max_page
 
     crm_port, erp_port = _free_port(), _free_port()
     proc = subprocess.Popen(
@@ -46,7 +59,8 @@ def main() -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
     )
-    base = f"http://127.0.0.1:{crm_port}/api/data/v9.2/"
+    port = crm_port if args.system == "crm" else erp_port
+    base = f"http://127.0.0.1:{port}/{root}"
     try:
         for _ in range(300):
             try:
@@ -69,14 +83,15 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        token = httpx.post(f"http://127.0.0.1:{crm_port}/{TENANT}/oauth2/v2.0/token", data={
+        token = httpx.post(f"http://127.0.0.1:{port}/{TENANT}/oauth2/v2.0/token", data={
             "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET,
-            "scope": f"http://127.0.0.1:{crm_port}/.default"}).json()["access_token"]
+            "scope": f"http://127.0.0.1:{port}/.default"}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Prefer": f"odata.maxpagesize={args.page_size}",
                    "Accept": "application/json"}
         rows = pages = 0
         nbytes = 0
-        url: str | None = base + args.entity_set + (f"?$select={args.select}" if args.select else "")
+        query = {**always, **({"$select": args.select} if args.select else {})}
+        url: str | None = base + args.entity_set + ("?" + urlencode(query, safe="$,") if query else "")
         t0 = time.perf_counter()
         with httpx.Client(headers=headers, timeout=120) as c:
             while url:
@@ -90,7 +105,7 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         stop.set()
         sampler.join()
-        print(f"entity set      {args.entity_set}" + (f" ($select={args.select})" if args.select else ""))
+        print(f"entity set      {args.system} {args.entity_set}" + (f" ($select={args.select})" if args.select else ""))
         print(f"rows            {rows:,} in {pages} pages of <= {args.page_size}")
         print(f"elapsed         {elapsed:.2f} s")
         print(f"rows/s          {rows / elapsed:,.0f}")
