@@ -7,12 +7,13 @@
     entity            canonical entity
     target            'crm' | 'erp'
     create_defaults   SQL JSON merged into a create's payload (template defaults, flags, keys)
+    update_defaults   SQL JSON merged into an update's payload (flags that go with every update)
     create_when       SQL condition on `pairs` for creating (default: always when the flow creates)
     deactivate_when   SQL condition on `pairs` for a deactivation, or none
     deactivate_payload SQL JSON payload of a deactivation
 #}
-{% macro writeback_rows(entity, target, create_defaults=none, create_when='true', deactivate_when=none,
-                        deactivate_payload=none) %}
+{% macro writeback_rows(entity, target, create_defaults=none, update_defaults=none, create_when='true',
+                        deactivate_when=none, deactivate_payload=none) %}
 {%- set source = 'erp' if target == 'crm' else 'crm' %}
 with pairs as (
     select * from {{ ref('int_record_pairs') }}
@@ -198,9 +199,14 @@ final as (
             when changed.operation = 'create' then pairs.{{ target }}_create_key
             else pairs.{{ target }}_target_key
         end as json) as target_key,
-        {%- if create_defaults %}
+        {%- if create_defaults or update_defaults %}
         cast(case
+            {%- if create_defaults %}
             when changed.operation = 'create' then json_merge_patch(changed.payload, {{ create_defaults }})
+            {%- endif %}
+            {%- if update_defaults %}
+            when changed.operation = 'update' then json_merge_patch(changed.payload, {{ update_defaults }})
+            {%- endif %}
             else changed.payload
         end as json) as payload,
         {%- else %}

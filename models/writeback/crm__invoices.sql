@@ -1,9 +1,14 @@
--- F&O invoices -> CRM invoices (read-only copies), for customers the CRM knows
+-- F&O invoices -> CRM invoices (read-only copies), for customers the CRM knows; created in the
+-- business unit of their legal entity (p2c's application user may sit in one mapped to none)
 {{ writeback_rows(
     'invoice', 'crm',
     create_defaults="json_object(
             'name', pairs.erp_natural_key,
             'p2c_isexternallymaintained', true,
+            'owningbusinessunit@odata.bind', (
+                select '/businessunits(' || min(companies.business_unit_id) || ')'
+                from " ~ ref('int_companies') ~ " as companies
+                where companies.company = pairs.company),
             'pricelevelid@odata.bind', (
                 select '/pricelevels(name=''' || replace(price_lists.price_list_name, '''', '''''') || ''')'
                 from " ~ ref('price_list_map') ~ " as price_lists

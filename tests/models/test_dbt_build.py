@@ -170,6 +170,8 @@ def test_updates_only_carry_values_of_the_fields_owner(built):
         target = model.split("__")[0]
         for entity, payload in rows(warehouse, f"select entity, payload from writeback.{model} where operation = 'update'"):
             for attribute in json.loads(payload):
+                if attribute == "p2c_isexternallymaintained":
+                    continue  # a flag, not a field: the CRM keeps the ERP's totals (crm__salesorders)
                 assert owners[(entity, attribute)] != target, (model, attribute)
                 checked += 1
     assert checked > 0

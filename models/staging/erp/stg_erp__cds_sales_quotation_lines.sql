@@ -5,9 +5,9 @@ with source as (
 final as (
     select
         lower(data_area_id) as company,
-        sales_quotation_number as quote_number,
+        nullif(trim(sales_quotation_number), '') as quote_number,
         line_creation_sequence_number as sequence_number,
-        product_number,
+        nullif(trim(product_number), '') as product_number,
         line_description as product_description,
         cast(requested_sales_quantity as decimal(18, 4)) as quantity,
         sales_unit_symbol as unit_symbol,

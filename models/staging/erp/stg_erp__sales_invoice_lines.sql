@@ -5,10 +5,10 @@ with source as (
 final as (
     select
         lower(data_area_id) as company,
-        invoice_number,
+        nullif(trim(invoice_number), '') as invoice_number,
         line_creation_sequence_number as sequence_number,
         invoice_date as invoiced_at,
-        product_number,
+        nullif(trim(product_number), '') as product_number,
         product_name as product_description,
         cast(invoiced_quantity as decimal(18, 4)) as quantity,
         cast(sales_price as decimal(18, 4)) as unit_price,
