@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import duckdb
@@ -114,3 +115,39 @@ def test_throttling_and_errors_lose_and_duplicate_nothing(sandbox_factory, tmp_p
         assert_matches_counts(tmp_path / "p2c.duckdb", manifest_counts(faulty))
     finally:
         faulty.stop()
+
+
+def test_after_a_day_of_activity_the_incremental_load_brings_exactly_its_changes(sandbox_factory, tmp_path, monkeypatch):
+    sb = sandbox_factory(scale="small", seed=13)
+    try:
+        point_at(monkeypatch, sb, tmp_path)
+        warehouse = tmp_path / "p2c.duckdb"
+        extract("crm")
+        extract("erp")
+        day = sb.cli("activity", "--seed", "4")
+        assert day.returncode == 0, day.stdout + day.stderr
+        log = json.loads((sb.dir / "activity.json").read_text())[-1]["changes"]
+        crm = extract("crm")
+        extract("erp")
+        # accounts and contacts have no derived changes: the delta is exactly what the sellers did
+        for entity_set, pk in (("accounts", "accountid"), ("contacts", "contactid")):
+            logged = {c["key"] for c in log if c["system"] == "crm" and c["entity_set"] == entity_set}
+            assert logged and crm.rows[entity_set] == len(logged)
+            loaded = {
+                r[0]
+                for r in _query(
+                    warehouse,
+                    f"select {pk} from crm_raw.{entity_set} where _dlt_load_id = (select max(_dlt_load_id) from crm_raw.{entity_set})",
+                )
+            }
+            assert loaded == logged
+        # deletions arrive as deletions, with the record's last values
+        for c in log:
+            if c["system"] == "crm" and c["action"] == "delete":
+                table = c["entity_set"]
+                pk = table.removesuffix("s") + "id"  # Dataverse: <logical name>id
+                assert _query(warehouse, f"select _p2c_deleted from crm_raw.{table} where {pk} = ?", c["key"]) == [(True,)]
+        # ERP full loads replace: the warehouse holds exactly what the service holds now
+        assert_matches_counts(warehouse, _service_counts(sb))
+    finally:
+        sb.stop()
