@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from p2c import settings
+from p2c import preflight, settings
 from p2c.errors import ConfigError
 from p2c.lock import LockHeld
 from p2c.run import (
@@ -32,15 +32,6 @@ RUN_HELP = (
 )
 
 
-def _preflight() -> None:
-    """Resolve both connections and fetch a token from each, before anything is extracted."""
-    from pipelines.connection import SYSTEMS, resolve_connection
-    from pipelines.http import preflight
-
-    for system in SYSTEMS:
-        preflight(resolve_connection(system))
-
-
 def _extract(run_id: str):
     from pipelines.extract import extract_stage
 
@@ -50,6 +41,7 @@ def _extract(run_id: str):
 def _transform(run_id: str):
     from p2c.commands.transform import transform_stage
 
+    preflight.organisation(settings.warehouse_path())  # before dbt and the writeback: exit 2
     outcome = transform_stage(run_id)
     for entity, records in _canonical_counts().items():
         outcome.counts.setdefault(entity, {})["canonical"] = records
@@ -87,7 +79,7 @@ def _report(run_id: str) -> str:
 
 def default_pipeline() -> Pipeline:
     return Pipeline(
-        preflight=_preflight,
+        preflight=preflight.connections,
         extract=_extract,
         transform=_transform,
         writeback=_writeback,
