@@ -243,3 +243,104 @@ final as (
 
 select * from final
 {% endmacro %}
+
+{#
+    CRM document headers the CRM masters (quotes, orders), keyed <company>|<number> within the
+    legal entity of their owning business unit, their customer account the parent.
+
+    entity          canonical entity ('order')
+    entity_set      CRM entity set ('salesorders'): its staging model is stg_crm__<entity_set>
+    id              primary key column in staging ('order_id'); the API's is <entity set without the s>id
+    number          column holding the document number ('order_number')
+    erp_number      the F&O number field of the counterpart's key ('SalesOrderNumber')
+    payment_terms   the header carries payment terms: mapped through seeds/payment_terms_map.csv
+                    (as `erp_payment_terms_name`), unmapped ones quarantined
+#}
+{% macro crm_document_header(entity, entity_set, id, number, erp_number, payment_terms=false) %}
+with headers as (
+    select * from {{ ref('stg_crm__' ~ entity_set) }}
+),
+
+companies as (
+    select * from {{ ref('int_companies') }}
+),
+
+currencies as (
+    select * from {{ ref('int_crm_currencies') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers__crm') }}
+),
+{%- if payment_terms %}
+
+payment_terms as (
+    select * from {{ ref('payment_terms_map') }}
+),
+{%- endif %}
+
+mapped as (
+    select
+        headers.*,
+        companies.company,
+        currencies.currency_name,
+        currencies.currency_code,
+        customers.natural_key as customer_account,
+        customers.record_key as customer_key,
+        customers.reason as customer_reason,
+        {%- if payment_terms %}
+        payment_terms.erp_payment_terms_name,
+        {%- endif %}
+        count(*) over (partition by companies.company, headers.{{ number }}, headers.is_deleted) as key_count
+    from headers
+    left join companies on headers.business_unit_id = companies.business_unit_id
+    left join currencies on headers.currency_id = currencies.currency_id
+    left join customers on headers.customer_id = customers.source_id
+    {%- if payment_terms %}
+    left join payment_terms on headers.payment_terms_code = payment_terms.crm_payment_terms_code
+    {%- endif %}
+),
+
+final as (
+    select
+        '{{ entity }}' as entity,
+        'crm' as side,
+        '{{ entity_set }}' as entity_set,
+        {{ id }} as source_id,
+        company || '|' || {{ number }} as record_key,
+        {{ number }} as natural_key,
+        company,
+        customer_key as parent_key,
+        {{ json_key("'" ~ entity_set[:-1] ~ "id'", id) }} as target_key,
+        {{ json_key("'dataAreaId'", 'company', "'" ~ erp_number ~ "'", number) }} as counterpart_key,
+        odata_etag as etag,
+        modified_at,
+        is_deleted,
+        coalesce(state_code, 0) <> 2 as is_active,
+        true as is_primary,
+        case
+            when {{ number }} is null then 'missing_key'
+            when key_count > 1 and not is_deleted then 'duplicate_key'
+            when company is null then 'unmapped_company'
+            when currency_id is not null and currency_code is null then 'unmapped_currency'
+            {%- if payment_terms %}
+            when payment_terms_code is not null and erp_payment_terms_name is null then 'unmapped_payment_terms'
+            {%- endif %}
+            when customer_key is null and customer_reason is null then 'parent_missing'
+            when customer_reason is not null then 'parent_quarantined'
+        end as reason,
+        case
+            when company is null then 'business unit ' || coalesce(business_unit_id, '(none)')
+            when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
+            {%- if payment_terms %}
+            when payment_terms_code is not null and erp_payment_terms_name is null then 'payment terms code ' || cast(payment_terms_code as varchar)
+            {%- endif %}
+            when customer_key is null and customer_reason is null then 'customer ' || coalesce(customer_id, '(none)')
+            when customer_reason is not null then 'customer ' || customer_id || ' (' || customer_reason || ')'
+        end as reason_detail,
+        {{- caller() }}
+    from mapped
+)
+
+select * from final
+{% endmacro %}
