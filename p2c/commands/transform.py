@@ -4,7 +4,9 @@ dbt runs in-process through its Python API (``dbtRunner``) with the project's ow
 ``profiles.yml`` (DuckDB file from ``P2C_WAREHOUSE``); its target and log directories live beside
 the warehouse so runs on different warehouses never share them. Afterwards the audit models
 give the conflicts and quarantined rows per entity. :func:`transform_stage` is the same step for
-``p2c run`` (a failed dbt test stops the run before the writeback).
+``p2c run`` (a failed dbt test stops the run before the writeback). The nightly build leaves out
+dbt's unit tests (development tests of the SQL on fixed inputs, ~3 of ~16 s on the sandbox's
+``small``); ``--unit-tests``, ``dbt build`` by hand and the test suite run them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class TransformResult:
 
     success: bool
     models: dict[str, int] = field(default_factory=dict)  # status -> count
-    tests: dict[str, int] = field(default_factory=dict)  # status -> count (data + unit tests)
+    tests: dict[str, int] = field(default_factory=dict)  # status -> count (data tests)
+    unit_tests: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)  # "<node>: <message>"
     per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -90,7 +93,8 @@ def summarize(res) -> TransformResult:
     for node_result in getattr(res.result, "results", None) or []:
         node = node_result.node
         status = str(getattr(node_result.status, "value", node_result.status))
-        bucket = result.models if node.resource_type in ("model", "seed") else result.tests
+        bucket = {"model": result.models, "seed": result.models, "unit_test": result.unit_tests}.get(
+            node.resource_type, result.tests)
         if node.resource_type in ("model", "seed", "test", "unit_test"):
             bucket[status] = bucket.get(status, 0) + 1
         if status in ("error", "fail"):
@@ -122,10 +126,12 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
 
 
 def transform(
-    warehouse: Path | None = None, select: str | None = None, quiet: bool = True
+    warehouse: Path | None = None, select: str | None = None, quiet: bool = True, unit_tests: bool = False
 ) -> TransformResult:
     warehouse = warehouse or settings.warehouse_path()
-    extra = ["--select", select] if select else None
+    extra = ["--select", select] if select else []
+    if not unit_tests:
+        extra += ["--exclude", "resource_type:unit_test"]
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
     if warehouse.exists():
         result.per_entity = audit_counts(warehouse)
@@ -139,12 +145,14 @@ def transform_stage(run_id: str):
     result = transform()
     if not result.success:
         raise InvariantFailed("; ".join(result.failures[:5]) or "dbt build failed")
-    return StageOutcome(counts=result.per_entity, detail={"models": result.models, "tests": result.tests})
+    return StageOutcome(counts=result.per_entity, detail={"models": result.models, "tests": result.tests,
+                                                         "unit_tests": result.unit_tests})
 
 
 def _print(result: TransformResult) -> None:
     status = "[green]ok[/green]" if result.success else "[red]failed[/red]"
-    console.print(f"dbt build {status}: models {result.models or {}}, tests {result.tests or {}}")
+    units = result.unit_tests or "not run (--unit-tests)"
+    console.print(f"dbt build {status}: models {result.models or {}}, tests {result.tests or {}}, unit tests {units}")
     table = Table("entity", "conflicts", "open conflicts", "quarantined", title="per entity")
     for entity, c in result.per_entity.items():
         table.add_row(entity, str(c.get("conflicts", 0)), str(c.get("open_conflicts", 0)), str(c.get("quarantined", 0)))
@@ -158,10 +166,12 @@ def register(app: typer.Typer) -> None:
     def transform_command(
         select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show dbt's own log of every node."),
+        unit_tests: bool = typer.Option(
+            False, "--unit-tests", help="Also run the dbt unit tests (development tests of the SQL; the nightly build leaves them out)."),
     ) -> None:
         """Run [bold]dbt build[/bold] on the warehouse (staging, mapping, merge, canonical, audit,
-        writeback models and all their tests) and report models, tests, conflicts and quarantined
+        writeback models and their data tests) and report models, tests, conflicts and quarantined
         rows per entity. Exit 0 when everything passed, 4 when a model or test failed."""
-        result = transform(settings.warehouse_path(), select=select, quiet=not verbose)
+        result = transform(settings.warehouse_path(), select=select, quiet=not verbose, unit_tests=unit_tests)
         _print(result)
         raise typer.Exit(EXIT_OK if result.success else EXIT_FAILED)

@@ -61,7 +61,8 @@ def built(tmp_path_factory) -> tuple[Path, str]:
     with duckdb.connect(str(warehouse)) as conn:
         load_scenario(conn)
     res = subprocess.run(
-        [sys.executable, "-m", "p2c.cli", "transform"], env=_env(warehouse), capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "p2c.cli", "transform", "--unit-tests"], env=_env(warehouse), capture_output=True, text=True,
+        cwd=ROOT,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     return warehouse, res.stdout
@@ -70,7 +71,8 @@ def built(tmp_path_factory) -> tuple[Path, str]:
 def test_transform_reports_models_tests_and_quarantine_per_entity(built):
     _, out = built
     assert "dbt build ok" in out
-    assert "'pass'" in out  # data and unit tests ran
+    said = " ".join(out.split())  # rich wraps long lines
+    assert "tests {'pass'" in said and "unit tests {'pass'" in said  # data and unit tests ran
     customer_line = next(line for line in out.splitlines() if "customer" in line and "│" in line)
     assert customer_line.split("│")[4].strip() == "6"  # quarantined accounts
 
