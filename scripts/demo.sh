@@ -31,8 +31,8 @@ $BIN/p2c sandbox activity --seed 42 --dir "$P2C_SANDBOX_DIR"
 step "second run: order status and totals come back to the CRM, invoices reach the CRM"
 $BIN/p2c run; echo "exit code $?"
 
-step "conflicts (edits on both sides)"
-$BIN/p2c conflicts | head -40
+step "conflicts: fields edited on both sides, settled by policy (owner wins) or open for a decision"
+$BIN/p2c conflicts --all | head -40
 
 step "quarantined records (dirty data the demo planted), with reasons"
 $BIN/p2c quarantine | head -40

@@ -97,7 +97,7 @@ def _emit(
         console.print(f"{len(rows)} rows written to {csv_path}")
 
 
-NO_WRAP_COLUMNS = frozenset({"run_id", "record_key", "natural_key", "entity"})
+NO_WRAP_COLUMNS = frozenset({"run_id", "record_key", "natural_key", "entity", "field", "owner", "outcome", "reason"})
 
 CSV_OPTION = typer.Option(None, "--csv", help="Also write the list to this CSV file (opens in Excel).")
 JSON_OPTION = typer.Option(False, "--json", help="Print as JSON instead of a table.")
@@ -146,7 +146,7 @@ def conflicts_cmd(
         return
     with _warehouse() as conn:
         rows = inspect.conflicts(conn, open_only=not all_, entity=entity)
-    shown = ("entity", "record_key", "field", "crm_value", "erp_value", "base_value", "owner", "outcome", "decision")
+    shown = ("entity", "record_key", "field", "crm_value", "erp_value", "owner", "outcome", "decision")
     _emit(rows, (*inspect.CONFLICT_COLUMNS, "decision"), title="open conflicts" if not all_ else "conflicts",
           empty="no open conflict" if not all_ else "no conflict", csv_path=csv_path, as_json=as_json, shown=shown)
     if rows and not all_ and not as_json:
