@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Callable, Iterator, Sequence
 
 import dlt
 import httpx
 import pyarrow as pa
 
-from pipelines.batches import DLT_ID_HINT, page_table, with_dlt_id
-from pipelines.odata import DELTA_LINK, PageError, get_page, iter_pages
+from pipelines.batches import DLT_ID_HINT, page_table, parse_page, with_dlt_id
+from pipelines.odata import DELTA_LINK, PageError, Parse, get_page, iter_pages
 from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, EntitySpec
 
 log = logging.getLogger("p2c.extract.crm")
@@ -45,6 +46,10 @@ _warehouse_lock = threading.Lock()  # resources run in parallel threads; one Duc
 def _prefer(tracking: bool) -> dict[str, str]:
     prefer = f"odata.maxpagesize={CRM_PAGE_SIZE}" + (",odata.track-changes" if tracking else "")
     return {"Prefer": prefer}
+
+
+def _parser(entity: EntitySpec) -> Parse:
+    return partial(parse_page, entity, crm=True)
 
 
 def _is_deletion(row: dict) -> bool:
@@ -91,9 +96,16 @@ def _read(
     deleted: list[str] = []
     pk = entity.primary_key[0]
     body = first
-    pages = iter_pages_from(client, first, entity=entity.entity_set, headers=headers)
+    pages = iter_pages_from(client, first, entity=entity.entity_set, headers=headers, parse=_parser(entity))
     for body in pages:
         rows = body["value"]
+        if isinstance(rows, pa.Table):  # read by parse_page: changed rows only
+            if rows.num_rows:
+                if full and loaded:
+                    seen.append(rows.column(pk).combine_chunks())
+                yield rows
+            on_page(entity.entity_set, rows.num_rows)
+            continue
         changed = [r for r in rows if not _is_deletion(r)]
         deleted.extend(str(r["id"]) for r in rows if _is_deletion(r))
         if changed:
@@ -120,11 +132,13 @@ def _read(
         state.pop(DELTA_STATE, None)
 
 
-def iter_pages_from(client: httpx.Client, first: dict, *, entity: str, headers: dict) -> Iterator[dict]:
+def iter_pages_from(
+    client: httpx.Client, first: dict, *, entity: str, headers: dict, parse: Parse | None = None
+) -> Iterator[dict]:
     """``first`` (already fetched), then the pages after it."""
     yield first
     if first.get("@odata.nextLink"):
-        pages = iter_pages(client, first["@odata.nextLink"], entity=entity, headers=headers)
+        pages = iter_pages(client, first["@odata.nextLink"], entity=entity, headers=headers, parse=parse)
         yield from pages
 
 
@@ -139,7 +153,7 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, load
     headers = _prefer(tracking=False)
     if delta_link:
         try:
-            first = get_page(client, delta_link, entity=entity.entity_set, headers=headers)
+            first = get_page(client, delta_link, entity=entity.entity_set, headers=headers, parse=_parser(entity))
         except PageError as err:
             if err.status not in REFUSED_DELTA:
                 raise
@@ -153,7 +167,7 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, load
             yield from _read(entity, client, on_page, first, headers, full=False, loaded=loaded)
             return
     headers = _prefer(tracking=True)
-    first = get_page(client, entity.entity_set, entity=entity.entity_set, headers=headers)
+    first = get_page(client, entity.entity_set, entity=entity.entity_set, headers=headers, parse=_parser(entity))
     yield from _read(entity, client, on_page, first, headers, full=True, loaded=loaded)
 
 

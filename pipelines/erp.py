@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timezone
+from functools import partial
 from typing import Callable, Iterator, Sequence
 
 import dlt
@@ -27,7 +28,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.batches import DLT_ID_HINT, page_table
+from pipelines.batches import DLT_ID_HINT, page_table, parse_page
 from pipelines.odata import iter_pages
 from pipelines.settings import ERP_ENTITIES, ERP_PAGE_SIZE, EntitySpec, snake
 
@@ -46,10 +47,11 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, full
     if since:
         params["$filter"] = f"{entity.modified_column} ge {since}"  # ge: a tie is merged, not lost
     newest = None
-    for body in iter_pages(client, entity.entity_set, entity=entity.entity_set, headers=HEADERS, params=params):
-        rows = body["value"]
-        if rows:
-            table = page_table(entity, rows, crm=False)
+    parse = partial(parse_page, entity, crm=False)
+    for body in iter_pages(client, entity.entity_set, entity=entity.entity_set, headers=HEADERS, params=params, parse=parse):
+        rows = body["value"]  # a table when parse_page read the page, else the rows
+        if len(rows):
+            table = rows if isinstance(rows, pa.Table) else page_table(entity, rows, crm=False)
             if entity.modified_column:
                 top = pc.max(table.column(snake(entity.modified_column))).as_py()
                 newest = top if newest is None or (top is not None and top > newest) else newest

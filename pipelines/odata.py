@@ -3,6 +3,8 @@
 ``iter_pages(client, url, entity=…, headers=…, params=…)`` yields each page's parsed JSON body
 (``value``, and on the last page ``@odata.deltaLink`` when change tracking was asked for). The same
 headers go with every page (Dataverse wants ``Prefer`` resent); next links are used unchanged.
+``parse`` (optional) reads a page's bytes faster, e.g. straight into Arrow; where it returns
+``None`` the page is parsed with orjson as usual.
 
 A page the service refuses after the HTTP layer's retries raises :class:`PageError`, which names
 the entity, the URL and the service's own error message — never a header, so never the token.
@@ -10,13 +12,14 @@ the entity, the URL and the service's own error message — never a header, so n
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 import orjson
 
 NEXT_LINK = "@odata.nextLink"
 DELTA_LINK = "@odata.deltaLink"
+Parse = Callable[[bytes], "dict[str, Any] | None"]
 
 
 class PageError(RuntimeError):
@@ -47,6 +50,7 @@ def get_page(
     entity: str,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
+    parse: Parse | None = None,
 ) -> dict[str, Any]:
     """GET one page and parse it; ``PageError`` if the service (or the network) fails it."""
     try:
@@ -57,6 +61,8 @@ def get_page(
     if response.status_code >= 400:
         detail, code = _service_error(response)
         raise PageError(entity, str(response.request.url), detail, response.status_code, code)
+    if parse is not None and (body := parse(response.content)) is not None:
+        return body
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
@@ -73,10 +79,11 @@ def iter_pages(
     entity: str,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
+    parse: Parse | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every page from ``url`` on, following ``@odata.nextLink`` until a page has none."""
-    body = get_page(client, url, entity=entity, headers=headers, params=params)
+    body = get_page(client, url, entity=entity, headers=headers, params=params, parse=parse)
     yield body
     while next_link := body.get(NEXT_LINK):
-        body = get_page(client, next_link, entity=entity, headers=headers)
+        body = get_page(client, next_link, entity=entity, headers=headers, parse=parse)
         yield body
