@@ -85,7 +85,11 @@ def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.
         return None
     found = found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
     index = found.column_names.index(DELETED_COLUMN)
-    return with_dlt_id(found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_())))
+    found = found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_()))
+    # DuckDB hands every column back nullable; the key is declared non-null, as on changed rows
+    key = found.schema.get_field_index(pk)
+    found = found.cast(found.schema.set(key, found.schema.field(key).with_nullable(False)))
+    return with_dlt_id(found)
 
 
 def _read(
