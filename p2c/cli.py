@@ -9,6 +9,7 @@ the sandbox is installed.
 from __future__ import annotations
 
 import importlib
+import inspect
 from importlib.metadata import entry_points
 
 import typer
@@ -31,11 +32,21 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def _unwrap(text: str | None) -> str | None:
+    """Docstrings are wrapped for the source; help text should wrap to the terminal instead."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 def _assemble() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app)
     for ep in entry_points(group="p2c.cli"):
         app.add_typer(ep.load(), name=ep.name)
+    for command in app.registered_commands:
+        command.help = _unwrap(command.help or (command.callback.__doc__ if command.callback else None))
 
 
 _assemble()
