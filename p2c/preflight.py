@@ -33,9 +33,10 @@ def company_map_problems(
 ) -> list[str]:
     """What is wrong with the company map against the two systems' organisations (pure)."""
     problems = []
+    known = {e.lower() for e in legal_entities}  # dataAreaId is case-insensitive in F&O
     for row in rows:
         company, unit = row.get("company", "").strip(), row.get("business_unit_name", "").strip()
-        if company.lower() not in {e.lower() for e in legal_entities}:
+        if company.lower() not in known:
             problems.append(
                 f"legal entity {company!r} does not exist in the ERP (it has: {', '.join(sorted(legal_entities)) or 'none'})"
             )

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from p2c import preflight, settings
-from p2c.errors import ConfigError
 from p2c.lock import LockHeld
 from p2c.run import (
     EXIT_LOCKED,
@@ -130,9 +129,6 @@ def run_cmd(
         else:
             console.print(f"[red]not started:[/red] {held}")
         raise typer.Exit(EXIT_LOCKED) from None
-    except ConfigError as err:  # raised before the lock's run could even be booked
-        console.print(f"[red]configuration error:[/red] {err}")
-        raise typer.Exit(2) from None
 
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
