@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from p2c.errors import ConfigError
+from p2c.settings import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 COMPANY_MAP = PROJECT_DIR / "seeds" / "company_map.csv"
 
 

@@ -22,6 +22,9 @@ from pathlib import Path
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "p2c.duckdb"
 
+# the repository root: the dbt project, its profile and seeds live here
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
 # dlt pipeline and dataset names (``dlt pipeline --pipelines-dir <dir> p2c_crm info``)
 PIPELINE_NAMES = {"crm": "p2c_crm", "erp": "p2c_erp"}
 DATASET_NAMES = {"crm": "crm_raw", "erp": "erp_raw"}
