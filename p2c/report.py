@@ -128,8 +128,8 @@ def report_data(conn, run_id: str) -> dict[str, Any]:
     if not any(r["run_id"] == run_id for r in runs) and summary["started_at"] is not None:
         runs = [r for r in inspect.recent_runs(conn, 10_000) if r["started_at"] <= summary["started_at"]][:HISTORY_LIMIT]
     history, history_top = history_bars(runs, run_id)
-    open_conflicts = inspect.conflicts(conn, open_only=True)
     all_conflicts = inspect.conflicts(conn, open_only=False)
+    open_conflicts = [c for c in all_conflicts if c["is_open"]]  # the same rows, one query
     quarantined = inspect.quarantine(conn)
     failed = inspect.failures(conn)
     reasons: dict[str, int] = {}
