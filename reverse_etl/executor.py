@@ -22,14 +22,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipelines.http import retry_after_seconds  # the one parser of Retry-After
+# the one parser of Retry-After, and the same retryable statuses and OData headers as every client
+from pipelines.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
 
 from reverse_etl.config import WritebackConfig
 from reverse_etl.multipart import PartRequest, PartResponse, build_batch, parse_response
 from reverse_etl.operations import Operation
-
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 
 
 @dataclass
@@ -87,7 +85,7 @@ class BatchExecutor:
                 _mark_uncertain(ops)
                 wait = backoff_seconds(attempt, self.config.backoff_base, self.config.backoff_cap, self.rand)
             else:
-                if resp.status_code not in RETRY_STATUS:
+                if resp.status_code not in RETRY_STATUSES:
                     return resp, None, groups
                 last_error = f"HTTP {resp.status_code}: {resp.text[:500]}"
                 if resp.status_code != 429:  # a 5xx may come after the writes were applied
@@ -106,7 +104,7 @@ class BatchExecutor:
     # -- a chunk, split until every operation has an answer ------------------------------------
     def _send(self, ops: list[Operation], changeset_size: int) -> list[Result]:
         resp, error, groups = self._post(ops, changeset_size)
-        if resp is None or resp.status_code in RETRY_STATUS:
+        if resp is None or resp.status_code in RETRY_STATUSES:
             # retries exhausted: splitting would only multiply requests against a struggling service
             status = resp.status_code if resp is not None else None
             if error is None and resp is not None:
@@ -186,7 +184,7 @@ def get_json(client: httpx.Client, path: str, params: dict, config: WritebackCon
                 raise
             sleep(backoff_seconds(attempt, config.backoff_base, config.backoff_cap, rand))
             continue
-        if resp.status_code in RETRY_STATUS and attempt < config.max_attempts:
+        if resp.status_code in RETRY_STATUSES and attempt < config.max_attempts:
             wait = retry_after_seconds(resp.headers.get("Retry-After"))
             sleep(wait if wait is not None else backoff_seconds(attempt, config.backoff_base, config.backoff_cap, rand))
             continue
