@@ -139,13 +139,10 @@ def parse_response(content_type: str, body: bytes, groups: list[list[int]], n: i
     out: list[PartResponse | None] = [None] * n
     for group, element in zip(groups, elements):
         if isinstance(element, list):
-            if len(element) == len(group):
-                for i, resp in zip(group, element):
-                    out[i] = resp
-            elif len(element) == 1 and len(group) > 1:
+            if len(element) == 1 and len(group) > 1:
                 for i in group:
                     out[i] = element[0]
-            else:
+            else:  # one answer per request, or fewer when the service stopped early
                 for i, resp in zip(group, element):
                     out[i] = resp
         elif len(group) == 1 or element.status >= 400:
