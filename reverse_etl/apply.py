@@ -251,8 +251,7 @@ class Writeback:
             guid = guid or guid_from_entity_id(resp.header("OData-EntityId") or resp.header("Location"))
         guid = guid or row.crm_id
         if guid:
-            key = {k: v for k, v in row.target_key.items()}
-            self.resolver.remember(row.target_set, self.resolver.substitute_partial(key), str(guid))
+            self.resolver.remember(row.target_set, self.resolver.substitute_partial(row.target_key), str(guid))
         return str(guid).lower() if guid else None
 
 
