@@ -126,8 +126,9 @@ def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run
     return [(entity, record_key, f, canonical_text(v), run_id, ts) for f, v in base_after.items()]
 
 
-_LOG_COLS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
-             "error_message", "attempt", "logged_at")
+# a writeback_log row, as written and as `p2c errors` lists it
+LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
+               "error_message", "attempt", "logged_at")
 _STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
 _COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at")
 _TYPES = {"http_status": pa.int32(), "attempt": pa.int32(), "logged_at": pa.timestamp("us"),
@@ -145,8 +146,8 @@ def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -
     conn.execute("begin transaction")
     try:
         if log:
-            conn.register("_p2c_log", _arrow(_LOG_COLS, log))
-            conn.execute(f"insert into {s}.writeback_log ({', '.join(_LOG_COLS)}) select * from _p2c_log")
+            conn.register("_p2c_log", _arrow(LOG_COLUMNS, log))
+            conn.execute(f"insert into {s}.writeback_log ({', '.join(LOG_COLUMNS)}) select * from _p2c_log")
         if state:
             conn.register("_p2c_state", _arrow(_STATE_COLS, state))
             conn.execute(f"""
@@ -292,8 +293,7 @@ def read_errors(conn, entity: str | None = None, key: str | None = None, system:
                 select *, row_number() over (partition by system, entity, record_key order by logged_at desc) as rn
                 from {log}
             )
-            select run_id, system, entity, record_key, operation, status, http_status, error_code,
-                   error_message, attempt, logged_at
+            select {', '.join(LOG_COLUMNS)}
             from latest
             where rn = 1 and status in ('failed', 'changed_since_extract', 'waiting')
               and run_id = (select run_id from {log} order by logged_at desc limit 1) {cond}

@@ -175,10 +175,6 @@ def writeback_cmd(
 
 # --- errors -------------------------------------------------------------------------------------
 
-ERROR_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
-                 "error_message", "attempt", "logged_at")
-
-
 def errors_cmd(
     entity: Optional[str] = typer.Option(None, "--entity", help="Only this entity set (e.g. accounts, CustomersV3)."),
     key: Optional[str] = typer.Option(None, "--key", help="Only this record key."),
@@ -193,7 +189,7 @@ def errors_cmd(
         rows = store.read_errors(conn, entity=entity, key=key, system=system)
     if csv_path:
         with csv_path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
+            writer = csv.DictWriter(fh, fieldnames=store.LOG_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
     if as_json:
