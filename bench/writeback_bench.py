@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from pipelines.odata import iter_pages
 from reverse_etl.apply import Writeback
 from reverse_etl.clients import make_clients
 from reverse_etl.config import WritebackConfig
@@ -49,16 +50,8 @@ class CountingTransport(httpx.BaseTransport):
 
 
 def read_all(client: httpx.Client, path: str, params: dict) -> list[dict]:
-    rows: list[dict] = []
-    url: str | None = path
-    headers = {"Prefer": "odata.maxpagesize=5000"}
-    while url:
-        resp = client.get(url, params=params if url == path else None, headers=headers)
-        resp.raise_for_status()
-        body = resp.json()
-        rows += body["value"]
-        url = body.get("@odata.nextLink")
-    return rows
+    pages = iter_pages(client, path, entity=path, headers={"Prefer": "odata.maxpagesize=5000"}, params=params)
+    return [row for page in pages for row in page["value"]]
 
 
 def wrow(**kw) -> WriteRow:
