@@ -2,9 +2,10 @@
 
 ``pipelines.connection.resolve_connection`` reads a system's connection from dlt config and
 ``pipelines.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
-credentials renewed before expiry and on a 401; 429 resent after ``Retry-After``). That transport
-leaves POSTs that may have reached the server (5xx, dropped connections) to the caller: the
-writeback's executor resends those ``$batch`` requests itself, knowing they are safe to resend.
+credentials renewed before expiry and on a 401). The clients are built without the transport's
+retries: the writeback's executor is the one retry layer for its ``$batch`` POSTs and key look-ups
+(``Retry-After`` on 429, backoff on 5xx and dropped connections), so a failing request is not
+retried by two layers at once.
 Configuration problems surface as :class:`p2c.errors.ConfigError` (exit code 2).
 """
 
@@ -34,5 +35,5 @@ def make_clients(
         conn = resolve_connection(system)
         if check:
             preflight(conn, transport=transport)
-        clients[system] = make_client(conn, transport=transport, max_connections=max_connections)
+        clients[system] = make_client(conn, transport=transport, max_connections=max_connections, retry=None)
     return clients
