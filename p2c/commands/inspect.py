@@ -8,99 +8,28 @@ for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import sys
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from p2c import inspect, settings
+from p2c.commands.listing import (
+    CSV_OPTION,
+    JSON_OPTION,
+    cell_text,
+    console,
+    emit as _emit,
+    open_warehouse as _warehouse,
+    write_csv,
+)
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
-
-console = Console()
-
-
-@contextmanager
-def _warehouse(read_only: bool = True) -> Iterator[Any]:
-    import duckdb
-
-    path = settings.warehouse_path()
-    if not path.exists():
-        console.print(f"[red]no warehouse at {path}[/red]: run [bold]p2c run[/bold] first (or set P2C_WAREHOUSE)")
-        raise typer.Exit(EXIT_CONFIG)
-    try:
-        conn = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:  # another process (a run) holds the file for writing
-        console.print(f"[red]the warehouse is busy[/red] ({exc}); try again when the running p2c run has finished")
-        raise typer.Exit(EXIT_BUSY)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    """One header row, then the rows; dict/list values as JSON (Excel reads UTF-8 with a BOM)."""
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(
-                [json.dumps(row.get(c)) if isinstance(row.get(c), (dict, list)) else _text(row.get(c)) for c in columns]
-            )
-
-
-def _emit(
-    rows: list[dict[str, Any]],
-    columns: Sequence[str],
-    *,
-    title: str,
-    empty: str,
-    csv_path: Path | None,
-    as_json: bool,
-    shown: Sequence[str] | None = None,
-) -> None:
-    if csv_path:
-        write_csv(csv_path, rows, columns)
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-    if not rows:
-        console.print(empty)
-    else:
-        table = Table(title=title)
-        for col in shown or columns:
-            # identifiers stay whole on narrow terminals; free text folds
-            table.add_column(col, overflow="fold", no_wrap=col in NO_WRAP_COLUMNS)
-        for row in rows:
-            table.add_row(*(_text(row.get(c)) for c in shown or columns))
-        console.print(table)
-    if csv_path:
-        console.print(f"{len(rows)} rows written to {csv_path}")
-
-
-NO_WRAP_COLUMNS = frozenset({"run_id", "record_key", "natural_key", "entity", "field", "owner", "outcome", "reason"})
-
-CSV_OPTION = typer.Option(None, "--csv", help="Also write the list to this CSV file (opens in Excel).")
-JSON_OPTION = typer.Option(False, "--json", help="Print as JSON instead of a table.")
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -233,14 +162,14 @@ def couplings_cmd(
             for col in ("field", "value", "run_id", "updated_at"):
                 table.add_column(col, overflow="fold")
             for b in d["base"]:
-                table.add_row(*(_text(b[col]) for col in ("field", "value", "run_id", "updated_at")))
+                table.add_row(*(cell_text(b[col]) for col in ("field", "value", "run_id", "updated_at")))
             console.print(table)
         if d["writes"]:
             table = Table(title=f"latest writes of {c['record_key']}")
             for col in ("logged_at", "system", "entity", "operation", "status", "http_status", "error_message"):
                 table.add_column(col, overflow="fold")
             for w in d["writes"]:
-                table.add_row(*(_text(w[col]) for col in ("logged_at", "system", "entity", "operation", "status",
+                table.add_row(*(cell_text(w[col]) for col in ("logged_at", "system", "entity", "operation", "status",
                                                           "http_status", "error_message")))
             console.print(table)
 

@@ -9,36 +9,19 @@ anything was written, 3 another run holds the lock.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from p2c.commands.listing import console, emit, open_warehouse
+
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
-console = Console()
-
-
-def _warehouse() -> Path:
-    from p2c import settings
-
-    return settings.warehouse_path()
-
-
-def _connect(read_only: bool):
-    import duckdb
-
-    path = _warehouse()
-    if not path.exists():
-        console.print(f"[red]no warehouse at {path}[/red]: run [bold]p2c run[/bold] (or extract and transform) first")
-        raise typer.Exit(EXIT_CONFIG)
-    return duckdb.connect(str(path), read_only=read_only)
 
 
 # --- plan ---------------------------------------------------------------------------------------
@@ -82,7 +65,7 @@ def plan_cmd(
     key: Optional[str] = typer.Option(None, "--key", help="Show the field-by-field change (old → new) of this record key."),
 ) -> None:
     """Dry run: what the writeback would create, update, deactivate, and what waits or is held. Writes nothing."""
-    with _connect(read_only=True) as conn:
+    with open_warehouse(read_only=True) as conn:
         report = plan_report(conn, entity, key)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
@@ -144,7 +127,7 @@ def writeback_cmd(
         console.print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(EXIT_CONFIG)
     try:
-        with run_lock(settings.lock_path(), run_id), _connect(read_only=False) as conn:
+        with run_lock(settings.lock_path(), run_id), open_warehouse(read_only=False) as conn:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=console, disable=as_json) as progress:
                 result = Writeback(conn, clients, config, run_id=run_id, progress=_RichProgress(progress)).run()
@@ -185,25 +168,12 @@ def errors_cmd(
     """Records whose latest write failed, changed since extraction or waits, with the service's own message."""
     from reverse_etl import store
 
-    with _connect(read_only=True) as conn:
+    with open_warehouse(read_only=True) as conn:
         rows = store.read_errors(conn, entity=entity, key=key, system=system)
-    if csv_path:
-        with csv_path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=store.LOG_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-    if not rows:
-        console.print("no failed or waiting records in the latest writeback")
-        return
-    table = Table(title="writeback errors (the next run retries them)")
-    for col in ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(*(str(r[c]) if r[c] is not None else "" for c in ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt")))
-    console.print(table)
+    shown = ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt")
+    emit(rows, store.LOG_COLUMNS, title="writeback errors (the next run retries them)",
+         empty="no failed or waiting records in the latest writeback", csv_path=csv_path, as_json=as_json,
+         shown=shown)
 
 
 def register(app: typer.Typer) -> None:
