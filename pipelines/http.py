@@ -35,7 +35,7 @@ import logging
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 import httpx
@@ -261,7 +261,7 @@ def make_client(
     inner = _base_transport(transport, max_connections)
     wrapped = RetryTransport(inner, retry) if retry is not None else inner
     # the token form is a safe resend: allow POST there
-    token_policy = RetryPolicy(**{**_policy_fields(retry or RetryPolicy(max_attempts=1)), "methods": frozenset({"POST"})})
+    token_policy = replace(retry or RetryPolicy(max_attempts=1), methods=frozenset({"POST"}))
     token_client = httpx.Client(transport=RetryTransport(inner, token_policy), timeout=timeout)
     return httpx.Client(
         base_url=conn.base_url,
@@ -270,10 +270,6 @@ def make_client(
         headers=ODATA_HEADERS,
         timeout=timeout,
     )
-
-
-def _policy_fields(policy: RetryPolicy) -> dict:
-    return {name: getattr(policy, name) for name in RetryPolicy.__dataclass_fields__}
 
 
 def preflight(conn: Connection, *, transport: httpx.BaseTransport | None = None) -> None:
