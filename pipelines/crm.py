@@ -28,7 +28,7 @@ import httpx
 import pyarrow as pa
 
 from pipelines.batches import DLT_ID_HINT, page_table, parse_page, with_dlt_id
-from pipelines.odata import DELTA_LINK, PageError, Parse, get_page, iter_pages
+from pipelines.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
 from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, EntitySpec
 
 log = logging.getLogger("p2c.extract.crm")
@@ -100,20 +100,19 @@ def _read(
     deleted: list[str] = []
     pk = entity.primary_key[0]
     body = first
-    pages = iter_pages_from(client, first, entity=entity.entity_set, headers=headers, parse=_parser(entity))
-    for body in pages:
+    for body in pages_from(client, first, entity=entity.entity_set, headers=headers, parse=_parser(entity)):
         rows = body["value"]
         if isinstance(rows, pa.Table):  # read by parse_page: changed rows only
-            if rows.num_rows:
-                if full and loaded:
-                    seen.append(rows.column(pk).combine_chunks())
-                yield rows
-            on_page(entity.entity_set, rows.num_rows)
-            continue
-        changed = [r for r in rows if not _is_deletion(r)]
-        deleted.extend(str(r["id"]) for r in rows if _is_deletion(r))
-        if changed:
-            table = page_table(entity, changed, crm=True)
+            table = rows
+        else:
+            changed = []
+            for row in rows:
+                if _is_deletion(row):
+                    deleted.append(str(row["id"]))
+                else:
+                    changed.append(row)
+            table = page_table(entity, changed, crm=True) if changed else None
+        if table is not None and table.num_rows:
             if full and loaded:
                 seen.append(table.column(pk).combine_chunks())
             yield table
@@ -134,16 +133,6 @@ def _read(
         state[DELTA_STATE] = link
     else:  # the table does not track changes: next run reads it whole again
         state.pop(DELTA_STATE, None)
-
-
-def iter_pages_from(
-    client: httpx.Client, first: dict, *, entity: str, headers: dict, parse: Parse | None = None
-) -> Iterator[dict]:
-    """``first`` (already fetched), then the pages after it."""
-    yield first
-    if first.get("@odata.nextLink"):
-        pages = iter_pages(client, first["@odata.nextLink"], entity=entity, headers=headers, parse=parse)
-        yield from pages
 
 
 def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, loaded: bool = True) -> Iterator[pa.Table]:

@@ -1,7 +1,8 @@
 """Server-driven paging over an OData collection: follow ``@odata.nextLink`` to the last page.
 
 ``iter_pages(client, url, entity=…, headers=…, params=…)`` yields each page's parsed JSON body
-(``value``, and on the last page ``@odata.deltaLink`` when change tracking was asked for). The same
+(``value``, and on the last page ``@odata.deltaLink`` when change tracking was asked for);
+``pages_from(client, first, …)`` does the same from a page the caller already fetched. The same
 headers go with every page (Dataverse wants ``Prefer`` resent); next links are used unchanged.
 ``parse`` (optional) reads a page's bytes faster, e.g. straight into Arrow; where it returns
 ``None`` the page is parsed with orjson as usual.
@@ -82,7 +83,20 @@ def iter_pages(
     parse: Parse | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every page from ``url`` on, following ``@odata.nextLink`` until a page has none."""
-    body = get_page(client, url, entity=entity, headers=headers, params=params, parse=parse)
+    first = get_page(client, url, entity=entity, headers=headers, params=params, parse=parse)
+    yield from pages_from(client, first, entity=entity, headers=headers, parse=parse)
+
+
+def pages_from(
+    client: httpx.Client,
+    first: dict[str, Any],
+    *,
+    entity: str,
+    headers: Mapping[str, str] | None = None,
+    parse: Parse | None = None,
+) -> Iterator[dict[str, Any]]:
+    """``first`` (a page already fetched), then the pages after it."""
+    body = first
     yield body
     while next_link := body.get(NEXT_LINK):
         body = get_page(client, next_link, entity=entity, headers=headers, parse=parse)
