@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -128,10 +128,8 @@ def extract_system(
     """
     if not checked:
         preflight(resolve_connection(system), transport=transport)
-    if connection is None:
-        with warehouse_connection() as own:
-            return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, own)
-    return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, connection)
+    with warehouse_connection() if connection is None else nullcontext(connection) as con:
+        return _extract_system(system, entities, on_page, transport, max_connections, full_reload, retry, con)
 
 
 def _extract_system(
