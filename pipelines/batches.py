@@ -96,15 +96,19 @@ def _lenient(entity: EntitySpec, field: pa.Field, values: list[Any]) -> pa.Array
         raise BadRowsError(f"{entity.entity_set}.{field.name}: values are not {field.type}: {exc}") from None
 
 
+def _json_text(values: list[Any]) -> pa.Array:
+    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+
+
 def _extra_column(values: list[Any]) -> pa.Array:
     try:
         column = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the JSON text
-        column = pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+        return _json_text(values)
     if pa.types.is_null(column.type):
         return column.cast(pa.string())
     if pa.types.is_nested(column.type):  # objects/arrays: JSON text, like dlt's json columns
-        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+        return _json_text(values)
     return column
 
 
