@@ -55,17 +55,6 @@ class Reply(odata_http.Reply):
     json_type = JSON_TYPE
 
 
-_PREFER_ITEM = re.compile(r'\s*([\w.-]+)\s*(?:=\s*("[^"]*"|[^,]*))?\s*(?:,|$)')
-
-
-def _prefer(req: Req) -> dict[str, str]:
-    """``Prefer`` preferences by name; quoted values may contain commas (annotation lists)."""
-    out: dict[str, str] = {}
-    for m in _PREFER_ITEM.finditer(req.headers.get("prefer", "")):
-        out[m.group(1).lower()] = (m.group(2) or "").strip().strip('"')
-    return out
-
-
 def etag(version: int) -> str:
     return f'W/"{version}"'
 
@@ -313,7 +302,7 @@ class Dataverse:
     def _annotate(self, req: Req, e: Entity, out: list[dict[str, Any]]) -> None:
         """``Prefer: odata.include-annotations``: lookup target tables (what a client needs to
         tell an account from a contact behind ``_customerid_value``)."""
-        wanted = _prefer(req).get("odata.include-annotations", "")
+        wanted = req.prefer().get("odata.include-annotations", "")
         if not wanted or not ("*" in wanted or "lookuplogicalname" in wanted):
             return
         for c in e.columns:
@@ -345,7 +334,7 @@ class Dataverse:
                 raise bad(f"The query parameter {k} is not supported")
 
     def _collection(self, req: Req, e: Entity) -> Reply:
-        prefer = _prefer(req)
+        prefer = req.prefer()
         tracking = "odata.track-changes" in prefer
         if req.opt("$deltatoken") is not None or tracking:
             for opt in _TRACKING_REFUSED:
@@ -425,7 +414,7 @@ class Dataverse:
         if expired or since > self.store.current_version():
             raise bad("Version stamp associated with the client has expired. Please perform a full sync.",
                       rules.EXPIRED_VERSION)
-        prefer = _prefer(req)
+        prefer = req.prefer()
         select = parse_select(req.opt("$select"), e)
         try:
             size = max(1, min(int(prefer.get("odata.maxpagesize", MAX_PAGE)), MAX_PAGE))
@@ -682,7 +671,7 @@ class Dataverse:
         return DataverseError(412, "", "The version of the existing record doesn't match the RowVersion property provided.")
 
     def _representation(self, req: Req) -> bool:
-        return _prefer(req).get("return") == "representation"
+        return req.prefer().get("return") == "representation"
 
     def _entity_reply(self, req: Req, e: Entity, row: dict[str, Any], status: int) -> Reply:
         select = parse_select(req.opt("$select"), e)
@@ -789,12 +778,13 @@ class Dataverse:
             err = bad(f"Content-ID Reference: '{ref}' does not exist in the batch context.")
             return batchmod.SubResponse(400, {"content-type": JSON_TYPE}, orjson.dumps(err.body()))
 
+        continue_on_error = "odata.continue-on-error" in req.prefer()
         result = batchmod.execute(parts, dispatch, self.store.transaction,
-                                  continue_on_error="odata.continue-on-error" in _prefer(req),
+                                  continue_on_error=continue_on_error,
                                   reference_error=reference_error)
         body, ctype = batchmod.build(result.parts)
         status = result.failed.status if result.failed is not None else 200
-        headers = {"Preference-Applied": "odata.continue-on-error"} if "odata.continue-on-error" in _prefer(req) else {}
+        headers = {"Preference-Applied": "odata.continue-on-error"} if continue_on_error else {}
         return Reply(status, body, headers, ctype)
 
     # --- EntityDefinitions ------------------------------------------------------------------

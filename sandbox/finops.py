@@ -41,7 +41,6 @@ from sandbox.finops_protocol import (
     not_found,
     page_size,
     parse_key,
-    prefer_values,
     split_resource,
     truthy,
 )
@@ -146,7 +145,8 @@ class FinOps:
         )
         top = data.parse_int(req.opt("$top"), "$top")
         skip = data.parse_int(req.opt("$skip"), "$skip") or 0
-        size = page_size(prefer_values(req.headers.get("prefer")))
+        prefer = req.prefer()
+        size = page_size(prefer)
         token = req.opt("$skiptoken")
         # a next link carries the cursor and what is left of $top; $skip applies to the first page only
         after, remaining = (None, top) if token is None else _decode_token(token)
@@ -165,7 +165,7 @@ class FinOps:
             next_token = _encode_token(query.cursor(rows[-1]), left)
             body["@odata.nextLink"] = _next_link(req, entity, next_token)
         headers = {}
-        if "odata.maxpagesize" in prefer_values(req.headers.get("prefer")):
+        if "odata.maxpagesize" in prefer:
             headers["Preference-Applied"] = f"odata.maxpagesize={size}"
         return Reply.json(200, body, headers)
 
@@ -220,7 +220,7 @@ class FinOps:
             row = self.store_get(entity, key) or row
         location = f"{req.base_url}{entity.set_name}({format_key(entity, row)})"
         headers = {"Location": location, "OData-EntityId": location, "ETag": etag(row[data.VERSION])}
-        if prefer_values(req.headers.get("prefer")).get("return") == "minimal":
+        if req.prefer().get("return") == "minimal":
             return Reply(204, b"", headers | {"Preference-Applied": "return=minimal"})
         body = {"@odata.context": _context(req, entity, None, entity_only=True)} | _render(entity, row, None)
         return Reply.json(201, body, headers)

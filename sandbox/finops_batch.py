@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from sandbox import batch
-from sandbox.finops_protocol import MAX_BATCH_OPERATIONS, ODataError, bad_request, prefer_values
+from sandbox.finops_protocol import MAX_BATCH_OPERATIONS, ODataError, bad_request
 
 if TYPE_CHECKING:
     from sandbox.finops import FinOps, Reply, Req
@@ -41,7 +41,7 @@ def run_batch(service: FinOps, req: Req) -> Reply:
         reply = Reply.error(bad_request(f"The Content-ID reference '{ref}' does not name an earlier request of this change set."))
         return batch.SubResponse(reply.status, {"content-type": reply.media_type or ""}, reply.body)
 
-    continue_on_error = "odata.continue-on-error" in prefer_values(req.headers.get("prefer"))
+    continue_on_error = "odata.continue-on-error" in req.prefer()
     result = batch.execute(
         parts,
         dispatch,

@@ -313,18 +313,6 @@ def truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
-def prefer_values(header: str | None) -> dict[str, str]:
-    """``Prefer: odata.maxpagesize=50, return=minimal`` → {name: value}."""
-    out: dict[str, str] = {}
-    for part in (header or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        out[name.strip().lower()] = value.strip().strip('"')
-    return out
-
-
 def page_size(prefer: dict[str, str]) -> int:
     raw = prefer.get("odata.maxpagesize")
     if raw and raw.isdigit() and int(raw) > 0:

@@ -6,10 +6,13 @@ exactly the same code as single requests; the ASGI wrapper builds :class:`Req` a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
+
+_PREFER_ITEM = re.compile(r'\s*([\w.-]+)\s*(?:=\s*("[^"]*"|[^,]*))?\s*(?:,|$)')
 
 
 @dataclass
@@ -26,6 +29,13 @@ class Req:
             if k == name:
                 return v
         return None
+
+    def prefer(self) -> dict[str, str]:
+        """``Prefer`` preferences by name; quoted values may contain commas (annotation lists)."""
+        out: dict[str, str] = {}
+        for m in _PREFER_ITEM.finditer(self.headers.get("prefer", "")):
+            out[m.group(1).lower()] = (m.group(2) or "").strip().strip('"')
+        return out
 
 
 @dataclass
