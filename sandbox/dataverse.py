@@ -64,6 +64,11 @@ def _etag_version(tag: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _tag_matches(header: str, version: int) -> bool:
+    """Whether one of an ``If-Match``/``If-None-Match`` header's ETags is the row's ``version``."""
+    return any(_etag_version(t) == version for t in header.split(","))
+
+
 # --- key predicates ---------------------------------------------------------------------------
 
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_$][\w$]*)(?:\((?P<key>.*)\))?$", re.S)
@@ -475,7 +480,7 @@ class Dataverse:
             raise self._missing(e, key)
         tag = etag(row[VERSION])
         inm = req.headers.get("if-none-match")
-        if inm and inm != "null" and any(_etag_version(t) == row[VERSION] for t in inm.split(",")):
+        if inm and inm != "null" and _tag_matches(inm, row[VERSION]):
             return Reply(304, b"", {"ETag": tag})
         out = {"@odata.context": self._context(req, e, select, "/$entity"), **self._render(e, [row], select)[0]}
         self._annotate(req, e, [out])
@@ -706,7 +711,7 @@ class Dataverse:
                     raise DataverseError(412, "", "A record with matching key values already exists.")
                 version = None
                 if if_match is not None and if_match.strip() != "*":
-                    if not any(_etag_version(t) == current[VERSION] for t in if_match.split(",")):
+                    if not _tag_matches(if_match, current[VERSION]):
                         raise self._stale()
                     version = current[VERSION]
                 if not key.primary:  # alternate-key columns are not changed by an upsert's update
@@ -726,7 +731,7 @@ class Dataverse:
             if current is None:
                 raise self._missing(e, key)
             if if_match is not None and if_match.strip() != "*":
-                if not any(_etag_version(t) == current[VERSION] for t in if_match.split(",")):
+                if not _tag_matches(if_match, current[VERSION]):
                     raise self._stale()
             pk = current[e.key[0]]
             for line_set, header_set in rules.LINES.items():  # deleting a header deletes its lines
