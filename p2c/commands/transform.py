@@ -23,7 +23,7 @@ from rich.table import Table
 from p2c import settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 4, 2
+EXIT_OK, EXIT_FAILED = 0, 4
 
 console = Console()
 
@@ -38,9 +38,6 @@ class TransformResult:
     unit_tests: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)  # "<node>: <message>"
     per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        return self.per_entity
 
 
 def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None) -> list[str]:
