@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox import finops_data as data
-from sandbox import odata_http
+from sandbox import finops_logic, odata_http
 from sandbox.finops_metadata import metadata_xml, service_document
 from sandbox.finops_protocol import (
     NAMESPACE,
@@ -214,9 +214,9 @@ class FinOps:
                     f"{entity.set_name}. {', '.join(f'{k}: {v}' for k, v in key.items())}. The record already exists.",
                     inner_type=WRITE_ERROR,
                 )
-            values = business_logic("create", self, entity, None, values)
+            values = finops_logic.run("create", self, entity, None, values)
             row = self.store_insert(entity, values)
-            business_logic("created", self, entity, None, row)
+            finops_logic.run("created", self, entity, None, row)
             row = self.store_get(entity, key) or row
         location = f"{req.base_url}{entity.set_name}({format_key(entity, row)})"
         headers = {"Location": location, "OData-EntityId": location, "ETag": etag(row[data.VERSION])}
@@ -241,10 +241,10 @@ class FinOps:
         with self.store_transaction():
             before = self._load(entity, key)
             _check_if_match(req, before)
-            values = business_logic("update", self, entity, before, values)
+            values = finops_logic.run("update", self, entity, before, values)
             self.store_update(entity, key, values)
             after = self._load(entity, key)
-            business_logic("updated", self, entity, before, after)
+            finops_logic.run("updated", self, entity, before, after)
             after = self._load(entity, key)
         return Reply(204, b"", {"ETag": etag(after[data.VERSION])})
 
@@ -252,9 +252,9 @@ class FinOps:
         with self.store_transaction():
             before = self._load(entity, key)
             _check_if_match(req, before)
-            business_logic("delete", self, entity, before, None)
+            finops_logic.run("delete", self, entity, before, None)
             self.store_delete(entity, key)
-            business_logic("deleted", self, entity, before, None)
+            finops_logic.run("deleted", self, entity, before, None)
         return Reply(204)
 
     # --- the store, through one narrow seam ---------------------------------------------------
@@ -279,18 +279,6 @@ class FinOps:
 
     def store_transaction(self):
         return data.transaction(self.store)
-
-
-# --- business logic: the single call site into sandbox.erp_logic ---------------------------------
-
-def business_logic(stage: str, service: FinOps, entity: Entity, before, values):
-    """Run the ERP's business logic for one write (``sandbox.erp_logic`` owns the rules).
-
-    ``stage`` is ``create``/``update`` (may return changed values before they are stored),
-    ``created``/``updated``/``delete``/``deleted`` (side effects inside the same transaction)."""
-    from sandbox import finops_logic
-
-    return finops_logic.run(stage, service, entity, before, values)
 
 
 # --- helpers ------------------------------------------------------------------------------------

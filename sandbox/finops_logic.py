@@ -8,33 +8,22 @@ deletes — is ``sandbox.erp_logic``'s, called here inside the write's transacti
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from sandbox import erp_logic
 from sandbox.schema import Entity
 from sandbox.store import utc_now
 
 
-def _erp_logic():
-    try:
-        return importlib.import_module("sandbox.erp_logic")
-    except ModuleNotFoundError as exc:  # the demo-data area ships it; the service still serves without it
-        if exc.name != "sandbox.erp_logic":
-            raise
-        return None
-
-
 def run(stage: str, service: Any, entity: Entity, before: dict | None, values: dict | None) -> dict | None:
-    """Apply the rules of one write stage; ``create``/``update`` return the values to store."""
+    """Apply the rules of one write stage: ``create``/``update`` return the values to store;
+    ``created``/``updated``/``delete``/``deleted`` are side effects inside the same transaction."""
     if stage in ("create", "update"):
         values = dict(values or {})
         _service_fields(entity, before, values)
-    logic = _erp_logic()
-    hook = getattr(logic, f"finops_{stage}", None) if logic else None
-    if hook is not None:
-        out = hook(service.store, entity.set_name, before, values)
-        if stage in ("create", "update") and out is not None:
-            values = out
+    out = getattr(erp_logic, f"finops_{stage}")(service.store, entity.set_name, before, values)
+    if stage in ("create", "update") and out is not None:
+        values = out
     return values
 
 
