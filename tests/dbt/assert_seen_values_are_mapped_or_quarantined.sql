@@ -12,10 +12,6 @@ currencies as (
     select * from {{ ref('int_crm_currencies') }}
 ),
 
-units as (
-    select * from {{ ref('int_crm_units') }}
-),
-
 seen as (
     select 'currency' as value_map, currencies.currency_name as value, accounts.account_id as source_id, 'unmapped_currency' as reason
     from accounts inner join currencies on accounts.currency_id = currencies.currency_id
