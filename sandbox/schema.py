@@ -93,6 +93,11 @@ def _crm_common(pk: str, owned: bool = True) -> tuple[Col, ...]:
     return tuple(cols)
 
 
+def _customer() -> Col:
+    """The quote/order/invoice customer: a lookup to an account or a contact."""
+    return Col("_customerid_value", "guid", lookup="accounts", nav="customerid", targets=("accounts", "contacts"))
+
+
 def _state() -> tuple[Col, ...]:
     return (Col("statecode", "int"), Col("statuscode", "int"))
 
@@ -322,13 +327,7 @@ CRM_ENTITIES: tuple[Entity, ...] = (
         + (
             Col("quotenumber", max_length=100),
             Col("name"),
-            Col(
-                "_customerid_value",
-                "guid",
-                lookup="accounts",
-                nav="customerid",
-                targets=("accounts", "contacts"),
-            ),
+            _customer(),
             _lk("pricelevelid", "pricelevels"),
             _lk("transactioncurrencyid", "transactioncurrencies"),
             Col("effectivefrom", "date"),
@@ -350,13 +349,7 @@ CRM_ENTITIES: tuple[Entity, ...] = (
         + (
             Col("ordernumber", max_length=100),
             Col("name"),
-            Col(
-                "_customerid_value",
-                "guid",
-                lookup="accounts",
-                nav="customerid",
-                targets=("accounts", "contacts"),
-            ),
+            _customer(),
             _lk("pricelevelid", "pricelevels"),
             _lk("transactioncurrencyid", "transactioncurrencies"),
             _lk("quoteid", "quotes"),
@@ -391,13 +384,7 @@ CRM_ENTITIES: tuple[Entity, ...] = (
         + (
             Col("invoicenumber", max_length=100),
             Col("name"),
-            Col(
-                "_customerid_value",
-                "guid",
-                lookup="accounts",
-                nav="customerid",
-                targets=("accounts", "contacts"),
-            ),
+            _customer(),
             _lk("salesorderid", "salesorders"),
             _lk("pricelevelid", "pricelevels"),
             _lk("transactioncurrencyid", "transactioncurrencies"),
