@@ -185,15 +185,14 @@ def mappings_cmd(
     """The field map as you review a template's mapping: per target field, its source field or constant,
     the value map or transformation, its owner and direction. Read from the dbt models and seeds themselves."""
     from p2c import mappings
-    from p2c.commands.transform import PROJECT_DIR
 
     warehouse = settings.warehouse_path()
     try:
-        compiled = mappings.compiled_models(PROJECT_DIR, warehouse)
+        compiled = mappings.compiled_models(settings.PROJECT_DIR, warehouse)
     except RuntimeError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_CONFIG)
-    rows = [r.as_dict() for r in mappings.field_mappings(PROJECT_DIR, compiled, entity)]
+    rows = [r.as_dict() for r in mappings.field_mappings(settings.PROJECT_DIR, compiled, entity)]
     if csv_path:
         write_csv(csv_path, rows, mappings.COLUMNS)
     if as_json:

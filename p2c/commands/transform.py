@@ -22,7 +22,7 @@ from rich.table import Table
 
 from p2c import settings
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
 EXIT_OK, EXIT_FAILED = 0, 4
 
 console = Console()
