@@ -24,6 +24,8 @@ from p2c import settings
 
 PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
 EXIT_OK, EXIT_FAILED = 0, 4
+# the nightly build leaves dbt's unit tests out (``--unit-tests`` runs them)
+NIGHTLY_EXCLUDE = ["--exclude", "resource_type:unit_test"]
 
 console = Console()
 
@@ -128,7 +130,7 @@ def transform(
     warehouse = warehouse or settings.warehouse_path()
     extra = ["--select", select] if select else []
     if not unit_tests:
-        extra += ["--exclude", "resource_type:unit_test"]
+        extra += NIGHTLY_EXCLUDE
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
     if warehouse.exists():
         result.per_entity = audit_counts(warehouse)
