@@ -81,11 +81,11 @@ ENTITIES = {"crm": CRM_ENTITIES, "erp": ERP_ENTITIES}
 
 def p2c_run_id(context: dg.AssetExecutionContext) -> str:
     """One p2c run id per Dagster run: the run's creation time (sortable) and its id's first digits."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record is not None else None
     if created is not None and created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
-    return new_run_id(created).rsplit("-", 1)[0] + "-" + context.run_id[:4]
+    return new_run_id(created).rsplit("-", 1)[0] + "-" + context.run.run_id[:4]
 
 
 def book_run(run_id: str, *, final: bool) -> RunSummary:
