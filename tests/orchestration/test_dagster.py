@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -141,3 +143,23 @@ def test_a_failing_invariant_test_blocks_the_writeback(location):
     assert sql("select count(*) from p2c_sync.writeback_log")[0][0] == log_rows  # nothing written
     run_id = sql("select run_id from p2c_sync.runs where stage = 'transform' and status = 'failed'")[0][0]
     assert dict(sql("select stage, status from p2c_sync.runs where run_id = ? and entity = ''", [run_id]))["run"] == "failed"
+
+
+def test_the_pipeline_scripts_load_a_source_without_the_cli(location, tmp_path):
+    _, sb = location
+    root = Path(__file__).resolve().parents[2]
+    warehouse = tmp_path / "standalone.duckdb"
+    env = {**os.environ, **sb.env(), "P2C_WAREHOUSE": str(warehouse)}
+    out = subprocess.run([sys.executable, "erp_pipeline.py", "--entity", "LegalEntities"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LegalEntities" in out.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        companies = {r[0] for r in conn.execute("select lower(legal_entity_id) from erp_raw.legal_entities").fetchall()}
+    assert {"usmf", "demf"} <= companies
+    # a wrong secret: exit 2, the setting named, the secret never printed
+    bad = {**env, "SOURCES__CRM__CREDENTIALS__CLIENT_SECRET": "wrong-secret-value"}
+    out = subprocess.run([sys.executable, "crm_pipeline.py"], cwd=root, env=bad, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "sources.crm.credentials" in out.stderr and "wrong-secret-value" not in out.stderr + out.stdout
