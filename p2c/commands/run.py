@@ -7,9 +7,9 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from p2c import preflight, settings
+from p2c.commands.listing import show_table
 from p2c.lock import LockHeld
 from p2c.run import (
     EXIT_LOCKED,
@@ -104,14 +104,9 @@ def _stage_printer(console: Console):
     return on_stage
 
 
-def summary_table(summary: RunSummary) -> Table:
-    table = Table(title=f"run {summary.run_id}: {summary.status}", title_justify="left")
-    table.add_column("entity", no_wrap=True)
-    for column in SUMMARY_COLUMNS:
-        table.add_column(column, justify="right")
-    for row in iter_summary_rows(summary):
-        table.add_row(*row)
-    return table
+def print_summary(summary: RunSummary, console: Console) -> None:
+    show_table(f"run {summary.run_id}: {summary.status}", ("entity", *SUMMARY_COLUMNS),
+               list(iter_summary_rows(summary)), right=SUMMARY_COLUMNS, out=console)
 
 
 def run_cmd(
@@ -133,7 +128,7 @@ def run_cmd(
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
     else:
-        console.print(summary_table(summary))
+        print_summary(summary, console)
         if summary.message:
             console.print(f"[yellow]{summary.message}[/yellow]")
         if summary.report_path:
