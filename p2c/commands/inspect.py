@@ -179,6 +179,14 @@ def mappings_cmd(
     the value map or transformation, its owner and direction. Read from the dbt models and seeds themselves."""
     from p2c import mappings
 
+    known = mappings.entities(settings.PROJECT_DIR)
+    if entity and not any(mappings.matches(e, entity) for e in known):
+        console.print(f"[red]no entity {entity!r}[/red]; the entities (or give one of their entity sets):",
+                      highlight=False, soft_wrap=True)
+        for e in known:
+            console.print(f"  {e['entity']:<14} CRM {e.get('crm_set') or '-'}, ERP {e.get('erp_set') or '-'}",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_NOT_FOUND)
     warehouse = settings.warehouse_path()
     try:
         compiled = mappings.compiled_models(settings.PROJECT_DIR, warehouse)
