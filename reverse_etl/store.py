@@ -243,8 +243,9 @@ def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
 
 def start_run(conn, run_id: str) -> None:
     conn.execute(
-        f"insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at) values (?, 'writeback', '', 'running', ?)",
-        [run_id, now()],
+        f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, pid, host)
+            values (?, 'writeback', '', 'running', ?, ?, ?)""",
+        [run_id, now(), *sync_schema.this_process()],
     )
 
 
@@ -264,7 +265,8 @@ def finish_run(conn, run_id: str, counts: Mapping[str, Mapping[str, int]], statu
     for entity_set, c in sorted(counts.items()):
         entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
         conn.execute(
-            f"insert into {sync_schema.SCHEMA}.runs values (?, 'writeback', ?, ?, ?, ?, ?, null)",
+            f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, finished_at, counts)
+                values (?, 'writeback', ?, ?, ?, ?, ?)""",
             [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
         )
     conn.execute("commit")

@@ -105,6 +105,9 @@ def up(
         console.print(f"[red]The sandbox did not start; see {dir / 'sandbox.log'}")
         raise typer.Exit(1)
     console.print(f"[green]Sandbox up[/] (pid {proc.pid})\n  CRM (Dataverse) {options.crm_url}\n  ERP (F&O)       {options.erp_url}")
+    console.print("To run p2c against it from this shell (`p2c run`), paste:", highlight=False)
+    for line in options.export_lines():
+        console.out(line, highlight=False)
 
 
 def _pid_soon(dir: Path) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,6 +62,29 @@ class Options:
     @property
     def erp_url(self) -> str:
         return f"http://{HOST}:{self.erp_port}{ERP_PREFIX}"
+
+    def p2c_env(self) -> dict[str, str]:
+        """The environment variables (dlt's naming) that point p2c at this sandbox."""
+        out: dict[str, str] = {}
+        for system, port, url in (("CRM", self.crm_port, self.crm_url), ("ERP", self.erp_port, self.erp_url)):
+            origin, p = f"http://{HOST}:{port}", f"SOURCES__{system}__"
+            out[p + "BASE_URL"] = url
+            out[p + "CREDENTIALS__TENANT"] = self.tenant
+            out[p + "CREDENTIALS__CLIENT_ID"] = self.client_id
+            out[p + "CREDENTIALS__CLIENT_SECRET"] = self.client_secret
+            out[p + "CREDENTIALS__TOKEN_URL"] = f"{origin}/{self.tenant}/oauth2/v2.0/token"
+            out[p + "CREDENTIALS__SCOPE"] = f"{origin}/.default"
+        return out
+
+    def export_lines(self) -> list[str]:
+        """``export …`` lines for a shell: the secrets (never in p2c's committed config), and every
+        other setting this sandbox serves differently from the defaults ``.dlt/config.toml`` names."""
+        defaults = Options().p2c_env()
+        return [
+            f"export {name}={shlex.quote(value)}"
+            for name, value in self.p2c_env().items()
+            if name.endswith("CLIENT_SECRET") or defaults.get(name) != value
+        ]
 
 
 def crm_store(data_dir: Path) -> Store:

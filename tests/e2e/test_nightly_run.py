@@ -166,6 +166,15 @@ def test_a_missing_secret_exits_2_before_anything_is_written(job, first):
     assert job.sql("select count(*) from p2c_sync.writeback_log") == before
 
 
+def test_a_wrong_secret_prints_the_error_and_nothing_else(job, first):
+    env = {**job.env, "SOURCES__CRM__CREDENTIALS__CLIENT_SECRET": "not-the-secret", "COLUMNS": "80"}
+    out = job.p2c("run", env=env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert len(lines) == 1, lines  # no empty results table, no progress lines: nothing ran
+    assert "sources.crm.credentials.client_secret" in lines[0] and "not-the-secret" not in lines[0]
+
+
 def test_an_unreachable_service_exits_2_naming_the_setting(job, first):
     env = {**job.env, "SOURCES__CRM__CREDENTIALS__TOKEN_URL": "http://127.0.0.1:9/nobody/oauth2/v2.0/token"}
     out = job.p2c("run", env=env)
