@@ -182,6 +182,23 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
     _crm("invoicedetails", "invoicedetailid", f"{_OWNED} _invoiceid_value {_LINE}"),
 )
 
+# the alternate keys the writeback's idempotent creates (upserts by natural key) rely on, by entity
+# set: attribute logical names (a lookup without its _…_value), as EntityDefinitions(…)/Keys lists them
+CRM_ALTERNATE_KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("accountnumber",),
+    "contacts": ("p2c_contactnumber",),
+    "products": ("productnumber",),
+    "pricelevels": ("name",),
+    "productpricelevels": ("pricelevelid", "productid"),
+    "quotes": ("quotenumber",),
+    "quotedetails": ("quoteid", "sequencenumber"),
+    "salesorders": ("ordernumber",),
+    "salesorderdetails": ("salesorderid", "sequencenumber"),
+    "invoices": ("invoicenumber",),
+    "invoicedetails": ("invoiceid", "sequencenumber"),
+}
+CRM_CUSTOM_PREFIX = "p2c_"  # the prospect-to-cash solution's publisher prefix
+
 # -- Finance & Operations (ERP) ------------------------------------------------------------------
 _LINE_ERP = "SalesUnitSymbol SalesPrice:decimal LineDiscountAmount:decimal LineAmount:decimal CurrencyCode"
 

@@ -208,8 +208,10 @@ class Dataverse:
         self.options = options
         self.tracking_days = int(getattr(options, "extra", {}).get("change_tracking_days", CHANGE_TRACKING_DAYS)
                                  if options is not None else CHANGE_TRACKING_DAYS)
+        self.catalog = md.customize(CRM, getattr(options, "without_columns", ""),
+                                    getattr(options, "without_keys", ""), getattr(options, "untracked", ""))
         self._navs = {e.set_name: {nav: (col, target) for nav, col, target in md.navigations(e)}
-                      for e in CRM.values()}
+                      for e in self.catalog.values()}
 
     # --- dispatch ---------------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class Dataverse:
             return Reply.json(200, md.service_document(req.base_url))
         if path == "$metadata":
             self._method(req, "GET")
-            return Reply(200, md.metadata_xml(), {}, "application/xml")
+            return Reply(200, md.metadata_xml(tuple(self.catalog.values())), {}, "application/xml")
         if path == "$batch":
             self._method(req, "POST")
             return self._batch(req)
@@ -247,7 +249,7 @@ class Dataverse:
         if name == "EntityDefinitions":
             self._method(req, "GET")
             return self._entity_definitions(req, key_text, segments[1:])
-        e = CRM.get(name)
+        e = self.catalog.get(name)
         if e is None:
             raise self._no_segment(name)
         tail = [unquote(s) for s in segments[1:]]
@@ -562,7 +564,7 @@ class Dataverse:
             raise bad(f"The @odata.bind value '{ref}' is not an entity URL.")
         if m.group("name") != target:
             raise bad(f"The @odata.bind value '{ref}' does not refer to the entity set '{target}'.")
-        t = CRM[target]
+        t = self.catalog[target]
         key = parse_key(t, m.group("key"))
         row = self._find(key)
         if row is None:
@@ -796,30 +798,31 @@ class Dataverse:
 
     def _entity_definitions(self, req: Req, key_text: str | None, tail: list[str]) -> Reply:
         ctx = f"{req.base_url}$metadata#EntityDefinitions"
+        expand = _expand_options(req.opt("$expand"))
         if key_text is None:
             if tail:
                 raise self._no_segment(tail[0])
-            rows = [md.entity_definition(e.set_name) for e in CRM.values()]
+            rows = [md.entity_definition(e) for e in self.catalog.values()]
             rows = _filter_dicts(rows, req.opt("$filter"), "EntityMetadata")
             select = _select_dicts(req.opt("$select"))
             return Reply.json(200, {"@odata.context": ctx + (f"({','.join(select)})" if select else ""),
-                                    "value": [_project(r, select) for r in rows]})
+                                    "value": [self._definition(r, select, expand) for r in rows]})
         parts = key_parts(unquote(key_text))
         e = None
         if len(parts) == 1 and parts[0][0] in ("LogicalName", None):
             name, lit, _ = parts[0]
-            for cand in CRM.values():
+            for cand in self.catalog.values():
                 if (name == "LogicalName" and cand.type_name == lit) or (
-                        name is None and md.entity_definition(cand.set_name)["MetadataId"] == lit.strip("{}").lower()):
+                        name is None and md.entity_definition(cand)["MetadataId"] == lit.strip("{}").lower()):
                     e = cand
         if e is None:
             raise DataverseError(404, "0x80040217", f"Could not find entity with key {unquote(key_text)}.")
         if not tail:
             select = _select_dicts(req.opt("$select"))
-            d = _project(md.entity_definition(e.set_name), select)
+            d = self._definition(md.entity_definition(e), select, expand)
             return Reply.json(200, {"@odata.context": f"{ctx}/$entity", **d})
         if tail[0] == "Attributes":
-            rows = md.attribute_definitions(e.set_name)
+            rows = md.attribute_definitions(e)
             if len(tail) > 1:
                 m = _SEGMENT.match(unquote(tail[1]))
                 want = m and m.group("key") and key_parts(m.group("key"))
@@ -832,9 +835,60 @@ class Dataverse:
             return Reply.json(200, {"@odata.context": f"{ctx}('{e.type_name}')/Attributes",
                                     "value": [_project(r, select) for r in rows]})
         if tail[0] == "Keys":
+            rows = _filter_dicts(md.key_definitions(e), req.opt("$filter"), "EntityKeyMetadata")
             return Reply.json(200, {"@odata.context": f"{ctx}('{e.type_name}')/Keys",
-                                    "value": md.key_definitions(e.set_name)})
+                                    "value": [_project(r, _select_dicts(req.opt("$select"))) for r in rows]})
         raise self._no_segment(tail[0])
+
+    def _definition(self, row: dict[str, Any], select: list[str] | None,
+                    expand: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """An EntityMetadata row, projected, with its ``Attributes``/``Keys`` expanded as asked."""
+        out = _project(row, select)
+        e = self.catalog[row["EntitySetName"]]
+        for nav, options in expand.items():
+            if nav == "Attributes":
+                rows, type_name = md.attribute_definitions(e), "AttributeMetadata"
+            elif nav == "Keys":
+                rows, type_name = md.key_definitions(e), "EntityKeyMetadata"
+            else:
+                raise bad(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.")
+            rows = _filter_dicts(rows, options.get("$filter"), type_name)
+            out[nav] = [_project(r, _select_dicts(options.get("$select"))) for r in rows]
+        return out
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split on ``sep`` outside parentheses and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _expand_options(text: str | None) -> dict[str, dict[str, str]]:
+    """``$expand=A($select=x,y;$filter=…),B`` → {"A": {"$select": "x,y", "$filter": "…"}, "B": {}}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in _split_top(text or "", ","):
+        m = re.fullmatch(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?", item, re.S)
+        if not m:
+            raise bad(f"Syntax error in $expand at '{item}'.")
+        options: dict[str, str] = {}
+        for opt in _split_top(m.group(2) or "", ";"):
+            name, eq, value = opt.partition("=")
+            if not eq or name.strip() not in ("$select", "$filter", "$orderby", "$top", "$expand"):
+                raise bad(f"The query option '{name.strip()}' is not supported inside $expand.")
+            options[name.strip()] = value.strip()
+        out[m.group(1)] = options
+    return out
 
 
 def _select_dicts(text: str | None) -> list[str] | None:
