@@ -201,8 +201,14 @@ def execute(
     lock_path: Path | None = None,
     run_id: str | None = None,
     on_stage: Callable[[str, str, "StageRecord | None"], None] = lambda stage, state, record: None,
+    dry_run: bool = False,
 ) -> RunSummary:
-    """Run every stage under the lock; never raises for a run that got as far as starting."""
+    """Run every stage under the lock; never raises for a run that got as far as starting.
+
+    ``dry_run``: extract and transform only (what ``p2c plan`` refreshes): nothing is written to
+    either system, the stages are booked (so a later plan can say which extract it reflects) but
+    no run and no report.
+    """
     warehouse = warehouse or settings.warehouse_path()
     lock_path = lock_path or settings.lock_path()
     summary = RunSummary(run_id=run_id or new_run_id())
@@ -215,15 +221,14 @@ def execute(
             pipeline.preflight()
         except ConfigError as err:
             summary.status, summary.exit_code, summary.message = "failed", EXIT_CONFIG, str(err)
-            record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
+            if not dry_run:
+                record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
             return summary
-        record_stage(warehouse, summary.run_id, "run", "running", started, None)
+        if not dry_run:
+            record_stage(warehouse, summary.run_id, "run", "running", started, None)
 
-        for name, stage in (
-            ("extract", pipeline.extract),
-            ("transform", pipeline.transform),
-            ("writeback", pipeline.writeback),
-        ):
+        stages = [("extract", pipeline.extract), ("transform", pipeline.transform), ("writeback", pipeline.writeback)]
+        for name, stage in stages[:2] if dry_run else stages:
             on_stage(name, "start", None)
             t0, stage_started = time.monotonic(), _now()
             try:
@@ -252,6 +257,8 @@ def execute(
 
         if summary.status == "running":
             summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
+        if dry_run:
+            return summary
         record_stage(
             warehouse,
             summary.run_id,
