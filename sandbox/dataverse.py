@@ -306,30 +306,56 @@ class Dataverse:
         pk = e.key[0]
         return select + ([pk] if pk not in select else [])
 
-    def _annotate(self, req: Req, e: Entity, out: list[dict[str, Any]]) -> None:
-        """``Prefer: odata.include-annotations``: lookup target tables (what a client needs to
-        tell an account from a contact behind ``_customerid_value``)."""
-        wanted = req.prefer().get("odata.include-annotations", "")
-        if not wanted or not ("*" in wanted or "lookuplogicalname" in wanted):
-            return
+    @staticmethod
+    def _wanted_annotations(req: Req) -> list[str]:
+        """The ``Prefer: odata.include-annotations`` list (``*`` = all, ``ns.*`` = a namespace)."""
+        wanted = req.prefer().get("odata.include-annotations", "").strip().strip('"')
+        return [w.strip() for w in wanted.split(",") if w.strip()]
+
+    @staticmethod
+    def _wants(patterns: list[str], term: str) -> bool:
+        return any(p == "*" or p == term or (p.endswith(".*") and term.startswith(p[:-1])) for p in patterns)
+
+    def _annotate(self, req: Req, e: Entity, out: list[dict[str, Any]]) -> str | None:
+        """``Prefer: odata.include-annotations``: lookup target tables (what a client needs to tell
+        an account from a contact behind ``_customerid_value``), navigation properties and
+        formatted values, as asked. Returns the ``Preference-Applied`` value, or None."""
+        patterns = self._wanted_annotations(req)
+        if not patterns:
+            return None
+        logical = self._wants(patterns, rules.LOOKUP_LOGICAL)
+        navigation = self._wants(patterns, rules.ASSOCIATED_NAV)
+        formatted = self._wants(patterns, rules.FORMATTED)
         for c in e.columns:
-            if not c.lookup:
-                continue
-            ids = {r[c.name] for r in out if r.get(c.name)}
-            if c.targets and ids:
-                accounts = {r["id"] for r in self.store.fetch(
-                    f"SELECT accountid AS id FROM accounts WHERE accountid IN ({','.join('?' * len(ids))})", list(ids))}
-            for r in out:
-                v = r.get(c.name, None)
-                if c.name not in r or v is None:
-                    continue
-                if c.targets:
-                    target = "accounts" if v in accounts else "contacts"
-                else:
-                    target = c.lookup or ""
-                r[f"{c.name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = CRM[target].type_name
-                r[f"{c.name}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = (
-                    f"{c.nav}_{CRM[target].type_name}" if c.targets else c.nav)
+            if c.lookup:
+                ids = {r[c.name] for r in out if r.get(c.name)}
+                names: dict[str, tuple[str, str]] = {}  # id -> (target set, primary name)
+                for target in (c.targets or (c.lookup,)):
+                    t = CRM[target]
+                    if not ids:
+                        break
+                    shown = t.primary_name or t.key[0]
+                    for row in self.store.fetch(
+                            f"SELECT {q(t.key[0])} AS id, {q(shown)} AS name FROM {q(target)} "
+                            f"WHERE {q(t.key[0])} IN ({','.join('?' * len(ids))})", list(ids)):
+                        names[row["id"]] = (target, row["name"])
+                for r in out:
+                    v = r.get(c.name)
+                    if v is None:
+                        continue
+                    target, name = names.get(v, (c.targets[0] if c.targets else c.lookup or "", None))
+                    if formatted and name is not None:
+                        r[f"{c.name}@{rules.FORMATTED}"] = str(name)
+                    if navigation:
+                        r[f"{c.name}@{rules.ASSOCIATED_NAV}"] = f"{c.nav}_{CRM[target].type_name}" if c.targets else c.nav
+                    if logical:
+                        r[f"{c.name}@{rules.LOOKUP_LOGICAL}"] = CRM[target].type_name
+            elif formatted:
+                for r in out:
+                    v = r.get(c.name)
+                    if v is not None and (text := _formatted(c, v)) is not None:
+                        r[f"{c.name}@{rules.FORMATTED}"] = text
+        return f'odata.include-annotations="{",".join(patterns)}"'
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -337,7 +363,7 @@ class Dataverse:
         for k, _ in req.query:
             if k.startswith("$") and k not in _QUERY_OPTIONS:
                 raise bad(f"The query parameter {k} is not supported")
-            if k in ("$skip", "$search", "$format", "$apply", "$expand"):
+            if k in ("$skip", "$search", "$format", "$apply"):
                 raise bad(f"The query parameter {k} is not supported")
 
     def _collection(self, req: Req, e: Entity) -> Reply:
@@ -379,6 +405,9 @@ class Dataverse:
             if snapshot is None:
                 snapshot = self.store.current_version()
         columns = self._out_names(e, select)
+        expanded = [self._navs[e.set_name][n][0].name for n in _expand_options(req.opt("$expand"))
+                    if n in self._navs[e.set_name]]
+        columns = columns + [c for c in expanded if c not in columns]
         page = self.store.query(e.set_name, where, params, order, size, after, columns) if size else None
         rows = page.rows if page else []
         out: dict[str, Any] = {"@odata.context": self._context(req, e, select)}
@@ -388,7 +417,9 @@ class Dataverse:
             if n > MAX_PAGE:
                 out["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
         out["value"] = self._render(e, rows, select)
-        self._annotate(req, e, out["value"])
+        self._expand(req, e, rows, out["value"])
+        if (annotated := self._annotate(req, e, out["value"])) is not None:
+            applied.append(annotated)
         if page is not None and page.after is not None and top is None:
             skip = make_skiptoken(e, order, page.after, page_no,
                                   {"trackingversion": snapshot} if tracking else None)
@@ -449,8 +480,10 @@ class Dataverse:
             keep = tuple(k for k, _ in req.query if k != "$select")
             stamp = datetime.now(timezone.utc).strftime(_DT_FORMAT)
             out["@odata.deltaLink"] = _link(req, e, keep, [("$deltatoken", f"{until}!{stamp}")])
-        self._annotate(req, e, out["value"])
-        return Reply.json(200, out, {"Preference-Applied": f"odata.maxpagesize={size}"} if "odata.maxpagesize" in prefer else {})
+        applied = [f"odata.maxpagesize={size}"] if "odata.maxpagesize" in prefer else []
+        if (annotated := self._annotate(req, e, [r for r in out["value"] if "reason" not in r])) is not None:
+            applied.append(annotated)
+        return Reply.json(200, out, {"Preference-Applied": ",".join(applied)} if applied else {})
 
     def _count(self, req: Req, e: Entity) -> Reply:
         filter_text = req.opt("$filter")
@@ -485,8 +518,35 @@ class Dataverse:
         if inm and inm != "null" and _tag_matches(inm, row[VERSION]):
             return Reply(304, b"", {"ETag": tag})
         out = {"@odata.context": self._context(req, e, select, "/$entity"), **self._render(e, [row], select)[0]}
-        self._annotate(req, e, [out])
-        return Reply.json(200, out, {"ETag": tag})
+        self._expand(req, e, [row], [out])
+        headers = {"ETag": tag}
+        if (annotated := self._annotate(req, e, [out])) is not None:
+            headers["Preference-Applied"] = annotated
+        return Reply.json(200, out, headers)
+
+    def _expand(self, req: Req, e: Entity, rows: list[dict[str, Any]], out: list[dict[str, Any]]) -> None:
+        """``$expand`` of single-valued navigation properties (lookups): the related row, as an object."""
+        for nav, options in _expand_options(req.opt("$expand")).items():
+            found = self._navs[e.set_name].get(nav)
+            if found is None:
+                if nav in self._navs_collection(e):
+                    raise bad(f"Expanding the collection-valued navigation property '{nav}' is not supported here.")
+                raise bad(f"Could not find a property named '{nav}' on type '{NAMESPACE}.{e.type_name}'.")
+            col, target = found
+            t = self.catalog[target]
+            select = parse_select(options.get("$select"), t)
+            ids = sorted({r[col.name] for r in rows if r.get(col.name)})
+            related: dict[str, dict[str, Any]] = {}
+            if ids:
+                fetched = self.store.fetch(f"SELECT * FROM {q(target)} WHERE {q(t.key[0])} IN ({','.join('?' * len(ids))})", ids)
+                related = {r[t.key[0]]: rendered for r, rendered in zip(fetched, self._render(t, fetched, select))}
+            for r, o in zip(rows, out):
+                o[nav] = related.get(r.get(col.name))
+
+    def _navs_collection(self, e: Entity) -> set[str]:
+        """Collection-valued navigation properties of ``e`` (the lookups other sets hold to it)."""
+        return {f"{other.type_name}_{nav}" for other in self.catalog.values()
+                for nav, (_col, target) in self._navs[other.set_name].items() if target == e.set_name}
 
     def _property(self, req: Req, e: Entity, key: KeyRef, col: Col) -> Reply:
         row = self._find(key)
@@ -889,6 +949,29 @@ def _expand_options(text: str | None) -> dict[str, dict[str, str]]:
             options[name.strip()] = value.strip()
         out[m.group(1)] = options
     return out
+
+
+def _formatted(col: Col, value: Any) -> str | None:
+    """The ``FormattedValue`` of a non-lookup column (en-US, as the service formats for a user)."""
+    if isinstance(value, bool) or col.type == "bool":
+        return "Yes" if value else "No"
+    if col.name == "statecode":
+        return {0: "Active", 1: "Inactive"}.get(value, str(value))
+    if col.name == "statuscode":
+        return {1: "Active", 2: "Inactive"}.get(value, str(value))
+    if col.type == "decimal":
+        return f"{value:,.2f}"
+    if col.type in ("int", "bigint"):
+        return f"{value:,}" if not col.name.endswith("code") else str(value)
+    if col.type == "datetime" and isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return f"{t.month}/{t.day}/{t.year} {t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+    if col.type == "date" and isinstance(value, str):
+        return "/".join(str(int(p)) for p in (value[5:7], value[8:10])) + "/" + value[:4]
+    return None
 
 
 def _select_dicts(text: str | None) -> list[str] | None:

@@ -223,6 +223,7 @@ CRM_ENTITIES: tuple[Entity, ...] = (
             Col("address1_postalcode"),
             Col("address1_country", max_length=80),
             _money("creditlimit"),
+            _money("revenue"),
             Col("paymenttermscode", "int"),
             Col("customertypecode", "int"),
             _lk("transactioncurrencyid", "transactioncurrencies"),
