@@ -35,8 +35,22 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return _toml_string(str(value))
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    escaped = "".join(
+        "\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in text
+    )
+    return f'"{escaped}"'
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else _toml_string(key)
 
 
 def dump_toml(data: dict[str, Any], header: str = "") -> str:
@@ -47,8 +61,8 @@ def dump_toml(data: dict[str, Any], header: str = "") -> str:
         scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
         if scalars or not path:
             if path:
-                lines.extend(["", f"[{'.'.join(path)}]"])
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in scalars.items())
+                lines.extend(["", f"[{'.'.join(map(_toml_key, path))}]"])
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
         for k, v in values.items():
             if isinstance(v, dict):
                 table(path + [k], v)
