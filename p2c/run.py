@@ -248,11 +248,17 @@ def execute(
     run_id: str | None = None,
     on_stage: Callable[[str, str, "StageRecord | None"], None] = lambda stage, state, record: None,
     on_notice: Callable[[str], None] = lambda message: None,
+    dry_run: bool = False,
 ) -> RunSummary:
     """Run every stage under the lock; never raises for a run that got as far as starting.
 
     Before it starts it raises :class:`ConfigError` (``P2C_WAREHOUSE`` cannot be written) and
-    :class:`LockHeld` (another run holds the lock)."""
+    :class:`LockHeld` (another run holds the lock).
+
+    ``dry_run``: extract and transform only (what ``p2c plan`` refreshes): nothing is written to
+    either system, the stages are booked (so a later plan can say which extract it reflects) but
+    no run and no report.
+    """
     warehouse = warehouse or settings.warehouse_path()
     lock_path = lock_path or settings.lock_path()
     summary = RunSummary(run_id=run_id or new_run_id())
@@ -271,15 +277,14 @@ def execute(
             pipeline.preflight()
         except ConfigError as err:
             summary.status, summary.exit_code, summary.message = "failed", EXIT_CONFIG, str(err)
-            record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
+            if not dry_run:
+                record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
             return summary
-        record_stage(warehouse, summary.run_id, "run", "running", started, None)
+        if not dry_run:
+            record_stage(warehouse, summary.run_id, "run", "running", started, None)
 
-        for name, stage in (
-            ("extract", pipeline.extract),
-            ("transform", pipeline.transform),
-            ("writeback", pipeline.writeback),
-        ):
+        stages = [("extract", pipeline.extract), ("transform", pipeline.transform), ("writeback", pipeline.writeback)]
+        for name, stage in stages[:2] if dry_run else stages:
             on_stage(name, "start", None)
             t0, stage_started = time.monotonic(), _now()
             try:
@@ -308,6 +313,8 @@ def execute(
 
         if summary.status == "running":
             summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
+        if dry_run:
+            return summary
         record_stage(
             warehouse,
             summary.run_id,

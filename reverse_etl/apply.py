@@ -9,6 +9,7 @@ token renewal); this module never builds one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -20,6 +21,7 @@ import httpx
 
 from p2c.run import new_run_id
 from reverse_etl import store, sync_schema
+from reverse_etl.binding import GuidBinder
 from reverse_etl.config import WritebackConfig
 from reverse_etl.executor import BatchExecutor, Result, get_json
 from reverse_etl.keys import KeyValueError
@@ -118,6 +120,7 @@ class Writeback:
             crm_primary_key,
             config.ref_chunk,
         )
+        self.binder = GuidBinder(conn, self.resolver) if config.lookup_binding == "guid" else None
         self.outcomes: dict[tuple[str, str], str] = {}
         self.result = WritebackResult(self.run_id)
 
@@ -216,10 +219,14 @@ class Writeback:
         early: list[LogEntry] = []
         if system == "crm":
             self.resolver.prefetch(r.target_key for r in rows)
+            if self.binder is not None:
+                self.binder.prefetch(r.payload for r in rows)
         for row in rows:
             mode = self.config.mode(row.target_set)
             try:
                 if system == "crm":
+                    if self.binder is not None:
+                        row = dataclasses.replace(row, payload=self.binder.bind(row.payload))
                     ops.append(build_crm(row, self.resolver.substitute(row.target_key), mode))
                 else:
                     ops.append(build_erp(row, mode))

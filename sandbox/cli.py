@@ -70,6 +70,9 @@ def up(
     latency_ms: int = typer.Option(0, help="Added latency per API request, in milliseconds."),
     seed: Optional[int] = typer.Option(None, help="Seed for the injected faults (reproducible runs)."),
     default_company: str = typer.Option("usmf", help="ERP: the caller's default company (dataAreaId)."),
+    without_columns: str = typer.Option("", help="CRM: columns the tenant lacks, 'set.column,…' (e.g. accounts.p2c_customergroupid)."),
+    without_keys: str = typer.Option("", help="CRM: entity sets whose alternate keys were never defined, 'set,…'."),
+    untracked: str = typer.Option("", help="CRM: entity sets without change tracking, 'set,…'."),
     detach: bool = typer.Option(True, "--detach/--foreground", help="Run in the background (default) or in this process."),
 ) -> None:
     """Start both servers (CRM on --crm-port, ERP on --erp-port) over the data in --dir."""
@@ -84,7 +87,15 @@ def up(
         console.print(f"[yellow]The sandbox already runs (pid {running['pid']}): {running['crm_url']} {running['erp_url']}")
         raise typer.Exit(0)
     options = server.Options(dir, crm_port, erp_port, tenant, client_id, client_secret, token_lifetime, rl,
-                             error_rate, latency_ms, seed, default_company)
+                             error_rate, latency_ms, seed, default_company, without_columns=without_columns,
+                             without_keys=without_keys, untracked=untracked)
+    try:
+        from sandbox.dataverse_metadata import customize
+        from sandbox.schema import CRM
+
+        customize(CRM, without_columns, without_keys, untracked)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     if not detach:
         console.print(f"CRM (Dataverse) {options.crm_url}\nERP (F&O)       {options.erp_url}")
         server.serve(options)
@@ -98,6 +109,9 @@ def up(
         args += ["--rate-limit", rate_limit]
     if seed is not None:
         args += ["--seed", str(seed)]
+    for flag, value in (("--without-columns", without_columns), ("--without-keys", without_keys), ("--untracked", untracked)):
+        if value:
+            args += [flag, value]
     log = open(dir / "sandbox.log", "ab")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)

@@ -46,6 +46,10 @@ class Options:
     seed: int | None = None
     default_company: str = "usmf"
     extra: dict[str, Any] = field(default_factory=dict)
+    # a tenant without some customisations (sandbox.dataverse_metadata.customize)
+    without_columns: str = ""
+    without_keys: str = ""
+    untracked: str = ""
 
     @property
     def credentials(self) -> Credentials:

@@ -81,7 +81,7 @@ def _report(run_id: str) -> str:
 
 def default_pipeline() -> Pipeline:
     return Pipeline(
-        preflight=preflight.connections,
+        preflight=preflight.before_run,
         extract=_extract,
         transform=_transform,
         writeback=_writeback,
