@@ -25,7 +25,7 @@ test: $(STAMP)
 
 # the reliability suite's long run: 30 simulated days, and the fault storm (tests/reliability/)
 soak: $(STAMP)
-	P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
+	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
 
 demo: $(STAMP)
 	bash scripts/demo.sh

@@ -1,5 +1,5 @@
 """A month of business: N simulated days, each a day of activity in both systems, then the nightly
-job until it writes nothing. ``make test`` soaks ``P2C_SOAK_DAYS`` (default 2) days; ``make soak``
+job until it writes nothing. ``make test`` soaks ``P2C_SOAK_DAYS`` (default 1) day; ``make soak``
 soaks 30 and prints a table of the figures (changes, runs, written records, run seconds, sync rows,
 warehouse size per day).
 
@@ -22,7 +22,7 @@ from tests.reliability.helpers import Job, unreconciled, written
 
 pytestmark = pytest.mark.e2e
 
-DAYS = int(os.environ.get("P2C_SOAK_DAYS", "2"))
+DAYS = int(os.environ.get("P2C_SOAK_DAYS", "1"))
 SYNC_TABLES = ("couplings", "sync_state", "writeback_log", "runs")
 
 
