@@ -43,6 +43,8 @@ def soaked(sandbox_factory, tmp_path_factory):
     job = Job(sb, tmp_path_factory.mktemp("soak"))
     job.converge()
     days = []
+    print(f"\nsoak: {DAYS} days\n{'day':>4} {'changes':>8} {'runs':>5} {'written':>8} {'s/run':>6} {'sync_state':>11} "
+          f"{'log':>6} {'MB':>6}", flush=True)
     for day in range(1, DAYS + 1):
         act = sb.cli("activity", "--seed", str(100 + day))
         assert act.returncode == 0, act.stdout + act.stderr
@@ -58,11 +60,9 @@ def soaked(sandbox_factory, tmp_path_factory):
             "warehouse_mb": round(job.warehouse.stat().st_size / 1e6, 1), "size_before_quiet": size_before,
             "unreconciled": unreconciled(job), "twice": natural_key_twice(job), "quiet": quiet[-1],
         })
-    print("\nsoak:", DAYS, "days")
-    print(f"{'day':>4} {'changes':>8} {'runs':>5} {'written':>8} {'s/run':>6} {'sync_state':>11} {'log':>6} {'MB':>6}")
-    for d in days:
+        d = days[-1]
         print(f"{d['day']:>4} {d['changes']:>8} {d['runs']:>5} {d['written']:>8} {d['seconds']:>6} "
-              f"{d['sync']['sync_state']:>11} {d['sync']['writeback_log']:>6} {d['warehouse_mb']:>6}")
+              f"{d['sync']['sync_state']:>11} {d['sync']['writeback_log']:>6} {d['warehouse_mb']:>6}", flush=True)
     sb.stop()
     return days
 
