@@ -66,7 +66,7 @@ def test_after_the_storm_both_systems_hold_what_a_clean_run_left(twins, stormed)
     assert unreconciled(storm) == []
     # nothing twice: the same canonical records on both sides
     for table in ("customers", "products", "orders", "invoices"):
-        q = f"select count(*), count(distinct natural_key) from canonical.{table}"
+        q = f"select count(*), count(distinct record_key) from canonical.{table}"
         assert storm.sql(q) == clean.sql(q)
 
 

@@ -33,7 +33,7 @@ def sync_rows(job: Job) -> dict[str, int]:
 def natural_key_twice(job: Job) -> list[tuple]:
     out = []
     for table in ("customers", "contacts", "products", "orders", "invoices"):
-        out += job.sql(f"select '{table}', natural_key, count(*) from canonical.{table} group by all having count(*) > 1")
+        out += job.sql(f"select '{table}', record_key, count(*) from canonical.{table} group by all having count(*) > 1")
     return out
 
 
