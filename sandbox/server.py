@@ -14,7 +14,7 @@ import json
 import os
 import shlex
 import signal
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ HOST = "127.0.0.1"
 CRM_PREFIX = "/api/data/v9.2/"
 ERP_PREFIX = "/data/"
 PIDFILE = "sandbox.pid"
+FAULTS_FILE = "faults.json"  # what the fault middlewares injected, per system
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Options:
     latency_ms: int = 0
     seed: int | None = None
     default_company: str = "usmf"
+    throttle_rate: float = 0.0
+    drop_rate: float = 0.0
+    spike_rate: float = 0.0
+    spike_ms: int = 2000
+    retry_after: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     # a tenant without some customisations (sandbox.dataverse_metadata.customize)
     without_columns: str = ""
@@ -57,7 +63,8 @@ class Options:
 
     @property
     def faults(self) -> FaultOptions:
-        return FaultOptions(self.rate_limit, self.error_rate, self.latency_ms, self.seed)
+        return FaultOptions(self.rate_limit, self.error_rate, self.latency_ms, self.seed, self.throttle_rate,
+                            self.drop_rate, self.spike_rate, self.spike_ms, self.retry_after)
 
     @property
     def crm_url(self) -> str:
@@ -102,13 +109,24 @@ def erp_store(data_dir: Path) -> Store:
 def wrap(app: Any, options: Options, system: str) -> Any:
     """The protocol app behind faults and auth (auth outermost, so 401 comes before throttling)."""
     if system == "crm":
-        app = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
+        faults = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
         issuer_prefix = CRM_PREFIX
     else:
-        app = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
-                              throttled_body=finops_throttled, unavailable_body=finops_unavailable)
+        faults = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
+                                 throttled_body=finops_throttled, unavailable_body=finops_unavailable)
         issuer_prefix = ERP_PREFIX
-    return AuthMiddleware(app, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+    options.extra.setdefault("faults", {})[system] = faults
+    faults.on_fault = lambda: write_fault_counts(options)
+    return AuthMiddleware(faults, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+
+
+def write_fault_counts(options: Options) -> None:
+    """``faults.json``: per system, the API requests seen and the faults injected so far."""
+    report = {system: {"requests": mw.requests, **mw.counts} for system, mw in options.extra.get("faults", {}).items()}
+    path = Path(options.data_dir) / FAULTS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)
 
 
 def build_apps(options: Options) -> tuple[Any, Any]:
@@ -201,6 +219,7 @@ def serve(options: Options) -> None:
         try:
             await asyncio.gather(*tasks)
         finally:
+            write_fault_counts(options)
             p = pidfile(options.data_dir)
             try:
                 if json.loads(p.read_text()).get("pid") == os.getpid():
@@ -215,6 +234,6 @@ def serve(options: Options) -> None:
 
 
 def options_dict(options: Options) -> dict[str, Any]:
-    d = asdict(options)
+    d = asdict(replace(options, extra={}))
     d["data_dir"] = str(options.data_dir)
     return d
