@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.auth import AuthMiddleware, Credentials, TokenIssuer
+from sandbox.auth import REVOCATION_FILE, AuthMiddleware, Credentials, TokenIssuer
 from sandbox.faults import FaultMiddleware, FaultOptions, finops_throttled, finops_unavailable
 from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
 from sandbox.store import Store
@@ -80,7 +80,8 @@ def wrap(app: Any, options: Options, system: str) -> Any:
         app = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
                               throttled_body=finops_throttled, unavailable_body=finops_unavailable)
         issuer_prefix = ERP_PREFIX
-    return AuthMiddleware(app, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+    issuer = TokenIssuer(options.credentials, revocation=Path(options.data_dir) / REVOCATION_FILE)
+    return AuthMiddleware(app, issuer, api_prefix=issuer_prefix)
 
 
 def build_apps(options: Options) -> tuple[Any, Any]:
