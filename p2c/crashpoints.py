@@ -38,7 +38,6 @@ POINTS: dict[str, str] = {
     "writeback.sync_log_inserted": "inside the p2c_sync transaction: log rows inserted, sync_state not yet (rolled back)",
     "writeback.sync_state_upserted": "inside the p2c_sync transaction: sync_state upserted, couplings not yet (rolled back)",
     "writeback.after_batch_recorded": "between two batches: one batch's outcomes committed, the next not sent",
-    "writeback.before_followups": "F&O creates that already existed (our earlier attempt) about to be resent as updates",
     "writeback.stage_done": "every batch recorded; the stage's counts not booked",
     "report.before_write": "the run is booked; the report is not written",
     "report.half_written": "the report's temporary file is half written, not renamed into place",

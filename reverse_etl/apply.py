@@ -215,7 +215,6 @@ class Writeback:
             self._record(entries)
             crashpoint("writeback.after_batch_recorded")
         if followups:
-            crashpoint("writeback.before_followups")
             for results in executor.run(followups):
                 self._record([self._entry(res, classify(res)) for res in results])
 
