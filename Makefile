@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test install clean
+.PHONY: demo test reliability install clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	bash scripts/install-chromium.sh >/dev/null || echo "chromium could not be installed: the report's browser test will fail"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -q -m reliability tests/reliability
 
 demo: $(STAMP)
 	bash scripts/demo.sh

@@ -136,6 +136,7 @@ def test_every_crash_point_is_in_the_chain():
     assert len(POINTS) >= 20
 
 
+@pytest.mark.reliability
 def test_after_every_crash_the_next_runs_converge_to_the_uncrashed_state(crashed, reference):
     job, survived = crashed
     assert len(survived) == len(CHAIN)
@@ -152,6 +153,7 @@ def test_after_every_crash_the_next_runs_converge_to_the_uncrashed_state(crashed
     assert (job.reports / "latest.html").read_text().rstrip().endswith("</html>")
 
 
+@pytest.mark.reliability
 def test_a_sandbox_restart_and_a_token_revocation_mid_run_then_convergence(sandbox_factory, tmp_path_factory, reference):
     sb = sandbox_factory(scale="small", seed=SEED)
     job = Job(sb, tmp_path_factory.mktemp("restart"))
@@ -192,6 +194,7 @@ def _artefacts(job: Job) -> list[Path]:
     return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
 
 
+@pytest.mark.reliability
 def test_no_secret_and_no_token_in_anything_a_run_leaves(crashed):
     job, _ = crashed
     secret = job.sandbox.client_secret
