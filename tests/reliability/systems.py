@@ -7,7 +7,7 @@ Server-assigned values that legitimately differ between two runs are normalised,
   alternate key, resolved parents first); GUIDs of records neither side created (the demo data's,
   seeded) resolve the same way or stay as they are.
 * Row versions and change stamps (``versionnumber``, ``modifiedon``, ETags, the store's own
-  version column, ``ModifiedDateTime``): they count writes and clock time, not content.
+  version column, F&O's ``ModifiedDateTime``/``OrderCreationDateTime``/``LastEditDateTime``): they count writes and clock time, not content.
 
 Everything else (every business field of every row of every entity set) must be equal.
 """
@@ -24,7 +24,8 @@ from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VOLATILE = {"versionnumber", "modifiedon", "createdon", "overriddencreatedon", "ModifiedDateTime",
-            "CreatedDateTime", "_version", "_etag", "_deleted_version"}
+            "CreatedDateTime", "_version", "_etag", "_deleted_version",
+            "OrderCreationDateTime", "LastEditDateTime"}  # F&O stamps these with the server's clock
 
 
 def _rows(db: Path, entity) -> list[dict[str, Any]]:
