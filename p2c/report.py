@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from p2c import inspect
+from p2c.crashpoints import crashpoint
 
 # colours of the per-entity bars and the legend, one per outcome
 OUTCOME_COLOURS = {
@@ -229,7 +230,10 @@ def _write_atomic(path: Path, text: str) -> None:
     # a browser or a mail job reading latest.html never sees half a file
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        fh.write(text[: len(text) // 2])
+        fh.flush()
+        crashpoint("report.half_written")
+        fh.write(text[len(text) // 2 :])
     os.replace(tmp, path)
 
 
@@ -238,6 +242,7 @@ def write_report(conn, run_id: str, reports_dir: Path) -> Path:
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     html = render(report_data(conn, run_id))
+    crashpoint("report.before_write")
     path = reports_dir / f"run-{run_id}.html"
     _write_atomic(path, html)
     _write_atomic(reports_dir / "latest.html", html)

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from p2c import settings
+from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 from p2c.lock import run_lock
 from reverse_etl import sync_schema
@@ -266,6 +267,7 @@ def execute(
 
     with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3
         started = _now()
+        crashpoint("run.after_lock")
         summary.resumed_after = [r["run_id"] for r in close_interrupted_runs(warehouse)]
         if summary.resumed_after:
             on_notice(
@@ -307,6 +309,7 @@ def execute(
             record_stage(
                 warehouse, summary.run_id, name, status, stage_started, _now(), outcome.counts, outcome.message
             )
+            crashpoint("run.after_stage_recorded")
             if outcome.partial:
                 summary.exit_code = EXIT_PARTIAL
             on_stage(name, status, summary.stages[-1])

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 
+from p2c.crashpoints import crashpoint
 from reverse_etl import sync_schema
 from reverse_etl.plan import WriteRow
 
@@ -148,6 +149,7 @@ def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -
         if log:
             conn.register("_p2c_log", _arrow(LOG_COLUMNS, log))
             conn.execute(f"insert into {s}.writeback_log ({', '.join(LOG_COLUMNS)}) select * from _p2c_log")
+            crashpoint("writeback.sync_log_inserted")
         if state:
             conn.register("_p2c_state", _arrow(_STATE_COLS, state))
             conn.execute(f"""
@@ -155,6 +157,7 @@ def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -
                 qualify row_number() over (partition by entity, record_key, field) = 1
                 on conflict (entity, record_key, field) do update
                 set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
+            crashpoint("writeback.sync_state_upserted")
         if couplings:
             conn.register("_p2c_couplings", _arrow(_COUPLING_COLS, couplings))
             conn.execute(f"""

@@ -238,6 +238,16 @@ def expire_tokens(dir: Path = DirOpt) -> None:
     console.print("Every delta token issued so far is now expired.")
 
 
+@app.command("revoke-tokens")
+def revoke_tokens_cmd(dir: Path = DirOpt) -> None:
+    """Revoke every OAuth access token the servers on --dir issued so far: they answer 401 to it, and
+    a client must fetch a new token (works while the servers run)."""
+    from sandbox.auth import revoke_tokens
+
+    gen = revoke_tokens(dir)
+    console.print(f"Every access token issued so far is revoked (token generation {gen}).")
+
+
 def _print_summary(title: str, summary: dict) -> None:
     table = Table(title=title)
     table.add_column("item")

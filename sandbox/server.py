@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.auth import AuthMiddleware, Credentials, TokenIssuer
+from sandbox.auth import REVOCATION_FILE, AuthMiddleware, Credentials, TokenIssuer
 from sandbox.faults import FaultMiddleware, FaultOptions, finops_throttled, finops_unavailable
 from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
 from sandbox.store import Store
@@ -117,7 +117,8 @@ def wrap(app: Any, options: Options, system: str) -> Any:
         issuer_prefix = ERP_PREFIX
     options.extra.setdefault("faults", {})[system] = faults
     faults.on_fault = lambda: write_fault_counts(options)
-    return AuthMiddleware(faults, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+    issuer = TokenIssuer(options.credentials, revocation=Path(options.data_dir) / REVOCATION_FILE)
+    return AuthMiddleware(faults, issuer, api_prefix=issuer_prefix)
 
 
 def write_fault_counts(options: Options) -> None:

@@ -135,6 +135,11 @@ class Sandbox:
         r = self.cli("expire-tokens")
         assert r.returncode == 0, r.stderr
 
+    def revoke_tokens(self) -> None:
+        """Revoke every OAuth access token issued so far (``p2c sandbox revoke-tokens``)."""
+        r = self.cli("revoke-tokens")
+        assert r.returncode == 0, r.stderr
+
     # --- lifecycle -------------------------------------------------------------------------------
 
     def reset(self) -> None:

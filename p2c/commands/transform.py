@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from p2c import preflight, settings
+from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 
 PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
@@ -70,9 +71,15 @@ def run_dbt(
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = dbt_args(command, warehouse, extra)
     try:
-        return dbtRunner().invoke((["--quiet"] if quiet else []) + args)
+        return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
+
+
+def _on_dbt_event(event) -> None:
+    """dbt's event callback: a model or seed finished building (a crash point between models)."""
+    if event.info.name == "NodeFinished":
+        crashpoint("transform.model_built")
 
 
 def _release_warehouse() -> None:
@@ -135,7 +142,9 @@ def transform(
     extra = ["--select", select] if select else []
     if not unit_tests:
         extra += ["--exclude", "resource_type:unit_test"]
+    crashpoint("transform.before_dbt")
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
+    crashpoint("transform.after_dbt")
     if warehouse.exists():
         result.per_entity = audit_counts(warehouse)
     return result
