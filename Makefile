@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test install clean
+.PHONY: demo test soak reliability install clean
 
 install: $(STAMP)
 
@@ -22,6 +22,14 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	bash scripts/install-chromium.sh >/dev/null || echo "chromium could not be installed: the report's browser test will fail"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# the reliability suite's long run: 30 simulated days, and the fault storm (tests/reliability/)
+soak: $(STAMP)
+	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m reliability tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
+
+# the crash-point chain, sandbox restart / token revocation and the secrets grep (tests/reliability/)
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -q -m reliability tests/reliability/test_crash_resume.py
 
 demo: $(STAMP)
 	bash scripts/demo.sh

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "p2c.commands.writeback",
     "p2c.commands.transform",
     "p2c.commands.inspect",
+    "p2c.commands.setup",
 )
 
 

@@ -56,10 +56,17 @@ def recent_runs(conn, limit: int = 30) -> list[dict[str, Any]]:
     """The last runs, newest first: status, times, duration and the run's total counts."""
     if not has_table(conn, SYNC, "runs"):
         return []
+    columns = {
+        r[0] for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = 'runs'", [SYNC]
+        ).fetchall()
+    }
+    # a warehouse the current version has not written to yet lacks the later columns
+    process = ", ".join(c if c in columns else f"null as {c}" for c in ("pid", "host"))
     rows = _dicts(
         conn.execute(
             f"""
-            select run_id, status, started_at, finished_at, counts, message
+            select run_id, status, started_at, finished_at, counts, message, {process}
             from {SYNC}.runs
             where stage = 'run' and entity = ''
             order by started_at desc, run_id desc
@@ -69,6 +76,11 @@ def recent_runs(conn, limit: int = 30) -> list[dict[str, Any]]:
         )
     )
     for row in rows:
+        pid, host = row.pop("pid"), row.pop("host")
+        if row["status"] == "running" and sync_schema.process_gone(pid, host):
+            # killed (SIGKILL, OOM, a reboot): the next run closes it for good and says so
+            row["status"] = "interrupted"
+            row["message"] = row["message"] or "interrupted: its process is gone; the next run resumes"
         row["counts"] = _counts(row["counts"])
         row["seconds"] = _seconds(row["started_at"], row["finished_at"])
         # what an execution history shows per run: records that went through, records that did not

@@ -288,17 +288,27 @@ def _constant_text(value: exp.Expression, template: list[dict[str, str]]) -> tup
 # --- the map ------------------------------------------------------------------------------------
 
 
+def entities(project: Path) -> list[dict[str, str]]:
+    """The entities the flows map (``seeds/entities.csv``), in dependency order."""
+    return sorted(read_seed(project, "entities"), key=lambda e: int(e.get("sequence") or 0))
+
+
+def matches(ent: dict[str, str], name: str) -> bool:
+    """Whether ``name`` names this entity: its canonical name or either system's entity set."""
+    return name.lower() in (ent["entity"], ent.get("crm_set", "").lower(), ent.get("erp_set", "").lower())
+
+
 def field_mappings(project: Path, compiled: dict[str, str], entity: str | None = None) -> list[MappingRow]:
     """Every target field of every flow, in dependency order of the entities."""
-    entities = sorted(read_seed(project, "entities"), key=lambda e: int(e.get("sequence") or 0))
+    entities_ = entities(project)
     field_map = read_seed(project, "field_map")
     owners = {(r["entity"], r["field"]): r["owner"] for r in read_seed(project, "field_ownership")}
     policies = {r["entity"]: r["policy"] for r in read_seed(project, "conflict_policy")}
     calls = writeback_calls(project)
     rows: list[MappingRow] = []
-    for ent in entities:
+    for ent in entities_:
         name = ent["entity"]
-        if entity and entity.lower() not in (name, ent.get("crm_set", "").lower(), ent.get("erp_set", "").lower()):
+        if entity and not matches(ent, entity):
             continue
         policy = policies.get(name, "owner_wins")
         sets = {s: ent.get(f"{s}_set", "") for s in SYSTEMS}

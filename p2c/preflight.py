@@ -1,22 +1,37 @@
 """Checks that stop a run before anything is written, each naming the setting to fix.
 
-Connection checks (a token from each system) run before extraction; the organisation check runs
-on what was just extracted, before dbt and the writeback: a company map that names a legal entity
-the ERP does not have, or a business unit the CRM does not have, would send every record of that
-company to quarantine or, worse, to the wrong company.
+Connection checks (a token from each system) and the tenant check run before extraction. The
+tenant check reads each system's metadata — Dataverse ``EntityDefinitions`` (attributes, alternate
+keys, ``ChangeTrackingEnabled``) and F&O ``$metadata`` — and lists every column, key or setting p2c
+needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The seed check runs
+before dbt (a value map edited by hand and broken is named with its file and line, instead of
+DuckDB's CSV sniffer failing mid-build). The organisation check runs on what was just extracted,
+before dbt and the writeback: a company map that names a legal entity the ERP does not have, or a
+business unit the CRM does not have, would send every record of that company to quarantine or,
+worse, to the wrong company.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
 
 import duckdb
+import httpx
 
 from p2c.errors import ConfigError
 from p2c.settings import PROJECT_DIR
 
-COMPANY_MAP = PROJECT_DIR / "seeds" / "company_map.csv"
+SEEDS_DIR = PROJECT_DIR / "seeds"
+COMPANY_MAP = SEEDS_DIR / "company_map.csv"
+# seed column types (``column_types`` in seeds/_seeds.yml) whose values must parse, and how
+_TYPE_CHECKS = {"integer": int, "bigint": int, "smallint": int, "double": float, "decimal": float}
+
+
+TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check names
 
 
 def connections() -> None:
@@ -26,6 +41,188 @@ def connections() -> None:
 
     for system in SYSTEMS:
         preflight(resolve_connection(system))
+
+
+def seed_problem(text: str, column_types: dict[str, str] | None = None) -> str | None:
+    """What is wrong with one seed CSV's text, as ``line N: …``; None when dbt can load it (pure).
+
+    Every row has the header's number of fields, quotes close, and values of the typed columns
+    (integer, …) parse; blank lines are skipped, as dbt does."""
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(rows, None)
+        if not header:
+            return "line 1: the file is empty (a seed needs its header line)"
+        header = [h.strip() for h in header]
+        missing = [c for c in (column_types or {}) if c not in header]
+        if missing:
+            return f"line 1: the header lacks the column(s) {', '.join(missing)} (it has: {', '.join(header)})"
+        checks = {header.index(c): (c, t, _TYPE_CHECKS[t.lower()]) for c, t in (column_types or {}).items()
+                  if t.lower() in _TYPE_CHECKS}
+        start = rows.line_num + 1  # the line a row starts on (a quoted field may span lines)
+        for row in rows:
+            if not row:
+                start = rows.line_num + 1
+                continue
+            if len(row) != len(header):
+                return f"line {start}: {len(row)} fields where the header has {len(header)} ({', '.join(header)})"
+            for i, (column, type_, parse) in checks.items():
+                value = row[i].strip()
+                if value:
+                    try:
+                        parse(value)
+                    except ValueError:
+                        return f"line {rows.line_num}: {column} is {type_}, not {value!r}"
+            start = rows.line_num + 1
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            return f"line {start}: a quote opened on this line is never closed"
+        return f"line {start}: {err}"
+    return None
+
+
+def seeds(seeds_dir: Path | None = None) -> None:
+    """Raise ConfigError naming the first seed file (and its line) that dbt could not load."""
+    import yaml
+
+    seeds_dir = seeds_dir or SEEDS_DIR
+    declared = yaml.safe_load((seeds_dir / "_seeds.yml").read_text(encoding="utf-8")) if (seeds_dir / "_seeds.yml").exists() else {}
+    types = {s["name"]: (s.get("config") or {}).get("column_types") or {} for s in (declared or {}).get("seeds", [])}
+    for path in sorted(seeds_dir.glob("*.csv")):
+        try:
+            problem = seed_problem(path.read_text(encoding="utf-8"), types.get(path.stem))
+        except UnicodeDecodeError as err:
+            line = path.read_bytes()[: err.start].count(b"\n") + 1
+            problem = f"line {line}: not UTF-8 text ({err.reason})"
+        if problem:
+            raise ConfigError(_shown(path), f"{problem}; fix the file (it is a value map dbt loads as a seed)")
+
+
+def _shown(path: Path) -> str:
+    """A project file as the user knows it: relative to the project."""
+    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
+
+
+def before_run() -> None:
+    """Everything checked before a run extracts or writes: connections, then the tenants' metadata."""
+    connections()
+    tenant()
+
+
+def _entity_definitions_query(entity_sets: list[str]) -> dict[str, str]:
+    """One EntityDefinitions request for every set p2c reads: attributes and keys expanded."""
+    return {
+        "$select": "LogicalName,EntitySetName,ChangeTrackingEnabled",
+        "$filter": " or ".join(f"EntitySetName eq '{s}'" for s in entity_sets),
+        "$expand": "Attributes($select=LogicalName),Keys($select=LogicalName,KeyAttributes,EntityKeyIndexStatus)",
+    }
+
+
+def crm_problems(definitions: list[dict[str, Any]]) -> list[str]:
+    """What the CRM tenant lacks, from its EntityDefinitions rows (pure)."""
+    from pipelines.settings import CRM_ALTERNATE_KEYS, CRM_CUSTOM_PREFIX, CRM_ENTITIES
+
+    by_set = {d.get("EntitySetName"): d for d in definitions}
+    problems = []
+    for entity in CRM_ENTITIES:
+        found = by_set.get(entity.entity_set)
+        if found is None:
+            problems.append(f"CRM {entity.entity_set}: no table has this entity set name — install the table or "
+                            f"remove it from pipelines/settings.py")
+            continue
+        table = found.get("LogicalName") or entity.entity_set
+        attributes = {a.get("LogicalName") for a in found.get("Attributes") or []}
+        for column in entity.columns:
+            name = column.removeprefix("_").removesuffix("_value") if column.startswith("_") else column
+            if name in attributes:
+                continue
+            if name.startswith(CRM_CUSTOM_PREFIX):
+                fix = f"add the custom column {name} to the {table} table (import the p2c solution, or create it)"
+            else:
+                fix = f"the tenant has no {name} on {table}: remove it from the {entity.entity_set} columns in pipelines/settings.py"
+            problems.append(f"CRM {entity.entity_set}: column {name} is missing — {fix}")
+        if not found.get("ChangeTrackingEnabled"):
+            problems.append(f"CRM {entity.entity_set}: change tracking is off — enable Track changes on the {table} "
+                            "table (Power Apps: Tables > table > Properties > Advanced options)")
+        wanted = CRM_ALTERNATE_KEYS.get(entity.entity_set)
+        if wanted:
+            keys = {tuple(sorted(k.get("KeyAttributes") or ())): k for k in found.get("Keys") or []}
+            key = keys.get(tuple(sorted(wanted)))
+            shown = ", ".join(wanted)
+            if key is None:
+                problems.append(f"CRM {entity.entity_set}: alternate key ({shown}) is missing — define it on the {table} "
+                                "table (Power Apps: Tables > table > Keys > New key)")
+            elif (key.get("EntityKeyIndexStatus") or "Active") != "Active":
+                problems.append(f"CRM {entity.entity_set}: alternate key ({shown}) is {key['EntityKeyIndexStatus']}, "
+                                "not Active — wait for its index job, or reactivate the key")
+    return problems
+
+
+def erp_problems(csdl: bytes) -> list[str]:
+    """What the F&O environment lacks, from its CSDL ``$metadata`` (pure)."""
+    from pipelines.settings import ERP_ENTITIES
+
+    try:
+        root = ET.fromstring(csdl)
+    except ET.ParseError as exc:
+        return [f"ERP $metadata is not CSDL XML ({exc})"]
+    types: dict[str, set[str]] = {}
+    sets: dict[str, str] = {}
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "EntityType":
+            types[element.get("Name", "")] = {
+                p.get("Name", "") for p in element if p.tag.rsplit("}", 1)[-1] == "Property"
+            }
+        elif tag == "EntitySet":
+            sets[element.get("Name", "")] = element.get("EntityType", "").rsplit(".", 1)[-1]
+    problems = []
+    for entity in ERP_ENTITIES:
+        if entity.entity_set not in sets:
+            problems.append(f"ERP {entity.entity_set}: the data entity is not public (not in $metadata) — "
+                            "enable it, or check the F&O version (see README)")
+            continue
+        fields = types.get(sets[entity.entity_set], set())
+        for column in entity.columns:
+            if column not in fields:
+                problems.append(f"ERP {entity.entity_set}: field {column} is missing — extend the data entity, or remove "
+                                f"{column} from the {entity.entity_set} columns in pipelines/settings.py")
+    return problems
+
+
+def tenant_problems(transports: dict[str, httpx.BaseTransport] | None = None) -> list[str]:
+    """Read both systems' metadata and list every problem (empty: ready)."""
+    from pipelines.connection import resolve_connection
+    from pipelines.http import make_client
+    from pipelines.odata import PageError, get_page
+    from pipelines.settings import CRM_ENTITIES
+
+    transports = transports or {}
+    problems: list[str] = []
+    with make_client(resolve_connection("crm"), transport=transports.get("crm")) as client:
+        try:
+            body = get_page(client, "EntityDefinitions", entity="EntityDefinitions",
+                            params=_entity_definitions_query([e.entity_set for e in CRM_ENTITIES]))
+        except PageError as err:
+            raise ConfigError("sources.crm.base_url", f"cannot read the CRM's table definitions: {err}") from None
+        problems += crm_problems(body["value"])
+    with make_client(resolve_connection("erp"), transport=transports.get("erp")) as client:
+        try:
+            response = client.get("$metadata", headers={"Accept": "application/xml"})
+        except httpx.HTTPError as exc:
+            raise ConfigError("sources.erp.base_url", f"cannot read the ERP's $metadata: {exc}") from None
+        if response.status_code >= 400:
+            raise ConfigError("sources.erp.base_url", f"cannot read the ERP's $metadata: HTTP {response.status_code}")
+        problems += erp_problems(response.content)
+    return problems
+
+
+def tenant(transports: dict[str, httpx.BaseTransport] | None = None) -> None:
+    """Raise ConfigError (exit 2) naming everything the tenants lack."""
+    problems = tenant_problems(transports)
+    if problems:
+        raise ConfigError(TENANT_SETTING, f"{len(problems)} problem(s), fix them before the first run:\n  - "
+                          + "\n  - ".join(problems))
 
 
 def company_map_problems(
@@ -59,5 +256,4 @@ def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
             return  # not extracted (a partial extraction): dbt's own tests will speak
     problems = company_map_problems(rows, legal_entities, business_units)
     if problems:
-        shown = company_map.relative_to(PROJECT_DIR) if company_map.is_relative_to(PROJECT_DIR) else company_map
-        raise ConfigError(str(shown), "; ".join(problems))
+        raise ConfigError(_shown(company_map), "; ".join(problems))

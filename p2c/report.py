@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from p2c import inspect
+from p2c.crashpoints import crashpoint
 
 # colours of the per-entity bars and the legend, one per outcome
 OUTCOME_COLOURS = {
@@ -31,6 +32,10 @@ OUTCOME_COLOURS = {
     "quarantined": "#9c36b5",
 }
 HISTORY_LIMIT = 30
+# the least distance between two history labels' centres, in the chart's units: a label
+# ("01 Mar 02:00", 10px system-ui) is about 62 wide
+HISTORY_LABEL_GAP = 78.0
+HISTORY_LABEL_HALF = 34.0  # half a label's width, to keep the first and last inside the chart
 TABLE_LIMIT = 500  # rows per table; the CLI's --csv exports have them all
 
 
@@ -55,6 +60,9 @@ class HistoryBar:
     tooltip: str
     label: str
     current: bool
+    show_label: bool = False  # a date under the bar; never so close to another that they overlap
+    label_x: float = 0.0  # where the label is anchored, and how (kept inside the chart)
+    label_anchor: str = "middle"
 
 
 def entity_bars(entities: list[dict[str, Any]], width: float = 200.0) -> dict[str, list[Segment]]:
@@ -111,7 +119,34 @@ def history_bars(
                 current=run["run_id"] == current,
             )
         )
-    return bars, top
+    # near the chart's right edge (its right margin is 10) a label ends at its bar instead of centring on it
+    anchors = [label_anchor(b.x + b.width / 2, width) for b in bars]
+    labelled = label_positions([mid for _, _, mid in anchors], next((i for i, b in enumerate(bars) if b.current), None))
+    return [
+        replace(b, show_label=True, label_x=round(anchors[i][0], 2), label_anchor=anchors[i][1]) if i in labelled else b
+        for i, b in enumerate(bars)
+    ], top
+
+
+def label_anchor(centre: float, width: float, margin: float = 10.0) -> tuple[float, str, float]:
+    """``(x, text-anchor, visual centre)`` of a label under the bar centred at ``centre`` (pure)."""
+    if centre + HISTORY_LABEL_HALF > width + margin:
+        x = width + margin
+        return x, "end", x - HISTORY_LABEL_HALF
+    return centre, "middle", centre
+
+
+def label_positions(centres: list[float], current: int | None, gap: float = HISTORY_LABEL_GAP) -> list[int]:
+    """Which bars get a date label: this run's, the newest, the oldest, then as many others as fit
+    at least ``gap`` apart, so no two labels overlap (pure)."""
+    if not centres:
+        return []
+    wanted = [i for i in (current, len(centres) - 1, 0) if i is not None] + list(range(len(centres)))
+    shown: list[int] = []
+    for i in wanted:
+        if i not in shown and all(abs(centres[i] - centres[j]) >= gap for j in shown):
+            shown.append(i)
+    return sorted(shown)
 
 
 def report_data(conn, run_id: str) -> dict[str, Any]:
@@ -195,7 +230,10 @@ def _write_atomic(path: Path, text: str) -> None:
     # a browser or a mail job reading latest.html never sees half a file
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        fh.write(text[: len(text) // 2])
+        fh.flush()
+        crashpoint("report.half_written")
+        fh.write(text[len(text) // 2 :])
     os.replace(tmp, path)
 
 
@@ -204,6 +242,7 @@ def write_report(conn, run_id: str, reports_dir: Path) -> Path:
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     html = render(report_data(conn, run_id))
+    crashpoint("report.before_write")
     path = reports_dir / f"run-{run_id}.html"
     _write_atomic(path, html)
     _write_atomic(reports_dir / "latest.html", html)

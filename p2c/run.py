@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from p2c import settings
+from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 from p2c.lock import run_lock
 from reverse_etl import sync_schema
@@ -102,6 +104,7 @@ class RunSummary:
     stages: list[StageRecord] = field(default_factory=list)
     report_path: str | None = None
     message: str | None = None
+    resumed_after: list[str] = field(default_factory=list)  # interrupted runs this one follows
 
     def entities(self) -> dict[str, dict[str, int]]:
         """Per canonical entity (dependency order, reference data first), the summary columns
@@ -122,6 +125,7 @@ class RunSummary:
             "exit_code": self.exit_code,
             "message": self.message,
             "report": self.report_path,
+            "resumed_after": self.resumed_after,
             "stages": [
                 {"stage": s.stage, "status": s.status, "seconds": round(s.seconds, 2), "message": s.message}
                 for s in self.stages
@@ -171,9 +175,10 @@ def record_stage(
     for per_entity in counts.values():
         for key, value in per_entity.items():
             total[key] = total.get(key, 0) + int(value or 0)
-    rows = [(run_id, stage, "", status, started, finished, json.dumps(total), message)]
+    process = sync_schema.this_process()
+    rows = [(run_id, stage, "", status, started, finished, json.dumps(total), message, *process)]
     rows += [
-        (run_id, stage, entity, status, started, finished, json.dumps(c), None)
+        (run_id, stage, entity, status, started, finished, json.dumps(c), None, *process)
         for entity, c in sorted(counts.items())
     ]
     with duckdb.connect(str(warehouse)) as conn:
@@ -181,7 +186,49 @@ def record_stage(
         conn.execute(
             "delete from p2c_sync.runs where run_id = ? and stage = ?", [run_id, stage]
         )
-        conn.executemany("insert into p2c_sync.runs values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            """insert into p2c_sync.runs (run_id, stage, entity, status, started_at, finished_at, counts, message, pid, host)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
+
+
+INTERRUPTED_MESSAGE = "interrupted: its process ended before the run finished (killed, or the machine stopped)"
+
+
+def close_interrupted_runs(warehouse: Path) -> list[dict[str, Any]]:
+    """Mark every ``running`` row ``interrupted`` and return those runs (id, start), oldest first.
+
+    Call it only while holding the run lock: then no run of this warehouse is running, so a row
+    still saying so belongs to a process that died. The next run re-extracts and re-plans from what
+    both systems hold, so nothing the interrupted run wrote is written twice."""
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse)) as conn:
+        sync_schema.ensure(conn)
+        runs = conn.execute(
+            """select run_id, started_at from p2c_sync.runs
+               where status = 'running' and stage = 'run' and entity = '' order by started_at"""
+        ).fetchall()
+        conn.execute(
+            "update p2c_sync.runs set status = 'interrupted', message = coalesce(message, ?) where status = 'running'",
+            [INTERRUPTED_MESSAGE],
+        )
+    return [{"run_id": run_id, "started_at": started_at} for run_id, started_at in runs]
+
+
+def writable_warehouse_dir(warehouse: Path) -> None:
+    """Raise ConfigError naming ``P2C_WAREHOUSE`` when its directory cannot be created or written."""
+    try:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=warehouse.parent):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            "P2C_WAREHOUSE",
+            f"cannot create or write the warehouse's directory {warehouse.parent} ({err.strerror or err}); "
+            "point P2C_WAREHOUSE at a file in a writable directory",
+        ) from None
 
 
 @dataclass
@@ -202,29 +249,45 @@ def execute(
     lock_path: Path | None = None,
     run_id: str | None = None,
     on_stage: Callable[[str, str, "StageRecord | None"], None] = lambda stage, state, record: None,
+    on_notice: Callable[[str], None] = lambda message: None,
+    dry_run: bool = False,
 ) -> RunSummary:
-    """Run every stage under the lock; never raises for a run that got as far as starting."""
+    """Run every stage under the lock; never raises for a run that got as far as starting.
+
+    Before it starts it raises :class:`ConfigError` (``P2C_WAREHOUSE`` cannot be written) and
+    :class:`LockHeld` (another run holds the lock).
+
+    ``dry_run``: extract and transform only (what ``p2c plan`` refreshes): nothing is written to
+    either system, the stages are booked (so a later plan can say which extract it reflects) but
+    no run and no report.
+    """
     warehouse = warehouse or settings.warehouse_path()
     lock_path = lock_path or settings.lock_path()
     summary = RunSummary(run_id=run_id or new_run_id())
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    writable_warehouse_dir(warehouse)
 
     with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3
         started = _now()
+        crashpoint("run.after_lock")
+        summary.resumed_after = [r["run_id"] for r in close_interrupted_runs(warehouse)]
+        if summary.resumed_after:
+            on_notice(
+                f"resuming after interrupted run {', '.join(summary.resumed_after)} (its process ended before it "
+                "finished): this run extracts again and writes only what is still missing"
+            )
         try:
             on_stage("preflight", "start", None)
             pipeline.preflight()
         except ConfigError as err:
             summary.status, summary.exit_code, summary.message = "failed", EXIT_CONFIG, str(err)
-            record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
+            if not dry_run:
+                record_stage(warehouse, summary.run_id, "run", "failed", started, _now(), {}, str(err))
             return summary
-        record_stage(warehouse, summary.run_id, "run", "running", started, None)
+        if not dry_run:
+            record_stage(warehouse, summary.run_id, "run", "running", started, None)
 
-        for name, stage in (
-            ("extract", pipeline.extract),
-            ("transform", pipeline.transform),
-            ("writeback", pipeline.writeback),
-        ):
+        stages = [("extract", pipeline.extract), ("transform", pipeline.transform), ("writeback", pipeline.writeback)]
+        for name, stage in stages[:2] if dry_run else stages:
             on_stage(name, "start", None)
             record, code = execute_stage(name, stage, summary.run_id, warehouse=warehouse)
             summary.stages.append(record)
@@ -237,6 +300,8 @@ def execute(
 
         if summary.status == "running":
             summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
+        if dry_run:
+            return summary
         record_stage(
             warehouse,
             summary.run_id,
@@ -278,6 +343,7 @@ def execute_stage(name: str, stage: Stage, run_id: str, *, warehouse: Path | Non
         status = "partial" if outcome.partial else "ok"
         record = StageRecord(name, status, time.monotonic() - t0, outcome.counts, outcome.message, outcome.detail)
         record_stage(warehouse, run_id, name, status, started, _now(), outcome.counts, outcome.message)
+        crashpoint("run.after_stage_recorded")
         return record, (EXIT_PARTIAL if outcome.partial else EXIT_OK)
     # the callers' progress display learns of the failure through the record it gets back
     record_stage(warehouse, run_id, name, "failed", started, _now(), {}, message)

@@ -1,9 +1,12 @@
 """OData rows → one pyarrow table per page, typed by the entity's declared columns.
 
 Pages go to dlt as Arrow tables: no per-row normalisation in Python. Declared columns get their
-declared type whatever a page holds (an all-null page keeps the type); columns the entity table
-does not declare are kept too, their type inferred from the page (all-null → string), and named
-like every other column (dlt's snake_case), so nothing the service sends is dropped.
+declared type whatever a page holds (an all-null page keeps the type). Columns the entity table
+does not declare (a service may add some to a ``$select``, e.g. ``address1_composite``) are kept
+as text (strings as they are, other values as their JSON text), named like every other column
+(dlt's snake_case): text on every page, so no two pages can disagree on their type. Instance
+annotations are dropped, except the ones the entity keeps (a lookup's target table, see
+:attr:`EntitySpec.annotations`), which load as plainly named text columns.
 
 Each table also carries ``_dlt_id`` (dlt's random row id, made here as dlt makes it): dlt's
 normalizer would otherwise read and rewrite every extracted parquet file just to add it, while a
@@ -43,18 +46,23 @@ class BadRowsError(ValueError):
     """A page whose values cannot be read as the declared types (names entity and column)."""
 
 
+def _wire_columns(entity: EntitySpec) -> list[tuple[str, str]]:
+    """(wire name, type code) of everything read as declared: columns, kept annotations, the etag."""
+    return list(entity.columns.items()) + [(name, "string") for name in entity.annotations] + [(ETAG, "string")]
+
+
 @lru_cache(maxsize=None)
 def _wire_struct(entity: EntitySpec) -> pa.StructType:
-    fields = [
-        pa.field(name, pa.string() if code in _FROM_TEXT else ARROW_TYPES[code]) for name, code in entity.columns.items()
-    ]
-    return pa.struct(fields + [pa.field(ETAG, pa.string())])
+    return pa.struct(
+        [pa.field(name, pa.string() if code in _FROM_TEXT else ARROW_TYPES[code]) for name, code in _wire_columns(entity)]
+    )
 
 
 @lru_cache(maxsize=None)
 def declared_schema(entity: EntitySpec, crm: bool) -> pa.Schema:
     """The Arrow schema of the declared columns plus ``odata_etag`` (and ``_p2c_deleted`` on CRM)."""
     fields = [pa.field(snake(name), ARROW_TYPES[code]) for name, code in entity.columns.items()]
+    fields += [pa.field(column, pa.string()) for column in entity.annotations.values()]
     fields.append(pa.field(ETAG_COLUMN, pa.string()))
     if crm:
         fields.append(pa.field(DELETED_COLUMN, pa.bool_()))
@@ -74,7 +82,7 @@ def _declared_columns(entity: EntitySpec, rows: list[dict[str, Any]]) -> list[pa
 def _typed(entity: EntitySpec, columns: list[pa.Array]) -> list[pa.Array]:
     """Wire columns (dates as text) → the declared types."""
     out = []
-    for column, (name, code) in zip(columns, list(entity.columns.items()) + [(ETAG, "string")]):
+    for column, (name, code) in zip(columns, _wire_columns(entity)):
         if code in _FROM_TEXT:
             try:
                 column = pc.cast(column, ARROW_TYPES[code])
@@ -96,20 +104,9 @@ def _lenient(entity: EntitySpec, field: pa.Field, values: list[Any]) -> pa.Array
         raise BadRowsError(f"{entity.entity_set}.{field.name}: values are not {field.type}: {exc}") from None
 
 
-def _json_text(values: list[Any]) -> pa.Array:
-    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-
-
 def _extra_column(values: list[Any]) -> pa.Array:
-    try:
-        column = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the JSON text
-        return _json_text(values)
-    if pa.types.is_null(column.type):
-        return column.cast(pa.string())
-    if pa.types.is_nested(column.type):  # objects/arrays: JSON text, like dlt's json columns
-        return _json_text(values)
-    return column
+    """An undeclared column, always text: strings as they come, anything else as its JSON text."""
+    return pa.array([v if v is None or isinstance(v, str) else orjson.dumps(v).decode() for v in values], pa.string())
 
 
 @lru_cache(maxsize=None)
@@ -123,8 +120,8 @@ def _page_options(entity: EntitySpec) -> pj.ParseOptions:
 def parse_page(entity: EntitySpec, content: bytes, *, crm: bool) -> dict[str, Any] | None:
     """A page body with ``value`` as the page's table (see :func:`page_table`), or ``None`` for the row path.
 
-    ``None`` when the page holds change-tracking deletions, undeclared columns, null rows or a
-    value pyarrow cannot read as the declared type: the row path handles those (it sees them all).
+    ``None`` when the page holds change-tracking deletions, undeclared columns, null rows, a row
+    without some declared column or a value pyarrow cannot read as the declared type: the row path handles those (it sees them all).
     """
     if crm and (DELETED_MARK in content or b'"reason"' in content):
         return None
@@ -137,17 +134,32 @@ def parse_page(entity: EntitySpec, content: bytes, *, crm: bool) -> dict[str, An
     if page.num_rows != 1 or value.null_count or value.type.value_type != _wire_struct(entity):
         return None
     rows = value.chunk(0).flatten()
-    if rows.null_count:
+    if rows.null_count or not _every_row_has_every_column(entity, content, len(rows)):
         return None
     body: dict[str, Any] = {k: page.column(k)[0].as_py() for k in page.column_names if k != "value"}
     body["value"] = _table(entity, _typed(entity, [rows.field(i) for i in range(rows.type.num_fields)]), {}, crm)
     return body
 
 
+def _every_row_has_every_column(entity: EntitySpec, content: bytes, rows: int) -> bool:
+    """Whether no row can lack a declared column (pyarrow reads an absent field as null).
+
+    An absent column is not a null one (the stored value must stay), so a page where a key occurs
+    fewer times than there are rows goes to the row path, which tells the two apart.
+    """
+    return all(content.count(b'"' + name.encode() + b'":') >= rows for name in entity.columns)
+
+
+def absent_columns(entity: EntitySpec, row: dict[str, Any]) -> list[str]:
+    """The declared columns (API names) a row does not carry at all."""
+    return [name for name in entity.columns if name not in row]
+
+
 def page_table(entity: EntitySpec, rows: list[dict[str, Any]], *, crm: bool) -> pa.Table:
     """One page of rows as an Arrow table: declared columns typed, extras inferred, etag kept."""
-    known = set(entity.columns) | {ETAG}
-    extras = sorted(set().union(*map(dict.keys, rows)) - known) if rows else []
+    known = set(entity.columns) | set(entity.annotations) | {ETAG}
+    # other instance annotations (formatted values, @odata.context of a delta row …) are not data
+    extras = sorted(k for k in set().union(*map(dict.keys, rows)) - known if "@" not in k) if rows else []
     return _table(entity, _declared_columns(entity, rows), {key: [r.get(key) for r in rows] for key in extras}, crm)
 
 

@@ -3,7 +3,9 @@
 Endpoints (relative to ``sources.crm.base_url``, e.g. ``https://org.crm.dynamics.com/api/data/v9.2/``),
 one resource per entity set of :data:`pipelines.settings.CRM_ENTITIES`, table = the set's name:
 
-    GET <entityset>                        Prefer: odata.maxpagesize=5000, odata.track-changes
+    GET <entityset>?$select=<declared columns>
+                                           Prefer: odata.maxpagesize=5000, odata.track-changes,
+                                             odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"
     GET <@odata.nextLink>                  … to the last page, which carries @odata.deltaLink
     GET <@odata.deltaLink>                 later runs: changed rows + {"id", "reason": "deleted"}
 
@@ -14,22 +16,30 @@ load only what changed. A deleted row is kept with its last values and ``_p2c_de
 service no longer returns as deleted, so a full reload after a lost or expired delta token misses
 no deletion. A delta link the service refuses (expired: ``0x80044352``) is dropped with a warning
 and the entity is read in full, in the same run.
+
+Columns: only the declared ones are asked for (``$select``, from the entity table in
+:mod:`pipelines.settings`, the one place to add a column). Each lookup's target table comes as the
+``lookuplogicalname`` annotation and loads as ``<lookup>_table`` (``_customerid_value`` →
+``customerid_table``: ``account`` or ``contact``); formatted values are not requested. A row that
+does not carry a declared column at all (a delta row may be narrower than the stored one) keeps the
+stored value: absent is not null (:func:`fill_absent`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import date, datetime, timezone
 from functools import partial
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import dlt
 import httpx
 import pyarrow as pa
 
-from pipelines.batches import DLT_ID_HINT, page_table, parse_page, with_dlt_id
+from pipelines.batches import DLT_ID_HINT, absent_columns, page_table, parse_page, with_dlt_id
 from pipelines.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
-from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, EntitySpec
+from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, LOOKUP_TABLE_ANNOTATION, EntitySpec, snake
 
 log = logging.getLogger("p2c.extract.crm")
 
@@ -45,7 +55,7 @@ _warehouse_lock = threading.Lock()  # resources run in parallel threads; one Duc
 
 def _prefer(tracking: bool) -> dict[str, str]:
     prefer = f"odata.maxpagesize={CRM_PAGE_SIZE}" + (",odata.track-changes" if tracking else "")
-    return {"Prefer": prefer}
+    return {"Prefer": f'{prefer},odata.include-annotations="{LOOKUP_TABLE_ANNOTATION}"'}
 
 
 def _parser(entity: EntitySpec) -> Parse:
@@ -56,8 +66,8 @@ def _is_deletion(row: dict) -> bool:
     return str(row.get("@odata.context", "")).endswith(DELETED_CONTEXT) or (row.get("reason") == "deleted" and "id" in row)
 
 
-def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.Table | None:
-    """Rows already in the warehouse, as deleted rows: those in ``ids`` or, with ``anti``, those not in it."""
+def _stored(entity: EntitySpec, ids: pa.Array | None, *, anti: bool, live: bool = True) -> pa.Table | None:
+    """Rows the warehouse holds (without dlt's columns): those in ``ids`` or, with ``anti``, those not in it."""
     pk = entity.primary_key[0]
     pipeline = dlt.current.pipeline()
     with _warehouse_lock:
@@ -69,27 +79,73 @@ def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.
                 con.register("p2c_ids", pa.table({"id": ids if ids is not None else pa.array([], pa.string())}))
                 try:
                     op = "not in" if anti else "in"
-                    found = con.execute(
-                        f"select * from {table} where coalesce({DELETED_COLUMN}, false) = false"
-                        f" and {pk} {op} (select id from p2c_ids)"
-                    ).arrow()
+                    alive = f"coalesce({DELETED_COLUMN}, false) = false and " if live else ""
+                    found = con.execute(f"select * from {table} where {alive}{pk} {op} (select id from p2c_ids)").arrow()
                     if hasattr(found, "read_all"):  # duckdb hands back a lazy reader: read it while connected
                         found = found.read_all()
                 finally:
                     con.unregister("p2c_ids")
-        except Exception as exc:  # no table yet (first load): nothing to mark
+        except Exception as exc:  # no table yet (first load): nothing stored
             if "does not exist" in str(exc) or "not found" in str(exc).lower():
                 return None
             raise
     if found.num_rows == 0:
         return None
-    found = found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
+    return found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
+
+
+def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.Table | None:
+    """Rows already in the warehouse, as deleted rows: those in ``ids`` or, with ``anti``, those not in it."""
+    found = _stored(entity, ids, anti=anti)
+    if found is None:
+        return None
+    pk = entity.primary_key[0]
     index = found.column_names.index(DELETED_COLUMN)
     found = found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_()))
     # DuckDB hands every column back nullable; the key is declared non-null, as on changed rows
     key = found.schema.get_field_index(pk)
     found = found.cast(found.schema.set(key, found.schema.field(key).with_nullable(False)))
     return with_dlt_id(found)
+
+
+def _wire_value(value: Any) -> Any:
+    """A stored value in the form the service sends it (dates and times as ISO text)."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def fill_absent(entity: EntitySpec, rows: list[dict], loaded: bool) -> list[dict]:
+    """Rows with every declared column they do not carry taken from the stored row.
+
+    A column absent from a row (a delta row may carry fewer columns than the row it changes) is
+    not a null one: merging the row as it came would erase the stored value. A column the row
+    carries as ``null`` stays null. Rows the warehouse does not hold yet are left as they are.
+    """
+    gaps = {i: missing for i, row in enumerate(rows) if (missing := absent_columns(entity, row))}
+    if not gaps or not loaded:
+        return rows
+    api_key = entity.key[0]
+    stored = _stored(entity, pa.array([str(rows[i][api_key]) for i in gaps], pa.string()), anti=False, live=False)
+    if stored is None:
+        return rows
+    by_id = {r[entity.primary_key[0]]: r for r in stored.to_pylist()}
+    out = list(rows)
+    for i, missing in gaps.items():
+        old = by_id.get(str(rows[i][api_key]))
+        if old is None:
+            continue
+        row = dict(rows[i])
+        for name in missing:
+            row[name] = _wire_value(old.get(snake(name)))
+            annotation = f"{name}@{LOOKUP_TABLE_ANNOTATION}"
+            if annotation in entity.annotations:
+                row[annotation] = old.get(entity.annotations[annotation])
+        out[i] = row
+    log.info("%s: %d rows without some columns, completed from the warehouse", entity.entity_set, len(gaps))
+    return out
 
 
 def _read(
@@ -111,7 +167,7 @@ def _read(
                     deleted.append(str(row["id"]))
                 else:
                     changed.append(row)
-            table = page_table(entity, changed, crm=True) if changed else None
+            table = page_table(entity, fill_absent(entity, changed, loaded), crm=True) if changed else None
         if table is not None and table.num_rows:
             if full and loaded:
                 seen.append(table.column(pk).combine_chunks())
@@ -160,7 +216,9 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, load
             yield from _read(entity, client, on_page, first, headers, full=False, loaded=loaded)
             return
     headers = _prefer(tracking=True)
-    first = get_page(client, entity.entity_set, entity=entity.entity_set, headers=headers, parse=_parser(entity))
+    first = get_page(
+        client, entity.entity_set, entity=entity.entity_set, headers=headers, params={"$select": entity.select}, parse=_parser(entity)
+    )
     yield from _read(entity, client, on_page, first, headers, full=True, loaded=loaded)
 
 

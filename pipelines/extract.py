@@ -33,6 +33,7 @@ import httpx
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from p2c import settings
+from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 from pipelines.connection import System, resolve_connection
 from pipelines.crm import crm_source
@@ -171,7 +172,18 @@ def _extract_system(
             _forget_delta_links(system)
         pipeline = make_pipeline(system, connection)
         try:
-            info = pipeline.run(source, loader_file_format="parquet")
+            if pipeline.has_pending_data:
+                # a killed run left a load package (its delta links inside): load it first, then read
+                # afresh (dlt's run() would load it and skip this run's extraction)
+                pipeline.normalize()
+                pipeline.load()
+            # dlt's run() = extract → normalize → load; called step by step so a crash can land between them
+            pipeline.extract(source, loader_file_format="parquet")
+            crashpoint("extract.after_dlt_extract")
+            pipeline.normalize()
+            crashpoint("extract.after_dlt_normalize")
+            info = pipeline.load()
+            crashpoint("extract.after_dlt_load")
         except PipelineStepFailed as exc:
             cause = _cause(exc)
             if isinstance(cause, ConfigError):
@@ -214,6 +226,7 @@ def run_extract(
     systems = list(systems)
     for system in systems:
         preflight(resolve_connection(system), transport=options.get("transport"))
+    crashpoint("extract.after_preflight")
     with warehouse_connection() as con, ThreadPoolExecutor(
         max_workers=len(systems) or 1, thread_name_prefix="p2c-extract"
     ) as pool:

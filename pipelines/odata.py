@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterator, Mapping
 import httpx
 import orjson
 
+from p2c.crashpoints import crashpoint
+
 NEXT_LINK = "@odata.nextLink"
 DELTA_LINK = "@odata.deltaLink"
 Parse = Callable[[bytes], "dict[str, Any] | None"]
@@ -84,6 +86,7 @@ def iter_pages(
 ) -> Iterator[dict[str, Any]]:
     """Every page from ``url`` on, following ``@odata.nextLink`` until a page has none."""
     first = get_page(client, url, entity=entity, headers=headers, params=params, parse=parse)
+    crashpoint("extract.page_fetched")
     yield from pages_from(client, first, entity=entity, headers=headers, parse=parse)
 
 
@@ -100,4 +103,5 @@ def pages_from(
     yield body
     while next_link := body.get(NEXT_LINK):
         body = get_page(client, next_link, entity=entity, headers=headers, parse=parse)
+        crashpoint("extract.page_fetched")
         yield body

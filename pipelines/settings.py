@@ -18,8 +18,9 @@ datetime   Edm.DateTimeOffset               timestamp[us, UTC] / timestamptz
 date       Edm.Date                         date32 / date
 =========  ===============================  ===================================
 
-Columns the service sends that are not declared still load (their type inferred from the data):
-the declared columns only pin types, so that a page where a column is all null cannot change it.
+The declared columns are what p2c asks for (Dataverse: ``$select``) and pin the types, so that a
+page where a column is all null cannot change it. Columns a service sends without being asked
+still load, as text. This table is the one place to add a column.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ CRM_PAGE_SIZE = 5000  # Dataverse: default and maximum odata.maxpagesize
 ERP_PAGE_SIZE = 10000  # F&O: maximum server-driven page
 ETAG_COLUMN = "odata_etag"  # the row's @odata.etag, the writeback's If-Match
 DELETED_COLUMN = "_p2c_deleted"  # CRM: change tracking reported the row deleted
+
+# Dataverse: the one instance annotation p2c asks for (Prefer: odata.include-annotations); formatted
+# values and the other annotations are neither requested nor loaded
+LOOKUP_TABLE_ANNOTATION = "Microsoft.Dynamics.CRM.lookuplogicalname"
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -52,6 +57,11 @@ def snake(name: str) -> str:
     return _naming.normalize_identifier(name)
 
 
+def lookup_table_column(lookup: str) -> str:
+    """The column holding a lookup's target table: ``_customerid_value`` → ``customerid_table``."""
+    return lookup.removeprefix("_").removesuffix("_value") + "_table"
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """One entity set: what to request and how its rows look."""
@@ -60,6 +70,7 @@ class EntitySpec:
     key: tuple[str, ...]  # primary key, API names
     spec: str  # "name:type name name:type …" (API names)
     modified_column: str | None = None  # ERP: load incrementally on this DateTimeOffset column
+    lookup_tables: bool = False  # CRM: keep each lookup's target table (the lookuplogicalname annotation)
 
     @property
     def table(self) -> str:
@@ -80,6 +91,22 @@ class EntitySpec:
     def primary_key(self) -> tuple[str, ...]:
         return tuple(snake(k) for k in self.key)
 
+    @property
+    def select(self) -> str:
+        """The ``$select`` list: every declared column, API names, comma-separated."""
+        return ",".join(self.columns)
+
+    @cached_property
+    def annotations(self) -> dict[str, str]:
+        """Instance annotations kept: wire name → column (``_customerid_value@…lookuplogicalname`` → ``customerid_table``)."""
+        if not self.lookup_tables:
+            return {}
+        return {
+            f"{name}@{LOOKUP_TABLE_ANNOTATION}": lookup_table_column(name)
+            for name in self.columns
+            if name.startswith("_") and name.endswith("_value")
+        }
+
 
 # -- Dataverse (CRM) -----------------------------------------------------------------------------
 # every table: its GUID key, createdon/modifiedon, versionnumber; user-owned tables also owner and BU
@@ -95,7 +122,7 @@ _LINE = (
 
 
 def _crm(entity_set: str, pk: str, spec: str) -> EntitySpec:
-    return EntitySpec(entity_set, (pk,), f"{pk} {spec}")
+    return EntitySpec(entity_set, (pk,), f"{pk} {spec}", lookup_tables=True)
 
 
 CRM_ENTITIES: tuple[EntitySpec, ...] = (
@@ -154,6 +181,23 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
     ),
     _crm("invoicedetails", "invoicedetailid", f"{_OWNED} _invoiceid_value {_LINE}"),
 )
+
+# the alternate keys the writeback's idempotent creates (upserts by natural key) rely on, by entity
+# set: attribute logical names (a lookup without its _…_value), as EntityDefinitions(…)/Keys lists them
+CRM_ALTERNATE_KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("accountnumber",),
+    "contacts": ("p2c_contactnumber",),
+    "products": ("productnumber",),
+    "pricelevels": ("name",),
+    "productpricelevels": ("pricelevelid", "productid"),
+    "quotes": ("quotenumber",),
+    "quotedetails": ("quoteid", "sequencenumber"),
+    "salesorders": ("ordernumber",),
+    "salesorderdetails": ("salesorderid", "sequencenumber"),
+    "invoices": ("invoicenumber",),
+    "invoicedetails": ("invoiceid", "sequencenumber"),
+}
+CRM_CUSTOM_PREFIX = "p2c_"  # the prospect-to-cash solution's publisher prefix
 
 # -- Finance & Operations (ERP) ------------------------------------------------------------------
 _LINE_ERP = "SalesUnitSymbol SalesPrice:decimal LineDiscountAmount:decimal LineAmount:decimal CurrencyCode"

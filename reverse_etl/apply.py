@@ -9,6 +9,7 @@ token renewal); this module never builds one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -18,8 +19,10 @@ from typing import Callable, Mapping, Protocol
 
 import httpx
 
+from p2c.crashpoints import crashpoint
 from p2c.run import new_run_id
 from reverse_etl import store, sync_schema
+from reverse_etl.binding import GuidBinder
 from reverse_etl.config import WritebackConfig
 from reverse_etl.executor import BatchExecutor, Result, get_json
 from reverse_etl.keys import KeyValueError
@@ -118,6 +121,7 @@ class Writeback:
             crm_primary_key,
             config.ref_chunk,
         )
+        self.binder = GuidBinder(conn, self.resolver) if config.lookup_binding == "guid" else None
         self.outcomes: dict[tuple[str, str], str] = {}
         self.result = WritebackResult(self.run_id)
 
@@ -144,7 +148,9 @@ class Writeback:
         if self.book_run:
             store.start_run(self.conn, self.run_id)
         try:
+            crashpoint("writeback.before_base_updates")
             self.result.base_updates = store.apply_base_updates(self.conn, self.run_id, base_updates)
+            crashpoint("writeback.after_base_updates")
             if self.progress:
                 totals = Counter((r.target_system, r.target_set) for r in plan.rows)
                 for (system, target_set), n in sorted(totals.items()):
@@ -156,6 +162,7 @@ class Writeback:
                     groups[(row.target_system, row.target_set)].append(row)
                 for (system, target_set), group in sorted(groups.items()):
                     self._write_group(system, group, quarantined)
+            crashpoint("writeback.stage_done")
         except BaseException as exc:
             if self.book_run:
                 store.finish_run(self.conn, self.run_id, self.result.counts, "failed", f"{type(exc).__name__}: {exc}")
@@ -191,6 +198,7 @@ class Writeback:
         if executor is None:
             raise RuntimeError(f"no connection configured for {system}")
         ops, early = self._operations(system, ready)
+        crashpoint("writeback.refs_resolved")
         if early:
             self._record(early)
         self.result.records_attempted += len(ops)
@@ -206,7 +214,9 @@ class Writeback:
                         continue
                     status = "changed_since_extract"  # someone else created it since extraction
                 entries.append(self._entry(res, status))
+            crashpoint("writeback.after_batch_sent")
             self._record(entries)
+            crashpoint("writeback.after_batch_recorded")
         if followups:
             for results in executor.run(followups):
                 self._record([self._entry(res, classify(res)) for res in results])
@@ -216,10 +226,14 @@ class Writeback:
         early: list[LogEntry] = []
         if system == "crm":
             self.resolver.prefetch(r.target_key for r in rows)
+            if self.binder is not None:
+                self.binder.prefetch(r.payload for r in rows)
         for row in rows:
             mode = self.config.mode(row.target_set)
             try:
                 if system == "crm":
+                    if self.binder is not None:
+                        row = dataclasses.replace(row, payload=self.binder.bind(row.payload))
                     ops.append(build_crm(row, self.resolver.substitute(row.target_key), mode))
                 else:
                     ops.append(build_erp(row, mode))

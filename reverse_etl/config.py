@@ -9,6 +9,7 @@ crm_batch_size = 1000      # Dataverse allows at most 1000 requests per $batch
 erp_batch_size = 500       # F&O allows 5000 operations per $batch; smaller batches fail smaller
 concurrency = 4            # batches in flight per system
 max_attempts = 6           # per batch, on 429 / 5xx / dropped connections
+lookup_binding = "guid"    # CRM lookups bound by GUID (from the warehouse) or "alternate_key"
 [writeback.modes]          # entity set → upsert | update_only | create_only
 CustomersV3 = "upsert"
 ```
@@ -38,6 +39,7 @@ class WritebackConfig:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     ref_chunk: int = 50  # alternate keys per $filter lookup (keeps the URL short)
+    lookup_binding: str = "guid"  # "guid" | "alternate_key" (reverse_etl.binding)
 
     def __post_init__(self) -> None:
         for entity_set, mode in self.modes.items():
@@ -47,6 +49,8 @@ class WritebackConfig:
             raise ValueError(f"crm_batch_size must be 1..{CRM_MAX_BATCH}")
         if not 1 <= self.erp_batch_size <= ERP_MAX_BATCH:
             raise ValueError(f"erp_batch_size must be 1..{ERP_MAX_BATCH}")
+        if self.lookup_binding not in ("guid", "alternate_key"):
+            raise ValueError(f"lookup_binding {self.lookup_binding!r} is not one of guid, alternate_key")
         if self.concurrency < 1 or self.max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
 

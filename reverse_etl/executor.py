@@ -25,6 +25,7 @@ import httpx
 # the one parser of Retry-After, and the same retryable statuses and OData headers as every client
 from pipelines.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
 
+from p2c.crashpoints import crashpoint
 from reverse_etl.config import WritebackConfig
 from reverse_etl.multipart import PartRequest, PartResponse, build_batch, parse_response
 from reverse_etl.operations import Operation
@@ -78,6 +79,7 @@ class BatchExecutor:
                 op.tries += 1
             with self._lock:
                 self.requests_sent += 1
+            crashpoint("writeback.before_batch_sent")
             try:
                 resp = self.client.post("$batch", content=body, headers=headers)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections

@@ -97,6 +97,8 @@ def _split(body: str, boundary: str) -> list[str]:
 
 def _headers_and_rest(text: str) -> tuple[dict[str, str], str]:
     norm = text.replace("\r\n", "\n")
+    if norm.startswith("\n"):  # no headers at all: the blank line comes first
+        return {}, norm[1:]
     head, _, rest = norm.partition("\n\n")
     headers: dict[str, str] = {}
     for line in head.split("\n"):

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 
+from p2c.crashpoints import crashpoint
 from reverse_etl import sync_schema
 from reverse_etl.plan import WriteRow
 
@@ -148,6 +149,7 @@ def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -
         if log:
             conn.register("_p2c_log", _arrow(LOG_COLUMNS, log))
             conn.execute(f"insert into {s}.writeback_log ({', '.join(LOG_COLUMNS)}) select * from _p2c_log")
+            crashpoint("writeback.sync_log_inserted")
         if state:
             conn.register("_p2c_state", _arrow(_STATE_COLS, state))
             conn.execute(f"""
@@ -155,6 +157,7 @@ def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -
                 qualify row_number() over (partition by entity, record_key, field) = 1
                 on conflict (entity, record_key, field) do update
                 set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
+            crashpoint("writeback.sync_state_upserted")
         if couplings:
             conn.register("_p2c_couplings", _arrow(_COUPLING_COLS, couplings))
             conn.execute(f"""
@@ -243,8 +246,9 @@ def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
 
 def start_run(conn, run_id: str) -> None:
     conn.execute(
-        f"insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at) values (?, 'writeback', '', 'running', ?)",
-        [run_id, now()],
+        f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, pid, host)
+            values (?, 'writeback', '', 'running', ?, ?, ?)""",
+        [run_id, now(), *sync_schema.this_process()],
     )
 
 
@@ -264,7 +268,8 @@ def finish_run(conn, run_id: str, counts: Mapping[str, Mapping[str, int]], statu
     for entity_set, c in sorted(counts.items()):
         entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
         conn.execute(
-            f"insert into {sync_schema.SCHEMA}.runs values (?, 'writeback', ?, ?, ?, ?, ?, null)",
+            f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, finished_at, counts)
+                values (?, 'writeback', ?, ?, ?, ?, ?)""",
             [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
         )
     conn.execute("commit")

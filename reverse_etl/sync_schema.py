@@ -8,6 +8,9 @@ the writeback directly, dbt through the dbt-duckdb plugin ``reverse_etl.dbt_plug
 
 from __future__ import annotations
 
+import os
+import socket
+
 SCHEMA = "p2c_sync"
 
 TABLES: dict[str, str] = {
@@ -52,7 +55,7 @@ TABLES: dict[str, str] = {
         run_id        varchar not null,
         stage         varchar not null,   -- 'run' | 'extract' | 'transform' | 'writeback' | 'report'
         entity        varchar not null default '',
-        status        varchar not null,   -- 'running' | 'ok' | 'partial' | 'failed'
+        status        varchar not null,   -- 'running' | 'ok' | 'partial' | 'failed' | 'interrupted'
         started_at    timestamp not null,
         finished_at   timestamp,
         counts        json,               -- e.g. {"extracted": 10, "created": 2, "failed": 0}
@@ -72,9 +75,41 @@ TABLES: dict[str, str] = {
     """,
 }
 
-DDL: str = f"create schema if not exists {SCHEMA};\n" + "\n".join(
-    f"create table if not exists {SCHEMA}.{name} ({cols.rstrip()}\n);" for name, cols in TABLES.items()
+# columns added after a table's first release: added to existing warehouses, in this order
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    # the process that wrote a 'running' row: a row whose process is gone is an interrupted run
+    "runs": ("pid integer", "host varchar"),
+}
+
+DDL: str = (
+    f"create schema if not exists {SCHEMA};\n"
+    + "\n".join(f"create table if not exists {SCHEMA}.{name} ({cols.rstrip()}\n);" for name, cols in TABLES.items())
+    + "\n"
+    + "\n".join(
+        f"alter table {SCHEMA}.{name} add column if not exists {col};"
+        for name, cols in ADDED_COLUMNS.items()
+        for col in cols
+    )
 )
+
+
+def this_process() -> tuple[int, str]:
+    """``(pid, host)`` for the ``runs`` row of a stage this process runs."""
+    return os.getpid(), socket.gethostname()
+
+
+def process_gone(pid: int | None, host: str | None) -> bool:
+    """True when the process that wrote a ``running`` row has ended (so the run was interrupted);
+    False when it lives, or when it cannot be told (another host, no pid recorded)."""
+    if pid is None or host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
 
 
 def ensure(conn) -> None:

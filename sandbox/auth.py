@@ -22,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -46,13 +47,55 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class TokenIssuer:
-    """Issues and checks access tokens for one server (audience = the server's origin)."""
+REVOCATION_FILE = "token_generation"
 
-    def __init__(self, creds: Credentials, clock=time.time):
+
+def revoke_tokens(data_dir: Path) -> int:
+    """Revoke every access token issued so far by the servers on ``data_dir``; returns the new generation.
+
+    Tokens carry the generation they were issued in (claim ``p2c_gen``); the servers answer 401
+    to any older one, as Entra-protected services do after an administrator revokes the app's
+    sessions. New token requests get tokens of the new generation."""
+    path = Path(data_dir) / REVOCATION_FILE
+    gen = token_generation(path) + 1
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(gen))
+    tmp.replace(path)
+    return gen
+
+
+def token_generation(path: Path | None) -> int:
+    if path is None:
+        return 0
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+class TokenIssuer:
+    """Issues and checks access tokens for one server (audience = the server's origin).
+
+    ``revocation``: the data directory's generation file (:func:`revoke_tokens`); None: never revoked."""
+
+    def __init__(self, creds: Credentials, clock=time.time, revocation: Path | None = None):
         self.creds = creds
         self.clock = clock
+        self.revocation = revocation
+        self._gen_seen: tuple[float, int] = (-1.0, 0)
         self._key = hashlib.sha256(f"{creds.tenant}|{creds.client_id}|{creds.client_secret}".encode()).digest()
+
+    def generation(self) -> int:
+        """The current token generation (re-read when the file changes; one stat per request)."""
+        if self.revocation is None:
+            return 0
+        try:
+            mtime = self.revocation.stat().st_mtime_ns
+        except OSError:
+            return 0
+        if mtime != self._gen_seen[0]:
+            self._gen_seen = (mtime, token_generation(self.revocation))
+        return self._gen_seen[1]
 
     def issue(self, audience: str) -> dict[str, Any]:
         now = int(self.clock())
@@ -66,6 +109,7 @@ class TokenIssuer:
             "appid": self.creds.client_id,
             "tid": self.creds.tenant,
             "jti": uuid.uuid4().hex,
+            "p2c_gen": self.generation(),
         }
         head = _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
@@ -84,6 +128,8 @@ class TokenIssuer:
             return "invalid_token"
         if claims.get("exp", 0) <= self.clock():
             return "expired"
+        if claims.get("p2c_gen", 0) < self.generation():
+            return "revoked"
         return None
 
     # --- the token endpoint ----------------------------------------------------------------

@@ -24,7 +24,7 @@ from rich.table import Table
 from sandbox import server
 from sandbox.auth import Credentials
 from sandbox.dataverse import DELTA_MIN_META
-from sandbox.faults import parse_rate_limit
+from sandbox.faults import STORM, FaultOptions, parse_rate_limit
 
 app = typer.Typer(
     help="The local sandbox: emulated Dynamics 365 Sales (Dataverse) and Finance & Operations servers.",
@@ -68,8 +68,17 @@ def up(
     rate_limit: Optional[str] = typer.Option(None, help="Service protection: N/S = at most N requests in S seconds, then 429."),
     error_rate: float = typer.Option(0.0, help="Fraction of API requests answered 503 (0..1)."),
     latency_ms: int = typer.Option(0, help="Added latency per API request, in milliseconds."),
+    throttle_rate: float = typer.Option(0.0, help="Fraction of API requests answered 429 with Retry-After (0..1)."),
+    drop_rate: float = typer.Option(0.0, help="Fraction of API requests processed, then dropped halfway through the response body."),
+    spike_rate: float = typer.Option(0.0, help="Fraction of API requests delayed by --spike-ms."),
+    spike_ms: int = typer.Option(2000, help="Length of a latency spike, in milliseconds."),
+    retry_after: int = typer.Option(1, help="Seconds in the Retry-After of a --throttle-rate 429."),
+    storm: bool = typer.Option(False, "--storm", help="Fault storm: 429 on 1/5, 503 on 1/20, 2% dropped mid-body, 2% delayed 2 s (overrides those options)."),
     seed: Optional[int] = typer.Option(None, help="Seed for the injected faults (reproducible runs)."),
     default_company: str = typer.Option("usmf", help="ERP: the caller's default company (dataAreaId)."),
+    without_columns: str = typer.Option("", help="CRM: columns the tenant lacks, 'set.column,…' (e.g. accounts.p2c_customergroupid)."),
+    without_keys: str = typer.Option("", help="CRM: entity sets whose alternate keys were never defined, 'set,…'."),
+    untracked: str = typer.Option("", help="CRM: entity sets without change tracking, 'set,…'."),
     detach: bool = typer.Option(True, "--detach/--foreground", help="Run in the background (default) or in this process."),
 ) -> None:
     """Start both servers (CRM on --crm-port, ERP on --erp-port) over the data in --dir."""
@@ -77,14 +86,28 @@ def up(
         rl = parse_rate_limit(rate_limit)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    if not 0.0 <= error_rate <= 1.0:
-        raise typer.BadParameter("--error-rate must be between 0 and 1")
+    if storm:
+        throttle_rate, error_rate, drop_rate = STORM["throttle_rate"], STORM["error_rate"], STORM["drop_rate"]
+        spike_rate, spike_ms = STORM["spike_rate"], STORM["spike_ms"]
+    try:
+        FaultOptions(rl, error_rate, latency_ms, seed, throttle_rate, drop_rate, spike_rate, spike_ms, retry_after)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     running = server.read_pidfile(dir)
     if running:
         console.print(f"[yellow]The sandbox already runs (pid {running['pid']}): {running['crm_url']} {running['erp_url']}")
         raise typer.Exit(0)
     options = server.Options(dir, crm_port, erp_port, tenant, client_id, client_secret, token_lifetime, rl,
-                             error_rate, latency_ms, seed, default_company)
+                             error_rate, latency_ms, seed, default_company, throttle_rate, drop_rate, spike_rate,
+                             spike_ms, retry_after, without_columns=without_columns,
+                             without_keys=without_keys, untracked=untracked)
+    try:
+        from sandbox.dataverse_metadata import customize
+        from sandbox.schema import CRM
+
+        customize(CRM, without_columns, without_keys, untracked)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     if not detach:
         console.print(f"CRM (Dataverse) {options.crm_url}\nERP (F&O)       {options.erp_url}")
         server.serve(options)
@@ -93,11 +116,16 @@ def up(
     args = [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(dir), "--crm-port", str(crm_port),
             "--erp-port", str(erp_port), "--tenant", tenant, "--client-id", client_id, "--client-secret",
             client_secret, "--token-lifetime", str(token_lifetime), "--error-rate", str(error_rate),
-            "--latency-ms", str(latency_ms), "--default-company", default_company]
+            "--latency-ms", str(latency_ms), "--default-company", default_company, "--throttle-rate",
+            str(throttle_rate), "--drop-rate", str(drop_rate), "--spike-rate", str(spike_rate), "--spike-ms",
+            str(spike_ms), "--retry-after", str(retry_after)]
     if rate_limit:
         args += ["--rate-limit", rate_limit]
     if seed is not None:
         args += ["--seed", str(seed)]
+    for flag, value in (("--without-columns", without_columns), ("--without-keys", without_keys), ("--untracked", untracked)):
+        if value:
+            args += [flag, value]
     log = open(dir / "sandbox.log", "ab")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
@@ -105,6 +133,9 @@ def up(
         console.print(f"[red]The sandbox did not start; see {dir / 'sandbox.log'}")
         raise typer.Exit(1)
     console.print(f"[green]Sandbox up[/] (pid {proc.pid})\n  CRM (Dataverse) {options.crm_url}\n  ERP (F&O)       {options.erp_url}")
+    console.print("To run p2c against it from this shell (`p2c run`), paste:", highlight=False)
+    for line in options.export_lines():
+        console.out(line, highlight=False)
 
 
 def _pid_soon(dir: Path) -> bool:
@@ -205,6 +236,16 @@ def expire_tokens(dir: Path = DirOpt) -> None:
     store.set_meta(DELTA_MIN_META, store.bump_version())
     store.close()
     console.print("Every delta token issued so far is now expired.")
+
+
+@app.command("revoke-tokens")
+def revoke_tokens_cmd(dir: Path = DirOpt) -> None:
+    """Revoke every OAuth access token the servers on --dir issued so far: they answer 401 to it, and
+    a client must fetch a new token (works while the servers run)."""
+    from sandbox.auth import revoke_tokens
+
+    gen = revoke_tokens(dir)
+    console.print(f"Every access token issued so far is revoked (token generation {gen}).")
 
 
 def _print_summary(title: str, summary: dict) -> None:

@@ -208,8 +208,10 @@ class Dataverse:
         self.options = options
         self.tracking_days = int(getattr(options, "extra", {}).get("change_tracking_days", CHANGE_TRACKING_DAYS)
                                  if options is not None else CHANGE_TRACKING_DAYS)
+        self.catalog = md.customize(CRM, getattr(options, "without_columns", ""),
+                                    getattr(options, "without_keys", ""), getattr(options, "untracked", ""))
         self._navs = {e.set_name: {nav: (col, target) for nav, col, target in md.navigations(e)}
-                      for e in CRM.values()}
+                      for e in self.catalog.values()}
 
     # --- dispatch ---------------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class Dataverse:
             return Reply.json(200, md.service_document(req.base_url))
         if path == "$metadata":
             self._method(req, "GET")
-            return Reply(200, md.metadata_xml(), {}, "application/xml")
+            return Reply(200, md.metadata_xml(tuple(self.catalog.values())), {}, "application/xml")
         if path == "$batch":
             self._method(req, "POST")
             return self._batch(req)
@@ -247,7 +249,7 @@ class Dataverse:
         if name == "EntityDefinitions":
             self._method(req, "GET")
             return self._entity_definitions(req, key_text, segments[1:])
-        e = CRM.get(name)
+        e = self.catalog.get(name)
         if e is None:
             raise self._no_segment(name)
         tail = [unquote(s) for s in segments[1:]]
@@ -304,30 +306,56 @@ class Dataverse:
         pk = e.key[0]
         return select + ([pk] if pk not in select else [])
 
-    def _annotate(self, req: Req, e: Entity, out: list[dict[str, Any]]) -> None:
-        """``Prefer: odata.include-annotations``: lookup target tables (what a client needs to
-        tell an account from a contact behind ``_customerid_value``)."""
-        wanted = req.prefer().get("odata.include-annotations", "")
-        if not wanted or not ("*" in wanted or "lookuplogicalname" in wanted):
-            return
+    @staticmethod
+    def _wanted_annotations(req: Req) -> list[str]:
+        """The ``Prefer: odata.include-annotations`` list (``*`` = all, ``ns.*`` = a namespace)."""
+        wanted = req.prefer().get("odata.include-annotations", "").strip().strip('"')
+        return [w.strip() for w in wanted.split(",") if w.strip()]
+
+    @staticmethod
+    def _wants(patterns: list[str], term: str) -> bool:
+        return any(p == "*" or p == term or (p.endswith(".*") and term.startswith(p[:-1])) for p in patterns)
+
+    def _annotate(self, req: Req, e: Entity, out: list[dict[str, Any]]) -> str | None:
+        """``Prefer: odata.include-annotations``: lookup target tables (what a client needs to tell
+        an account from a contact behind ``_customerid_value``), navigation properties and
+        formatted values, as asked. Returns the ``Preference-Applied`` value, or None."""
+        patterns = self._wanted_annotations(req)
+        if not patterns:
+            return None
+        logical = self._wants(patterns, rules.LOOKUP_LOGICAL)
+        navigation = self._wants(patterns, rules.ASSOCIATED_NAV)
+        formatted = self._wants(patterns, rules.FORMATTED)
         for c in e.columns:
-            if not c.lookup:
-                continue
-            ids = {r[c.name] for r in out if r.get(c.name)}
-            if c.targets and ids:
-                accounts = {r["id"] for r in self.store.fetch(
-                    f"SELECT accountid AS id FROM accounts WHERE accountid IN ({','.join('?' * len(ids))})", list(ids))}
-            for r in out:
-                v = r.get(c.name, None)
-                if c.name not in r or v is None:
-                    continue
-                if c.targets:
-                    target = "accounts" if v in accounts else "contacts"
-                else:
-                    target = c.lookup or ""
-                r[f"{c.name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = CRM[target].type_name
-                r[f"{c.name}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = (
-                    f"{c.nav}_{CRM[target].type_name}" if c.targets else c.nav)
+            if c.lookup:
+                ids = {r[c.name] for r in out if r.get(c.name)}
+                names: dict[str, tuple[str, str]] = {}  # id -> (target set, primary name)
+                for target in (c.targets or (c.lookup,)):
+                    t = CRM[target]
+                    if not ids:
+                        break
+                    shown = t.primary_name or t.key[0]
+                    for row in self.store.fetch(
+                            f"SELECT {q(t.key[0])} AS id, {q(shown)} AS name FROM {q(target)} "
+                            f"WHERE {q(t.key[0])} IN ({','.join('?' * len(ids))})", list(ids)):
+                        names[row["id"]] = (target, row["name"])
+                for r in out:
+                    v = r.get(c.name)
+                    if v is None:
+                        continue
+                    target, name = names.get(v, (c.targets[0] if c.targets else c.lookup or "", None))
+                    if formatted and name is not None:
+                        r[f"{c.name}@{rules.FORMATTED}"] = str(name)
+                    if navigation:
+                        r[f"{c.name}@{rules.ASSOCIATED_NAV}"] = f"{c.nav}_{CRM[target].type_name}" if c.targets else c.nav
+                    if logical:
+                        r[f"{c.name}@{rules.LOOKUP_LOGICAL}"] = CRM[target].type_name
+            elif formatted:
+                for r in out:
+                    v = r.get(c.name)
+                    if v is not None and (text := _formatted(c, v)) is not None:
+                        r[f"{c.name}@{rules.FORMATTED}"] = text
+        return f'odata.include-annotations="{",".join(patterns)}"'
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -335,7 +363,7 @@ class Dataverse:
         for k, _ in req.query:
             if k.startswith("$") and k not in _QUERY_OPTIONS:
                 raise bad(f"The query parameter {k} is not supported")
-            if k in ("$skip", "$search", "$format", "$apply", "$expand"):
+            if k in ("$skip", "$search", "$format", "$apply"):
                 raise bad(f"The query parameter {k} is not supported")
 
     def _collection(self, req: Req, e: Entity) -> Reply:
@@ -377,6 +405,9 @@ class Dataverse:
             if snapshot is None:
                 snapshot = self.store.current_version()
         columns = self._out_names(e, select)
+        expanded = [self._navs[e.set_name][n][0].name for n in _expand_options(req.opt("$expand"))
+                    if n in self._navs[e.set_name]]
+        columns = columns + [c for c in expanded if c not in columns]
         page = self.store.query(e.set_name, where, params, order, size, after, columns) if size else None
         rows = page.rows if page else []
         out: dict[str, Any] = {"@odata.context": self._context(req, e, select)}
@@ -386,7 +417,9 @@ class Dataverse:
             if n > MAX_PAGE:
                 out["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
         out["value"] = self._render(e, rows, select)
-        self._annotate(req, e, out["value"])
+        self._expand(req, e, rows, out["value"])
+        if (annotated := self._annotate(req, e, out["value"])) is not None:
+            applied.append(annotated)
         if page is not None and page.after is not None and top is None:
             skip = make_skiptoken(e, order, page.after, page_no,
                                   {"trackingversion": snapshot} if tracking else None)
@@ -447,8 +480,10 @@ class Dataverse:
             keep = tuple(k for k, _ in req.query if k != "$select")
             stamp = datetime.now(timezone.utc).strftime(_DT_FORMAT)
             out["@odata.deltaLink"] = _link(req, e, keep, [("$deltatoken", f"{until}!{stamp}")])
-        self._annotate(req, e, out["value"])
-        return Reply.json(200, out, {"Preference-Applied": f"odata.maxpagesize={size}"} if "odata.maxpagesize" in prefer else {})
+        applied = [f"odata.maxpagesize={size}"] if "odata.maxpagesize" in prefer else []
+        if (annotated := self._annotate(req, e, [r for r in out["value"] if "reason" not in r])) is not None:
+            applied.append(annotated)
+        return Reply.json(200, out, {"Preference-Applied": ",".join(applied)} if applied else {})
 
     def _count(self, req: Req, e: Entity) -> Reply:
         filter_text = req.opt("$filter")
@@ -483,8 +518,35 @@ class Dataverse:
         if inm and inm != "null" and _tag_matches(inm, row[VERSION]):
             return Reply(304, b"", {"ETag": tag})
         out = {"@odata.context": self._context(req, e, select, "/$entity"), **self._render(e, [row], select)[0]}
-        self._annotate(req, e, [out])
-        return Reply.json(200, out, {"ETag": tag})
+        self._expand(req, e, [row], [out])
+        headers = {"ETag": tag}
+        if (annotated := self._annotate(req, e, [out])) is not None:
+            headers["Preference-Applied"] = annotated
+        return Reply.json(200, out, headers)
+
+    def _expand(self, req: Req, e: Entity, rows: list[dict[str, Any]], out: list[dict[str, Any]]) -> None:
+        """``$expand`` of single-valued navigation properties (lookups): the related row, as an object."""
+        for nav, options in _expand_options(req.opt("$expand")).items():
+            found = self._navs[e.set_name].get(nav)
+            if found is None:
+                if nav in self._navs_collection(e):
+                    raise bad(f"Expanding the collection-valued navigation property '{nav}' is not supported here.")
+                raise bad(f"Could not find a property named '{nav}' on type '{NAMESPACE}.{e.type_name}'.")
+            col, target = found
+            t = self.catalog[target]
+            select = parse_select(options.get("$select"), t)
+            ids = sorted({r[col.name] for r in rows if r.get(col.name)})
+            related: dict[str, dict[str, Any]] = {}
+            if ids:
+                fetched = self.store.fetch(f"SELECT * FROM {q(target)} WHERE {q(t.key[0])} IN ({','.join('?' * len(ids))})", ids)
+                related = {r[t.key[0]]: rendered for r, rendered in zip(fetched, self._render(t, fetched, select))}
+            for r, o in zip(rows, out):
+                o[nav] = related.get(r.get(col.name))
+
+    def _navs_collection(self, e: Entity) -> set[str]:
+        """Collection-valued navigation properties of ``e`` (the lookups other sets hold to it)."""
+        return {f"{other.type_name}_{nav}" for other in self.catalog.values()
+                for nav, (_col, target) in self._navs[other.set_name].items() if target == e.set_name}
 
     def _property(self, req: Req, e: Entity, key: KeyRef, col: Col) -> Reply:
         row = self._find(key)
@@ -562,7 +624,7 @@ class Dataverse:
             raise bad(f"The @odata.bind value '{ref}' is not an entity URL.")
         if m.group("name") != target:
             raise bad(f"The @odata.bind value '{ref}' does not refer to the entity set '{target}'.")
-        t = CRM[target]
+        t = self.catalog[target]
         key = parse_key(t, m.group("key"))
         row = self._find(key)
         if row is None:
@@ -796,30 +858,31 @@ class Dataverse:
 
     def _entity_definitions(self, req: Req, key_text: str | None, tail: list[str]) -> Reply:
         ctx = f"{req.base_url}$metadata#EntityDefinitions"
+        expand = _expand_options(req.opt("$expand"))
         if key_text is None:
             if tail:
                 raise self._no_segment(tail[0])
-            rows = [md.entity_definition(e.set_name) for e in CRM.values()]
+            rows = [md.entity_definition(e) for e in self.catalog.values()]
             rows = _filter_dicts(rows, req.opt("$filter"), "EntityMetadata")
             select = _select_dicts(req.opt("$select"))
             return Reply.json(200, {"@odata.context": ctx + (f"({','.join(select)})" if select else ""),
-                                    "value": [_project(r, select) for r in rows]})
+                                    "value": [self._definition(r, select, expand) for r in rows]})
         parts = key_parts(unquote(key_text))
         e = None
         if len(parts) == 1 and parts[0][0] in ("LogicalName", None):
             name, lit, _ = parts[0]
-            for cand in CRM.values():
+            for cand in self.catalog.values():
                 if (name == "LogicalName" and cand.type_name == lit) or (
-                        name is None and md.entity_definition(cand.set_name)["MetadataId"] == lit.strip("{}").lower()):
+                        name is None and md.entity_definition(cand)["MetadataId"] == lit.strip("{}").lower()):
                     e = cand
         if e is None:
             raise DataverseError(404, "0x80040217", f"Could not find entity with key {unquote(key_text)}.")
         if not tail:
             select = _select_dicts(req.opt("$select"))
-            d = _project(md.entity_definition(e.set_name), select)
+            d = self._definition(md.entity_definition(e), select, expand)
             return Reply.json(200, {"@odata.context": f"{ctx}/$entity", **d})
         if tail[0] == "Attributes":
-            rows = md.attribute_definitions(e.set_name)
+            rows = md.attribute_definitions(e)
             if len(tail) > 1:
                 m = _SEGMENT.match(unquote(tail[1]))
                 want = m and m.group("key") and key_parts(m.group("key"))
@@ -832,9 +895,83 @@ class Dataverse:
             return Reply.json(200, {"@odata.context": f"{ctx}('{e.type_name}')/Attributes",
                                     "value": [_project(r, select) for r in rows]})
         if tail[0] == "Keys":
+            rows = _filter_dicts(md.key_definitions(e), req.opt("$filter"), "EntityKeyMetadata")
             return Reply.json(200, {"@odata.context": f"{ctx}('{e.type_name}')/Keys",
-                                    "value": md.key_definitions(e.set_name)})
+                                    "value": [_project(r, _select_dicts(req.opt("$select"))) for r in rows]})
         raise self._no_segment(tail[0])
+
+    def _definition(self, row: dict[str, Any], select: list[str] | None,
+                    expand: dict[str, dict[str, str]]) -> dict[str, Any]:
+        """An EntityMetadata row, projected, with its ``Attributes``/``Keys`` expanded as asked."""
+        out = _project(row, select)
+        e = self.catalog[row["EntitySetName"]]
+        for nav, options in expand.items():
+            if nav == "Attributes":
+                rows, type_name = md.attribute_definitions(e), "AttributeMetadata"
+            elif nav == "Keys":
+                rows, type_name = md.key_definitions(e), "EntityKeyMetadata"
+            else:
+                raise bad(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.")
+            rows = _filter_dicts(rows, options.get("$filter"), type_name)
+            out[nav] = [_project(r, _select_dicts(options.get("$select"))) for r in rows]
+        return out
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split on ``sep`` outside parentheses and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _expand_options(text: str | None) -> dict[str, dict[str, str]]:
+    """``$expand=A($select=x,y;$filter=…),B`` → {"A": {"$select": "x,y", "$filter": "…"}, "B": {}}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in _split_top(text or "", ","):
+        m = re.fullmatch(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?", item, re.S)
+        if not m:
+            raise bad(f"Syntax error in $expand at '{item}'.")
+        options: dict[str, str] = {}
+        for opt in _split_top(m.group(2) or "", ";"):
+            name, eq, value = opt.partition("=")
+            if not eq or name.strip() not in ("$select", "$filter", "$orderby", "$top", "$expand"):
+                raise bad(f"The query option '{name.strip()}' is not supported inside $expand.")
+            options[name.strip()] = value.strip()
+        out[m.group(1)] = options
+    return out
+
+
+def _formatted(col: Col, value: Any) -> str | None:
+    """The ``FormattedValue`` of a non-lookup column (en-US, as the service formats for a user)."""
+    if isinstance(value, bool) or col.type == "bool":
+        return "Yes" if value else "No"
+    if col.name == "statecode":
+        return {0: "Active", 1: "Inactive"}.get(value, str(value))
+    if col.name == "statuscode":
+        return {1: "Active", 2: "Inactive"}.get(value, str(value))
+    if col.type == "decimal":
+        return f"{value:,.2f}"
+    if col.type in ("int", "bigint"):
+        return f"{value:,}" if not col.name.endswith("code") else str(value)
+    if col.type == "datetime" and isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return f"{t.month}/{t.day}/{t.year} {t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+    if col.type == "date" and isinstance(value, str):
+        return "/".join(str(int(p)) for p in (value[5:7], value[8:10])) + "/" + value[:4]
+    return None
 
 
 def _select_dicts(text: str | None) -> list[str] | None:

@@ -14,6 +14,7 @@ attribute's ``LogicalName`` is the lookup name (``primarycontactid``), not its `
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -99,8 +100,8 @@ def service_document(base_url: str) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def metadata_xml() -> bytes:
+@lru_cache(maxsize=4)
+def metadata_xml(entities: tuple[Entity, ...] = CRM_ENTITIES) -> bytes:
     x: list[str] = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">',
@@ -114,7 +115,7 @@ def metadata_xml() -> bytes:
         f'<Schema Namespace="{NAMESPACE}" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">',
         '<EntityType Name="crmbaseentity" Abstract="true"/>',
     ]
-    for e in CRM_ENTITIES:
+    for e in entities:
         x.append(f'<EntityType Name="{e.type_name}" BaseType="mscrm.crmbaseentity">')
         x.append("<Key>" + "".join(f'<PropertyRef Name="{k}"/>' for k in e.key) + "</Key>")
         for c in e.columns:
@@ -142,7 +143,7 @@ def metadata_xml() -> bytes:
             x.append("</Collection></Annotation>")
         x.append("</EntityType>")
     x.append('<EntityContainer Name="System">')
-    for e in CRM_ENTITIES:
+    for e in entities:
         x.append(f'<EntitySet Name="{e.set_name}" EntityType="mscrm.{e.type_name}">')
         for nav, _col, target in navigations(e):
             x.append(f'<NavigationPropertyBinding Path="{nav}" Target="{target}"/>')
@@ -180,8 +181,7 @@ def _ownership(e: Entity) -> str:
 
 
 @lru_cache(maxsize=None)
-def entity_definition(set_name: str) -> dict[str, Any]:
-    e = CRM[set_name]
+def entity_definition(e: Entity) -> dict[str, Any]:
     return {
         "MetadataId": _mid("entity", e.type_name),
         "LogicalName": e.type_name,
@@ -204,8 +204,7 @@ def entity_definition(set_name: str) -> dict[str, Any]:
     }
 
 
-def attribute_definitions(set_name: str) -> list[dict[str, Any]]:
-    e = CRM[set_name]
+def attribute_definitions(e: Entity) -> list[dict[str, Any]]:
     out = []
     for c in e.columns:
         name = lookup_name(c)
@@ -249,8 +248,7 @@ _METADATA_TYPES = {
 }
 
 
-def key_definitions(set_name: str) -> list[dict[str, Any]]:
-    e = CRM[set_name]
+def key_definitions(e: Entity) -> list[dict[str, Any]]:
     out = []
     for ak in e.alternate_keys:
         name = key_name(e, ak)
@@ -264,4 +262,39 @@ def key_definitions(set_name: str) -> list[dict[str, Any]]:
             "DisplayName": _label(name),
             "IsManaged": False,
         })
+    return out
+
+
+# --- a tenant's customisations ------------------------------------------------------------------
+
+
+def _names(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def customize(catalog: dict[str, Entity], without_columns: str = "", without_keys: str = "",
+              untracked: str = "") -> dict[str, Entity]:
+    """The catalogue as a tenant that lacks some customisations sees it (``p2c sandbox up`` options).
+
+    ``without_columns``: ``set.column,…`` columns the tenant does not have (gone from the metadata
+    and from every query: selecting one is a 400, as on a real tenant); ``without_keys``: sets
+    whose alternate keys were never defined; ``untracked``: sets without change tracking.
+    """
+    out = dict(catalog)
+    for item in _names(without_columns):
+        set_name, _, column = item.partition(".")
+        e = out.get(set_name)
+        if e is None or column not in e.names and f"_{column}_value" not in e.names:
+            raise ValueError(f"--without-columns: {item!r} is not a column of the sandbox's catalogue")
+        gone = column if column in e.names else f"_{column}_value"
+        out[set_name] = replace(e, columns=tuple(c for c in e.columns if c.name != gone),
+                                alternate_keys=tuple(k for k in e.alternate_keys if gone not in k))
+    for set_name in _names(without_keys):
+        if set_name not in out:
+            raise ValueError(f"--without-keys: {set_name!r} is not an entity set of the sandbox")
+        out[set_name] = replace(out[set_name], alternate_keys=())
+    for set_name in _names(untracked):
+        if set_name not in out:
+            raise ValueError(f"--untracked: {set_name!r} is not an entity set of the sandbox")
+        out[set_name] = replace(out[set_name], change_tracking=False)
     return out

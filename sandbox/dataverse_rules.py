@@ -196,3 +196,9 @@ def header_totals(lines: list[dict[str, Any]], header: dict[str, Any]) -> dict[s
     tax = round(sum(ln["tax"] or 0.0 for ln in lines), 4)
     total = round(detail - (header.get("discountamount") or 0.0) + (header.get("freightamount") or 0.0) + tax, 4)
     return {"totallineitemamount": detail, "totaltax": tax, "totalamount": total}
+
+
+# instance annotations (Prefer: odata.include-annotations)
+FORMATTED = "OData.Community.Display.V1.FormattedValue"
+LOOKUP_LOGICAL = "Microsoft.Dynamics.CRM.lookuplogicalname"
+ASSOCIATED_NAV = "Microsoft.Dynamics.CRM.associatednavigationproperty"

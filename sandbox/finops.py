@@ -45,7 +45,7 @@ from sandbox.finops_protocol import (
     truthy,
 )
 from sandbox.odata_http import Req
-from sandbox.schema import ERP, Entity
+from sandbox.schema import ERP, ERP_ENUMS, Entity
 
 DEFAULT_COMPANY = "usmf"
 ODATA_HEADERS = {"OData-Version": "4.0"}
@@ -300,11 +300,38 @@ def _layout(set_name: str, select: tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(c.name for c in ERP[set_name].columns if select is None or c.name in select)
 
 
+# X++ has no null: every field holds a value, and one value per type counts as empty ("Null Values
+# for Data Types"; the ER function NULLDATE: 1 January 1900). The service sends that value, never
+# null: '' for text, 0 for numbers, the enum's first member, 1900-01-01 for dates (as a
+# DateTimeOffset at noon UTC, how date fields travel in OData).
+EMPTY_DATE = "1900-01-01T12:00:00Z"
+
+
+@lru_cache(maxsize=None)
+def _empties(set_name: str) -> dict[str, Any]:
+    """Column → the value F&O sends when the field is empty."""
+    out: dict[str, Any] = {}
+    for c in ERP[set_name].columns:
+        if c.type in ("int", "bigint", "decimal"):
+            out[c.name] = 0
+        elif c.type in ("date", "datetime"):
+            out[c.name] = EMPTY_DATE
+        elif c.type == "enum" and c.enum in ERP_ENUMS:
+            out[c.name] = ERP_ENUMS[c.enum][0]
+        elif c.type == "bool":
+            out[c.name] = False
+        else:
+            out[c.name] = ""
+    return out
+
+
 def _render(entity: Entity, row: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
     # hot path (10,000 rows a page): the store already returns JSON-ready values
     out: dict[str, Any] = {"@odata.etag": etag(row[data.VERSION])}
+    empties = _empties(entity.set_name)
     for name in _layout(entity.set_name, select):
-        out[name] = row.get(name)
+        value = row.get(name)
+        out[name] = empties[name] if value is None else value
     return out
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import signal
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.auth import AuthMiddleware, Credentials, TokenIssuer
+from sandbox.auth import REVOCATION_FILE, AuthMiddleware, Credentials, TokenIssuer
 from sandbox.faults import FaultMiddleware, FaultOptions, finops_throttled, finops_unavailable
 from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
 from sandbox.store import Store
@@ -26,6 +27,7 @@ HOST = "127.0.0.1"
 CRM_PREFIX = "/api/data/v9.2/"
 ERP_PREFIX = "/data/"
 PIDFILE = "sandbox.pid"
+FAULTS_FILE = "faults.json"  # what the fault middlewares injected, per system
 
 
 @dataclass
@@ -44,7 +46,16 @@ class Options:
     latency_ms: int = 0
     seed: int | None = None
     default_company: str = "usmf"
+    throttle_rate: float = 0.0
+    drop_rate: float = 0.0
+    spike_rate: float = 0.0
+    spike_ms: int = 2000
+    retry_after: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # a tenant without some customisations (sandbox.dataverse_metadata.customize)
+    without_columns: str = ""
+    without_keys: str = ""
+    untracked: str = ""
 
     @property
     def credentials(self) -> Credentials:
@@ -52,7 +63,8 @@ class Options:
 
     @property
     def faults(self) -> FaultOptions:
-        return FaultOptions(self.rate_limit, self.error_rate, self.latency_ms, self.seed)
+        return FaultOptions(self.rate_limit, self.error_rate, self.latency_ms, self.seed, self.throttle_rate,
+                            self.drop_rate, self.spike_rate, self.spike_ms, self.retry_after)
 
     @property
     def crm_url(self) -> str:
@@ -61,6 +73,29 @@ class Options:
     @property
     def erp_url(self) -> str:
         return f"http://{HOST}:{self.erp_port}{ERP_PREFIX}"
+
+    def p2c_env(self) -> dict[str, str]:
+        """The environment variables (dlt's naming) that point p2c at this sandbox."""
+        out: dict[str, str] = {}
+        for system, port, url in (("CRM", self.crm_port, self.crm_url), ("ERP", self.erp_port, self.erp_url)):
+            origin, p = f"http://{HOST}:{port}", f"SOURCES__{system}__"
+            out[p + "BASE_URL"] = url
+            out[p + "CREDENTIALS__TENANT"] = self.tenant
+            out[p + "CREDENTIALS__CLIENT_ID"] = self.client_id
+            out[p + "CREDENTIALS__CLIENT_SECRET"] = self.client_secret
+            out[p + "CREDENTIALS__TOKEN_URL"] = f"{origin}/{self.tenant}/oauth2/v2.0/token"
+            out[p + "CREDENTIALS__SCOPE"] = f"{origin}/.default"
+        return out
+
+    def export_lines(self) -> list[str]:
+        """``export …`` lines for a shell: the secrets (never in p2c's committed config), and every
+        other setting this sandbox serves differently from the defaults ``.dlt/config.toml`` names."""
+        defaults = Options().p2c_env()
+        return [
+            f"export {name}={shlex.quote(value)}"
+            for name, value in self.p2c_env().items()
+            if name.endswith("CLIENT_SECRET") or defaults.get(name) != value
+        ]
 
 
 def crm_store(data_dir: Path) -> Store:
@@ -74,13 +109,25 @@ def erp_store(data_dir: Path) -> Store:
 def wrap(app: Any, options: Options, system: str) -> Any:
     """The protocol app behind faults and auth (auth outermost, so 401 comes before throttling)."""
     if system == "crm":
-        app = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
+        faults = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
         issuer_prefix = CRM_PREFIX
     else:
-        app = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
-                              throttled_body=finops_throttled, unavailable_body=finops_unavailable)
+        faults = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
+                                 throttled_body=finops_throttled, unavailable_body=finops_unavailable)
         issuer_prefix = ERP_PREFIX
-    return AuthMiddleware(app, TokenIssuer(options.credentials), api_prefix=issuer_prefix)
+    options.extra.setdefault("faults", {})[system] = faults
+    faults.on_fault = lambda: write_fault_counts(options)
+    issuer = TokenIssuer(options.credentials, revocation=Path(options.data_dir) / REVOCATION_FILE)
+    return AuthMiddleware(faults, issuer, api_prefix=issuer_prefix)
+
+
+def write_fault_counts(options: Options) -> None:
+    """``faults.json``: per system, the API requests seen and the faults injected so far."""
+    report = {system: {"requests": mw.requests, **mw.counts} for system, mw in options.extra.get("faults", {}).items()}
+    path = Path(options.data_dir) / FAULTS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(path)
 
 
 def build_apps(options: Options) -> tuple[Any, Any]:
@@ -173,6 +220,7 @@ def serve(options: Options) -> None:
         try:
             await asyncio.gather(*tasks)
         finally:
+            write_fault_counts(options)
             p = pidfile(options.data_dir)
             try:
                 if json.loads(p.read_text()).get("pid") == os.getpid():
@@ -187,6 +235,6 @@ def serve(options: Options) -> None:
 
 
 def options_dict(options: Options) -> dict[str, Any]:
-    d = asdict(options)
+    d = asdict(replace(options, extra={}))
     d["data_dir"] = str(options.data_dir)
     return d

@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox import server
+
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
@@ -101,17 +103,9 @@ class Sandbox:
             "RUNTIME__DLTHUB_TELEMETRY": "false",
             "P2C_SANDBOX_DIR": str(self.dir),
         }
-        for system, base, token, origin in (
-            ("CRM", self.crm_url, self.crm_token_url, self.crm_origin),
-            ("ERP", self.erp_url, self.erp_token_url, self.erp_origin),
-        ):
-            p = f"SOURCES__{system}__"
-            out[p + "BASE_URL"] = base
-            out[p + "CREDENTIALS__TENANT"] = self.tenant
-            out[p + "CREDENTIALS__CLIENT_ID"] = self.client_id
-            out[p + "CREDENTIALS__CLIENT_SECRET"] = self.client_secret
-            out[p + "CREDENTIALS__TOKEN_URL"] = token
-            out[p + "CREDENTIALS__SCOPE"] = f"{origin}/.default"
+        options = server.Options(crm_port=self.crm_port, erp_port=self.erp_port, tenant=self.tenant,
+                                 client_id=self.client_id, client_secret=self.client_secret)
+        out.update(options.p2c_env())
         return out
 
     # --- convenience for tests -----------------------------------------------------------------
@@ -139,6 +133,11 @@ class Sandbox:
 
     def expire_tokens(self) -> None:
         r = self.cli("expire-tokens")
+        assert r.returncode == 0, r.stderr
+
+    def revoke_tokens(self) -> None:
+        """Revoke every OAuth access token issued so far (``p2c sandbox revoke-tokens``)."""
+        r = self.cli("revoke-tokens")
         assert r.returncode == 0, r.stderr
 
     # --- lifecycle -------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from p2c import inspect, settings
 from p2c.commands.listing import (
@@ -26,6 +25,7 @@ from p2c.commands.listing import (
     console,
     emit as _emit,
     open_warehouse as _warehouse,
+    show_table,
     write_csv,
 )
 
@@ -158,20 +158,13 @@ def couplings_cmd(
     for d in details:
         c = d["coupling"]
         if d["base"]:
-            table = Table(title=f"base of {c['entity']} {c['record_key']} (last value agreed on both sides)")
-            for col in ("field", "value", "run_id", "updated_at"):
-                table.add_column(col, overflow="fold")
-            for b in d["base"]:
-                table.add_row(*(cell_text(b[col]) for col in ("field", "value", "run_id", "updated_at")))
-            console.print(table)
+            cols = ("field", "value", "run_id", "updated_at")
+            show_table(f"base of {c['entity']} {c['record_key']} (last value agreed on both sides)", cols,
+                       [[cell_text(b[col]) for col in cols] for b in d["base"]])
         if d["writes"]:
-            table = Table(title=f"latest writes of {c['record_key']}")
-            for col in ("logged_at", "system", "entity", "operation", "status", "http_status", "error_message"):
-                table.add_column(col, overflow="fold")
-            for w in d["writes"]:
-                table.add_row(*(cell_text(w[col]) for col in ("logged_at", "system", "entity", "operation", "status",
-                                                          "http_status", "error_message")))
-            console.print(table)
+            cols = ("logged_at", "system", "entity", "operation", "status", "http_status", "error_message")
+            show_table(f"latest writes of {c['record_key']}", cols,
+                       [[cell_text(w[col]) for col in cols] for w in d["writes"]])
 
 
 # --- mappings -----------------------------------------------------------------------------------
@@ -186,6 +179,14 @@ def mappings_cmd(
     the value map or transformation, its owner and direction. Read from the dbt models and seeds themselves."""
     from p2c import mappings
 
+    known = mappings.entities(settings.PROJECT_DIR)
+    if entity and not any(mappings.matches(e, entity) for e in known):
+        console.print(f"[red]no entity {entity!r}[/red]; the entities (or give one of their entity sets):",
+                      highlight=False, soft_wrap=True)
+        for e in known:
+            console.print(f"  {e['entity']:<14} CRM {e.get('crm_set') or '-'}, ERP {e.get('erp_set') or '-'}",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_NOT_FOUND)
     warehouse = settings.warehouse_path()
     try:
         compiled = mappings.compiled_models(settings.PROJECT_DIR, warehouse)
@@ -208,12 +209,7 @@ def mappings_cmd(
     for (ent, direction, target_set, model), group in groups.items():
         source_set = next((g["source_set"] for g in group if g["source_set"]), "")
         title = f"{ent}: {direction}  {source_set} → {target_set}" + (f"  [dim]({model})[/dim]" if model else "  [dim](no writeback model yet)[/dim]")
-        table = Table(title=title, title_justify="left")
-        for col in shown:
-            table.add_column(col, overflow="fold")
-        for g in group:
-            table.add_row(*(g[c] for c in shown))
-        console.print(table)
+        show_table(title, shown, [[g[c] for c in shown] for g in group])
     if csv_path:
         console.print(f"{len(rows)} rows written to {csv_path}")
 

@@ -1,8 +1,10 @@
 """What the list commands share: opening the warehouse, and showing a list as a table, JSON or CSV.
 
 ``p2c status``, ``conflicts``, ``couplings``, ``quarantine``, ``mappings`` and ``errors`` all print
-the same way: a rich table (identifiers never wrapped), ``--json`` for scripts, ``--csv FILE``
-(UTF-8 with a BOM, so Excel reads it) for people who work in Excel.
+the same way: a rich table on a terminal (identifiers never wrapped), plain fixed-width rows when
+the output goes to a pipe or a file (one record per line, nothing cut: ``| head``, ``| grep`` and
+logs stay readable), ``--json`` for scripts, ``--csv FILE`` (UTF-8 with a BOM, so Excel reads it)
+for people who work in Excel.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Iterator, Sequence
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from p2c import settings
 
@@ -86,15 +89,45 @@ def emit(
     if not rows:
         console.print(empty)
     else:
-        table = Table(title=title)
-        for col in shown or columns:
-            # identifiers stay whole on narrow terminals; free text folds
-            table.add_column(col, overflow="fold", no_wrap=col in NO_WRAP_COLUMNS)
-        for row in rows:
-            table.add_row(*(cell_text(row.get(c)) for c in shown or columns))
-        console.print(table)
+        cols = shown or columns
+        show_table(title, cols, [[cell_text(row.get(c)) for c in cols] for row in rows])
     if csv_path:
         console.print(f"{len(rows)} rows written to {csv_path}")
+
+
+def plain_rows(columns: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[str] = ()) -> list[str]:
+    """A table as fixed-width text lines, one per row, nothing cut or wrapped (pure)."""
+    cells = [list(columns)] + [[" ".join(str(v).split()) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    return [
+        "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, v, w in zip(columns, r, widths)).rstrip()
+        for r in cells
+    ]
+
+
+def show_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[str] = (),
+    out: Console | None = None,
+) -> None:
+    """A rich table on a terminal; plain rows (title, header, one line per row) on a pipe or file."""
+    out = out or console
+    if not out.is_terminal:
+        out.out(Text.from_markup(title).plain, highlight=False)
+        for line in plain_rows(columns, rows, right):
+            out.out(line, highlight=False)
+        return
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        # identifiers stay whole on narrow terminals; free text folds
+        table.add_column(col, overflow="fold", no_wrap=col in NO_WRAP_COLUMNS,
+                         justify="right" if col in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
 
 
 NO_WRAP_COLUMNS = frozenset({"run_id", "record_key", "natural_key", "entity", "field", "owner", "outcome", "reason"})

@@ -7,11 +7,14 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from p2c import preflight, settings
+from p2c.commands.listing import show_table
+from p2c.errors import ConfigError
+from p2c.errors import ConfigError
 from p2c.lock import LockHeld
 from p2c.run import (
+    EXIT_CONFIG,
     EXIT_LOCKED,
     SUMMARY_COLUMNS,
     Pipeline,
@@ -78,7 +81,7 @@ def _report(run_id: str) -> str:
 
 def default_pipeline() -> Pipeline:
     return Pipeline(
-        preflight=preflight.connections,
+        preflight=preflight.before_run,
         extract=_extract,
         transform=_transform,
         writeback=_writeback,
@@ -91,7 +94,11 @@ LABELS = {"canonical": "records", "changed_since_extract": "changed since extrac
 
 def _stage_printer(console: Console):
     def on_stage(stage: str, state: str, record: StageRecord | None) -> None:
+        if stage == "preflight":  # a failed preflight prints its error and nothing else
+            return
         if record is None:
+            if stage == "preflight":  # a check, not a stage: its failure alone is printed
+                return
             console.print(f"[bold]▶ {stage}[/bold]")
             return
         style = {"ok": "green", "partial": "yellow", "failed": "red"}.get(record.status, "white")
@@ -104,14 +111,9 @@ def _stage_printer(console: Console):
     return on_stage
 
 
-def summary_table(summary: RunSummary) -> Table:
-    table = Table(title=f"run {summary.run_id}: {summary.status}", title_justify="left")
-    table.add_column("entity", no_wrap=True)
-    for column in SUMMARY_COLUMNS:
-        table.add_column(column, justify="right")
-    for row in iter_summary_rows(summary):
-        table.add_row(*row)
-    return table
+def print_summary(summary: RunSummary, console: Console) -> None:
+    show_table(f"run {summary.run_id}: {summary.status}", ("entity", *SUMMARY_COLUMNS),
+               list(iter_summary_rows(summary)), right=SUMMARY_COLUMNS, out=console)
 
 
 def run_cmd(
@@ -122,19 +124,27 @@ def run_cmd(
         summary = execute(
             default_pipeline(),
             on_stage=_stage_printer(console) if not as_json else (lambda *a: None),
+            on_notice=lambda message: console.print(f"[yellow]{message}[/yellow]"),
         )
-    except LockHeld as held:
+    except (LockHeld, ConfigError) as err:
+        code = EXIT_LOCKED if isinstance(err, LockHeld) else EXIT_CONFIG
         if as_json:
-            print(json.dumps({"status": "locked", "exit_code": EXIT_LOCKED, "message": str(held)}))
+            status = "locked" if code == EXIT_LOCKED else "failed"
+            print(json.dumps({"status": status, "exit_code": code, "message": str(err)}))
         else:
-            console.print(f"[red]not started:[/red] {held}")
-        raise typer.Exit(EXIT_LOCKED) from None
+            console.print(f"[red]not started:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
 
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
+    elif not summary.stages:  # nothing ran (the preflight stopped it): only the error
+        console.print(f"[red]not started:[/red] {summary.message}", highlight=False, soft_wrap=True)
     else:
-        console.print(summary_table(summary))
-        if summary.message:
+        if summary.stages:  # nothing ran (a refused secret, …): only the error, no empty table
+            print_summary(summary, console)
+        if summary.message and not summary.stages:
+            console.print(f"[red]not started:[/red] {summary.message}")
+        elif summary.message:
             console.print(f"[yellow]{summary.message}[/yellow]")
         if summary.report_path:
             console.print(f"report: {summary.report_path}")

@@ -20,10 +20,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from p2c import settings
+from p2c import preflight, settings
+from p2c.crashpoints import crashpoint
+from p2c.errors import ConfigError
 
 PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
-EXIT_OK, EXIT_FAILED = 0, 4
+EXIT_OK, EXIT_CONFIG, EXIT_FAILED = 0, 2, 4
 # the nightly build leaves dbt's unit tests out (``--unit-tests`` runs them)
 NIGHTLY_EXCLUDE = ["--exclude", "resource_type:unit_test"]
 
@@ -39,6 +41,7 @@ class TransformResult:
     tests: dict[str, int] = field(default_factory=dict)  # status -> count (data tests)
     unit_tests: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)  # "<node>: <message>"
+    seed_errors: list[tuple[str, str]] = field(default_factory=list)  # (seeds/<file>.csv, first line of dbt's error)
     per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -70,9 +73,15 @@ def run_dbt(
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = dbt_args(command, warehouse, extra)
     try:
-        return dbtRunner().invoke((["--quiet"] if quiet else []) + args)
+        return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
+
+
+def _on_dbt_event(event) -> None:
+    """dbt's event callback: a model or seed finished building (a crash point between models)."""
+    if event.info.name == "NodeFinished":
+        crashpoint("transform.model_built")
 
 
 def _release_warehouse() -> None:
@@ -96,6 +105,9 @@ def summarize(res) -> TransformResult:
             node.resource_type, result.tests)
         if node.resource_type in ("model", "seed", "test", "unit_test"):
             bucket[status] = bucket.get(status, 0) + 1
+        if status == "error" and node.resource_type == "seed":
+            first = next((line for line in (node_result.message or "").splitlines() if line.strip()), "")
+            result.seed_errors.append((node.original_file_path, first.strip()))
         if status in ("error", "fail"):
             result.failures.append(f"{node.unique_id}: {(node_result.message or '').strip()}")
     if res.exception is not None:
@@ -127,21 +139,28 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
 def transform(
     warehouse: Path | None = None, select: str | None = None, quiet: bool = True, unit_tests: bool = False
 ) -> TransformResult:
+    preflight.seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
     warehouse = warehouse or settings.warehouse_path()
     extra = ["--select", select] if select else []
     if not unit_tests:
         extra += NIGHTLY_EXCLUDE
+    crashpoint("transform.before_dbt")
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
+    crashpoint("transform.after_dbt")
     if warehouse.exists():
         result.per_entity = audit_counts(warehouse)
     return result
 
 
 def transform_stage(run_id: str):
-    """The transform step of ``p2c run``: raises ``InvariantFailed`` when dbt build fails."""
+    """The transform step of ``p2c run``: raises ``InvariantFailed`` when dbt build fails, and
+    ``ConfigError`` (naming the file) when dbt could not load a seed."""
     from p2c.run import InvariantFailed, StageOutcome
 
     result = transform()
+    if result.seed_errors:  # a value map is configuration, not an invariant
+        path, message = result.seed_errors[0]
+        raise ConfigError(path, message or "dbt could not load this seed")
     if not result.success:
         raise InvariantFailed("; ".join(result.failures[:5]) or "dbt build failed")
     return StageOutcome(counts=result.per_entity, detail={"models": result.models, "tests": result.tests,
@@ -170,7 +189,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run [bold]dbt build[/bold] on the warehouse (staging, mapping, merge, canonical, audit,
         writeback models and their data tests) and report models, tests, conflicts and quarantined
-        rows per entity. Exit 0 when everything passed, 4 when a model or test failed."""
-        result = transform(settings.warehouse_path(), select=select, quiet=not verbose, unit_tests=unit_tests)
+        rows per entity. Exit 0 when everything passed, 2 when a seed (value map) is malformed, 4 when
+        a model or test failed."""
+        try:
+            result = transform(settings.warehouse_path(), select=select, quiet=not verbose, unit_tests=unit_tests)
+        except ConfigError as err:
+            console.print(f"[red]not started:[/red] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_CONFIG) from None
         _print(result)
         raise typer.Exit(EXIT_OK if result.success else EXIT_FAILED)

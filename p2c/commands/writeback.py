@@ -27,8 +27,47 @@ EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 # --- plan ---------------------------------------------------------------------------------------
 
 
-def plan_report(conn, entity: str | None = None, key: str | None = None) -> dict[str, Any]:
-    """The dry run as data: counts per system and entity set, and per-record changes when asked."""
+def plan_basis(conn) -> dict[str, Any]:
+    """Which transform the writeback models come from, and which extract that transform read."""
+    try:
+        stages = conn.execute(
+            "select stage, run_id, finished_at from p2c_sync.runs where entity = '' and stage in ('extract', 'transform')"
+            " and status in ('ok', 'partial') and finished_at is not null order by finished_at desc"
+        ).fetchall()
+    except Exception:  # no p2c_sync yet: a warehouse p2c never ran on
+        stages = []
+    transform = next(((r, t) for stage, r, t in stages if stage == "transform"), None)
+    extract = next(((r, t) for stage, r, t in stages if stage == "extract" and (transform is None or t <= transform[1])), None)
+    return {
+        "transform_run_id": transform[0] if transform else None,
+        "transformed_at": transform[1] if transform else None,
+        "extract_run_id": extract[0] if extract else None,
+        "extracted_at": extract[1] if extract else None,
+    }
+
+
+def applied_since(conn, since) -> set[tuple[str, str, str]]:
+    """(system, entity set, record key) of every record written after ``since``."""
+    if since is None:
+        return set()
+    try:
+        rows = conn.execute(
+            "select distinct system, entity, record_key from p2c_sync.writeback_log where status = 'written' and logged_at > ?",
+            [since],
+        ).fetchall()
+    except Exception:
+        return set()
+    return {(a, b, c) for a, b, c in rows}
+
+
+def plan_report(
+    conn, entity: str | None = None, key: str | None = None, applied: set[tuple[str, str, str]] | None = None
+) -> dict[str, Any]:
+    """The dry run as data: counts per system and entity set, and per-record changes when asked.
+
+    ``applied``: records written since the transform these models come from; they are counted as
+    ``applied_since`` and not planned again.
+    """
     from reverse_etl import store
     from reverse_etl.config import load_config
     from reverse_etl.plan import build_plan, static_waiting, summarize
@@ -37,6 +76,15 @@ def plan_report(conn, entity: str | None = None, key: str | None = None) -> dict
     rows = store.read_writeback_rows(conn)
     if entity:
         rows = [r for r in rows if entity.lower() in (r.entity.lower(), r.target_set.lower())]
+    done: dict[tuple[str, str], int] = {}
+    if applied:
+        kept = []
+        for r in rows:
+            if (r.target_system, r.target_set, r.record_key) in applied:
+                done[(r.target_system, r.target_set)] = done.get((r.target_system, r.target_set), 0) + 1
+            else:
+                kept.append(r)
+        rows = kept
     plan = build_plan(rows, config)
     waiting = static_waiting(plan, store.read_quarantine(conn))
     held = store.read_held(conn)
@@ -46,6 +94,12 @@ def plan_report(conn, entity: str | None = None, key: str | None = None) -> dict
     seen = {s["entity"] for s in summary}
     summary += [{"system": "-", "entity_set": "-", "entity": e, "create": 0, "update": 0, "deactivate": 0,
                  "waiting": 0, "skipped": 0, "held": n} for e, n in sorted(held.items()) if e not in seen]
+    for s in summary:
+        s["applied_since"] = done.pop((s["system"], s["entity_set"]), 0)
+    entity_of = {(r.target_system, r.target_set): r.entity for r in store.read_writeback_rows(conn)} if done else {}
+    summary += [{"system": system, "entity_set": entity_set, "entity": entity_of.get((system, entity_set), "-"),
+                 "create": 0, "update": 0, "deactivate": 0, "waiting": 0, "skipped": 0, "held": 0, "applied_since": n}
+                for (system, entity_set), n in sorted(done.items())]
     out: dict[str, Any] = {"entities": summary, "base_updates": len(store.read_base_updates(conn))}
     if key:
         out["records"] = [
@@ -59,24 +113,68 @@ def plan_report(conn, entity: str | None = None, key: str | None = None) -> dict
     return out
 
 
+def _refresh() -> int:
+    """Extract and transform (writing nothing to either system), as the next run would: its exit code."""
+    from rich.console import Console
+
+    from p2c.commands.run import default_pipeline
+    from p2c.lock import LockHeld
+    from p2c.run import execute
+
+    progress = Console(stderr=True)  # stdout stays the plan's (JSON with --json)
+    try:
+        summary = execute(default_pipeline(), dry_run=True,
+                          on_stage=lambda stage, state, record: progress.print(f"[dim]plan: {stage}…[/dim]")
+                          if record is None else None)
+    except LockHeld as held:
+        progress.print(f"[red]not started:[/red] {held}")
+        return EXIT_LOCKED
+    if summary.status == "failed":
+        progress.print(f"[red]refresh failed:[/red] {summary.message}")
+        return summary.exit_code or EXIT_PARTIAL
+    return EXIT_OK
+
+
 def plan_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON (for machines)."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity or entity set."),
     key: Optional[str] = typer.Option(None, "--key", help="Show the field-by-field change (old → new) of this record key."),
+    refresh: bool = typer.Option(
+        True, "--refresh/--no-refresh",
+        help="Extract and transform first (default), so the plan is what the next run would write; "
+             "--no-refresh plans from the last transform and says which extract it reflects."),
 ) -> None:
-    """Dry run: what the writeback would create, update, deactivate, and what waits or is held. Writes nothing."""
+    """Dry run: what the next run would create, update, deactivate, and what waits or is held.
+
+    By default it refreshes first (extract both systems and transform, under the run lock),
+    writing nothing to either system. With --no-refresh it reads the last transform's writeback
+    models, names the extract they reflect, and counts records written since as applied, not pending.
+    """
+    if refresh and (code := _refresh()) != EXIT_OK:
+        raise typer.Exit(code)
     with open_warehouse(read_only=True) as conn:
-        report = plan_report(conn, entity, key)
+        basis = plan_basis(conn)
+        applied = None if refresh else applied_since(conn, basis["transformed_at"])
+        report = plan_report(conn, entity, key, applied)
+    report["basis"] = {**basis, "refreshed": refresh}
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
         return
+    if not refresh:
+        if basis["extract_run_id"]:
+            console.print(f"plan from the last transform (run {basis['transform_run_id']}, {basis['transformed_at']:%Y-%m-%d %H:%M} UTC),"
+                          f" which reflects the extract of run {basis['extract_run_id']} ({basis['extracted_at']:%Y-%m-%d %H:%M} UTC);"
+                          " records written since are counted as applied")
+        else:
+            console.print("plan from the writeback models as they are: no recorded extract or transform")
     table = Table(title="writeback plan")
     for col in ("system", "entity set", "entity"):
         table.add_column(col, no_wrap=True)
-    for col in ("create", "update", "deact.", "waiting", "held", "skipped"):
-        table.add_column(col, justify="right")
+    columns = ("create", "update", "deactivate", "waiting", "held", "skipped") + (() if refresh else ("applied_since",))
+    for col in columns:
+        table.add_column({"deactivate": "deact.", "applied_since": "applied since"}.get(col, col), justify="right")
     for s in report["entities"]:
-        table.add_row(s["system"], s["entity_set"], s["entity"], *(str(s[c]) for c in ("create", "update", "deactivate", "waiting", "held", "skipped")))
+        table.add_row(s["system"], s["entity_set"], s["entity"], *(str(s[c]) for c in columns))
     console.print(table)
     console.print(f"base updates without any write: {report['base_updates']}")
     for rec in report.get("records", []):

@@ -166,11 +166,56 @@ def test_a_missing_secret_exits_2_before_anything_is_written(job, first):
     assert job.sql("select count(*) from p2c_sync.writeback_log") == before
 
 
+def test_a_wrong_secret_prints_the_error_and_nothing_else(job, first):
+    env = {**job.env, "SOURCES__CRM__CREDENTIALS__CLIENT_SECRET": "not-the-secret", "COLUMNS": "80"}
+    out = job.p2c("run", env=env)
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert len(lines) == 1, lines  # no empty results table, no progress lines: nothing ran
+    assert "sources.crm.credentials.client_secret" in lines[0] and "not-the-secret" not in lines[0]
+
+
 def test_an_unreachable_service_exits_2_naming_the_setting(job, first):
     env = {**job.env, "SOURCES__CRM__CREDENTIALS__TOKEN_URL": "http://127.0.0.1:9/nobody/oauth2/v2.0/token"}
     out = job.p2c("run", env=env)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "sources.crm.credentials.token_url" in out.stdout + out.stderr
+
+
+def _attempted(job, run_id: str) -> dict[tuple[str, str], int]:
+    """Records a run sent to a system (written or refused), per system and entity set."""
+    rows = job.sql("select system, entity, count(distinct record_key) from p2c_sync.writeback_log"
+                   " where run_id = ? and status not in ('waiting', 'skipped') group by all", [run_id])
+    return {(system, entity_set): n for system, entity_set, n in rows}
+
+
+def test_plan_right_after_a_run_lists_only_pending_writes(job, first):
+    # --no-refresh plans from the run's own transform: what the run wrote since is applied, not pending
+    out = job.p2c("plan", "--json", "--no-refresh")
+    assert out.returncode == 0, out.stderr[-2000:]
+    stale = json.loads(out.stdout)
+    assert stale["basis"]["extract_run_id"] == stale["basis"]["transform_run_id"] == first[1]["run_id"]
+    applied = {(e["system"], e["entity_set"]): e["applied_since"] for e in stale["entities"] if e["applied_since"]}
+    written_by_first = job.sql("select system, entity, count(distinct record_key) from p2c_sync.writeback_log"
+                               " where run_id = ? and status = 'written' group by all", [first[1]["run_id"]])
+    assert applied == {(system, entity_set): n for system, entity_set, n in written_by_first} and applied
+
+    # the default refreshes (extract + transform), writing nothing to either system …
+    log_before = job.sql("select count(*) from p2c_sync.writeback_log")
+    runs_before = job.sql("select count(*) from p2c_sync.runs where stage = 'run'")
+    out = job.p2c("plan", "--json")
+    assert out.returncode == 0, out.stderr[-2000:]
+    fresh = json.loads(out.stdout)
+    assert fresh["basis"]["refreshed"] and fresh["basis"]["extract_run_id"] != first[1]["run_id"]
+    assert job.sql("select count(*) from p2c_sync.writeback_log") == log_before
+    assert job.sql("select count(*) from p2c_sync.runs where stage = 'run'") == runs_before
+    planned = {(e["system"], e["entity_set"]): e["create"] + e["update"] + e["deactivate"]
+               for e in fresh["entities"] if e["create"] + e["update"] + e["deactivate"]}
+    # … and lists exactly what the next run then sends, not what the last one already wrote
+    code, following = job.run()
+    assert code in (0, 1), following
+    assert planned == _attempted(job, following["run_id"])
+    assert sum(planned.values()) < sum(applied.values())
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,8 @@ def test_quarantine_holds_each_dirty_record_with_its_reason(built):
     ])
     texts = dict(rows(warehouse, "select source_id, reason_text from audit.quarantine"))
     assert "Bitcoin" in texts["a-6"] and "currency map" in texts["a-6"]
+    # the company map is keyed by business unit name: the reason names the unit so, with its GUID
+    assert texts["a-8"] == "The business unit 'Contoso' (bu-root) is not in the company map (seeds/company_map.csv)."
 
 
 def test_every_extracted_row_is_canonical_quarantined_or_deleted(built):

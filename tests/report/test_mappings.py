@@ -80,3 +80,17 @@ def test_mappings_command_exports_csv_and_json(compiled, tmp_path, monkeypatch):
     data = json.loads(runner.invoke(app, ["mappings", "--json"]).stdout)
     assert {"customer", "order", "invoice_line"} <= {r["entity"] for r in data}
     assert runner.invoke(app, ["mappings", "no_such_entity"]).exit_code == 1
+
+
+def test_an_unknown_entity_lists_the_entities_that_exist(monkeypatch):
+    def not_needed(*a, **k):
+        raise AssertionError("an unknown entity is answered before anything is compiled")
+
+    monkeypatch.setattr(mappings, "compiled_models", not_needed)
+    result = runner.invoke(app, ["mappings", "nosuch"], terminal_width=200)
+    assert result.exit_code == 1
+    assert "no entity 'nosuch'" in result.output
+    listed = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
+    assert listed == [e["entity"] for e in mappings.entities(PROJECT_DIR)]
+    assert {"customer", "order_line", "invoice"} <= set(listed)
+    assert "CRM accounts, ERP CustomersV3" in result.output

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from p2c.report import write_report
+from p2c.report import HISTORY_LABEL_GAP, HISTORY_LABEL_HALF, write_report
 from . import browser, warehouse
 
 
@@ -136,7 +136,8 @@ def test_a_run_that_failed_before_any_stage_still_gets_a_report(chromium, tmp_pa
 
         sync_schema.ensure(conn)
         conn.execute(
-            "insert into p2c_sync.runs values ('r1', 'run', '', 'failed', '2025-03-01 02:00:00', "
+            "insert into p2c_sync.runs (run_id, stage, entity, status, started_at, finished_at, counts, message)"
+            " values ('r1', 'run', '', 'failed', '2025-03-01 02:00:00', "
             "'2025-03-01 02:00:02', '{}', 'sources.crm.credentials.client_secret: missing')"
         )
         path = write_report(conn, "r1", tmp_path / "reports")
@@ -147,3 +148,23 @@ def test_a_run_that_failed_before_any_stage_still_gets_a_report(chromium, tmp_pa
     assert tree.find(id="run-status").text == "Failed"
     assert "client_secret: missing" in tree.find(id="run-message").text
     assert all(_num(tree.find(data_kpi=k).find(class_="value").text) == 0 for k in ("created", "failed"))
+
+
+@pytest.mark.parametrize("history", [2, 6, 33])
+def test_history_labels_never_overlap(chromium, tmp_path, history):
+    wh = warehouse.build(tmp_path / "p2c.duckdb", history=history)
+    with duckdb.connect(str(wh), read_only=True) as conn:
+        path = write_report(conn, warehouse.RUN_ID, tmp_path / "reports")
+    chart = browser.load(chromium, path, tmp_path / "profile").tree().find(id="history")
+    texts = [t for t in chart.find_all("text") if t.attrs.get("y") == "184"]
+    # each label's visual centre, whatever its anchor; the chart spans 0..770 (50 left of it for the axis)
+    half = HISTORY_LABEL_HALF
+    mids = sorted(float(t.attrs["x"]) + {"middle": 0, "end": -half, "start": half}[t.attrs["text-anchor"]] for t in texts)
+    assert all(b - a >= HISTORY_LABEL_GAP for a, b in zip(mids, mids[1:])), mids  # ~62 units wide each
+    assert mids[0] - half >= -50 and mids[-1] + half <= 770, mids  # none runs off the chart
+    xs = mids
+    labels = texts
+    current = chart.find("g", data_run=warehouse.RUN_ID)
+    assert current.find("text") is not None  # this run is always dated
+    if history >= 30:  # a full chart is dated across its width
+        assert len(labels) >= 8 and xs[0] < 20 and xs[-1] > 700

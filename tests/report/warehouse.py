@@ -109,7 +109,9 @@ def build(path: Path, *, history: int = 33) -> Path:
         for i in range(3, history):  # older, quiet runs: a few updates each
             start = T0 - timedelta(days=i)
             rows += _run_rows(f"2025{i:04d}-old{i:02d}", "ok", start, {"customer": {"updated": i % 4, "failed": 0}})
-        conn.executemany("insert into p2c_sync.runs values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "insert into p2c_sync.runs (run_id, stage, entity, status, started_at, finished_at, counts, message)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("insert into audit.conflicts values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, null)", CONFLICTS)
         conn.executemany("insert into audit.quarantine values (?, ?, ?, ?, ?, ?, ?, ?)", QUARANTINE)
         conn.executemany(

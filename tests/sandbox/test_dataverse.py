@@ -242,7 +242,8 @@ def test_polymorphic_lookup_annotations(crm):
     child = crm.post("contacts", json={"lastname": "Kid", "parentcustomerid_contact@odata.bind": f"/contacts({cid})"},
                      headers={"Prefer": "return=representation"}).json()
     prefer = ('odata.include-annotations="OData.Community.Display.V1.FormattedValue,'
-              'Microsoft.Dynamics.CRM.lookuplogicalname", odata.maxpagesize=10')
+              'Microsoft.Dynamics.CRM.lookuplogicalname,Microsoft.Dynamics.CRM.associatednavigationproperty",'
+              ' odata.maxpagesize=10')
     row = crm.get(f"contacts({cid})", params={"$select": "_parentcustomerid_value"}, headers={"Prefer": prefer}).json()
     assert row["_parentcustomerid_value"] == acc["accountid"]
     assert row["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
@@ -250,6 +251,7 @@ def test_polymorphic_lookup_annotations(crm):
     assert kid["_parentcustomerid_value"] == cid
     assert kid["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "contact"
     assert kid["_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "parentcustomerid_contact"
+    assert kid["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"] == "Ann Lee"  # the parent's name
 
 
 # --- lookups and computed columns ---------------------------------------------------------------
@@ -566,3 +568,49 @@ def test_generic_client_discovers_and_pages_every_entity_set(crm):
             url = body.get("@odata.nextLink")
         count = int(crm.get(f"{d['EntitySetName']}/$count").text)
         assert len(ids) == count or count == 5000, d
+
+
+# --- the documented forms a generic client relies on -------------------------------------------
+
+
+def test_entity_definitions_expand_attributes_and_keys_with_nested_select(crm):
+    r = crm.get("EntityDefinitions(LogicalName='account')", params={
+        "$select": "LogicalName,ChangeTrackingEnabled",
+        "$expand": "Attributes($select=LogicalName,AttributeType),Keys($select=KeyAttributes,EntityKeyIndexStatus)"})
+    assert r.status_code == 200
+    body = r.json()
+    attributes = {a["LogicalName"]: a["AttributeType"] for a in body["Attributes"]}
+    assert attributes["revenue"] == "Money" and attributes["primarycontactid"] == "Lookup"
+    assert set(body["Attributes"][0]) == {"MetadataId", "LogicalName", "AttributeType"}
+    assert {"KeyAttributes": ["accountnumber"], "EntityKeyIndexStatus": "Active"}.items() <= body["Keys"][0].items()
+    assert body["ChangeTrackingEnabled"] is True
+
+
+def test_single_valued_lookups_expand_on_entity_sets(crm):
+    r = crm.get("contacts", params={"$select": "fullname", "$top": "50",
+                                    "$expand": "parentcustomerid_account($select=name,accountnumber)"})
+    assert r.status_code == 200, r.text
+    rows = r.json()["value"]
+    parents = [row["parentcustomerid_account"] for row in rows if row["parentcustomerid_account"]]
+    assert parents and all(set(p) == {"@odata.etag", "accountid", "name", "accountnumber"} for p in parents)
+    assert all("_parentcustomerid_value" not in row for row in rows)  # not selected, not shown
+    bad = crm.get("accounts", params={"$expand": "nosuchnav"})
+    assert bad.status_code == 400
+
+
+def test_include_annotations_returns_what_was_asked_and_says_so(crm):
+    star = crm.get("accounts", params={"$select": "name,revenue,creditlimit,statecode,_transactioncurrencyid_value", "$top": "5"},
+                   headers={"Prefer": 'odata.include-annotations="*"'})
+    assert star.headers["Preference-Applied"] == 'odata.include-annotations="*"'
+    row = next(r for r in star.json()["value"] if r["_transactioncurrencyid_value"])
+    assert row["statecode@OData.Community.Display.V1.FormattedValue"] == "Active"
+    assert row["_transactioncurrencyid_value@OData.Community.Display.V1.FormattedValue"]  # the currency's name
+    assert row["_transactioncurrencyid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "transactioncurrency"
+    assert "revenue" in row  # a common column the documents use in their examples
+    only = crm.get("accounts", params={"$select": "name,statecode,_transactioncurrencyid_value", "$top": "5"},
+                   headers={"Prefer": 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'})
+    assert only.headers["Preference-Applied"] == 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+    keys = {k for r in only.json()["value"] for k in r if "@" in k and k != "@odata.etag"}
+    assert keys == {"_transactioncurrencyid_value@Microsoft.Dynamics.CRM.lookuplogicalname"}
+    plain = crm.get("accounts", params={"$top": "1"})
+    assert "Preference-Applied" not in plain.headers

@@ -39,7 +39,7 @@ def test_plan_counts_per_system_and_entity_and_writes_nothing(tmp_path, monkeypa
     conn.close()
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
     monkeypatch.setenv("P2C_WAREHOUSE", str(db))
-    out = runner.invoke(app, ["plan", "--json"])
+    out = runner.invoke(app, ["plan", "--json", "--no-refresh"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
     by = {(s["system"], s["entity_set"]): s for s in report["entities"]}
@@ -49,7 +49,7 @@ def test_plan_counts_per_system_and_entity_and_writes_nothing(tmp_path, monkeypa
     assert by[("erp", "CustomersV3")]["create"] == 1
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest  # a dry run writes nothing
 
-    out = runner.invoke(app, ["plan", "--key", "usmf|A-1"])
+    out = runner.invoke(app, ["plan", "--key", "usmf|A-1", "--no-refresh"])
     assert out.exit_code == 0 and "name: 'Old' → 'New'" in out.stdout
 
 

@@ -15,6 +15,7 @@ mapped as (
     select
         contacts.*,
         companies.company,
+        companies.business_unit_name,
         accounts.natural_key as customer_account,
         accounts.record_key as customer_key,
         accounts.reason as customer_reason,
@@ -49,7 +50,7 @@ final as (
             when customer_reason is not null then 'parent_quarantined'
         end as reason,
         case
-            when company is null then 'business unit ' || coalesce(business_unit_id, '(none)')
+            when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when parent_customer_id is not null and customer_key is null and customer_reason is null then 'account ' || parent_customer_id
             when customer_reason is not null then 'account ' || parent_customer_id || ' (' || customer_reason || ')'
         end as reason_detail,

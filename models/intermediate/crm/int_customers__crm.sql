@@ -24,6 +24,7 @@ mapped as (
     select
         accounts.*,
         companies.company,
+        companies.business_unit_name,
         currencies.currency_name,
         currencies.currency_code,
         countries.iso_country_code,
@@ -62,7 +63,7 @@ final as (
             when payment_terms_code is not null and erp_payment_terms_name is null then 'unmapped_payment_terms'
         end as reason,
         case
-            when company is null then 'business unit ' || coalesce(business_unit_id, '(none)')
+            when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
             when country_name is not null and iso_country_code is null then 'country ' || country_name
             when payment_terms_code is not null and erp_payment_terms_name is null then 'payment terms code ' || cast(payment_terms_code as varchar)

@@ -26,6 +26,7 @@ mapped as (
     select
         invoices.*,
         coalesce(companies.company, orders.company, customers.company) as company,
+        companies.business_unit_name,
         currencies.currency_name,
         currencies.currency_code,
         customers.natural_key as customer_account,
@@ -64,7 +65,7 @@ final as (
             when currency_id is not null and currency_code is null then 'unmapped_currency'
         end as reason,
         case
-            when company is null then 'business unit ' || coalesce(business_unit_id, '(none)')
+            when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
         end as reason_detail,
         {{ canonical_text('customer_account') }} as customer_account,

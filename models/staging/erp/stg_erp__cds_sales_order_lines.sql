@@ -8,15 +8,15 @@ final as (
         nullif(trim(sales_order_number), '') as order_number,
         line_creation_sequence_number as sequence_number,
         nullif(trim(product_number), '') as product_number,
-        line_description as product_description,
+        {{ erp_text('line_description') }} as product_description,
         cast(ordered_sales_quantity as decimal(18, 4)) as quantity,
-        sales_unit_symbol as unit_symbol,
+        {{ erp_text('sales_unit_symbol') }} as unit_symbol,
         cast(sales_price as decimal(18, 4)) as unit_price,
         cast(line_discount_amount as decimal(18, 4)) as discount_amount,
         cast(line_amount as decimal(18, 4)) as line_amount,
         cast(total_tax_amount as decimal(18, 4)) as tax_amount,
-        sales_order_line_status as line_status,
-        currency_code,
+        {{ erp_text('sales_order_line_status') }} as line_status,
+        {{ erp_text('currency_code') }} as currency_code,
         odata_etag
     from source
 )

@@ -5,8 +5,8 @@ with source as (
 final as (
     select
         currency_code,
-        name as currency_name,
-        symbol as currency_symbol,
+        {{ erp_text('name') }} as currency_name,
+        {{ erp_text('symbol') }} as currency_symbol,
         odata_etag
     from source
 )

@@ -6,8 +6,8 @@ final as (
     select
         lower(data_area_id) as company,
         customer_group_id,
-        description,
-        payment_term_id as payment_terms_name,
+        {{ erp_text('description') }} as description,
+        {{ erp_text('payment_term_id') }} as payment_terms_name,
         odata_etag
     from source
 )

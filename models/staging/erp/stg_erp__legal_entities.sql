@@ -5,8 +5,8 @@ with source as (
 final as (
     select
         lower(legal_entity_id) as company,
-        name as legal_entity_name,
-        accounting_currency,
+        {{ erp_text('name') }} as legal_entity_name,
+        {{ erp_text('accounting_currency') }} as accounting_currency,
         odata_etag
     from source
 )

@@ -6,7 +6,7 @@ final as (
     select
         lower(data_area_id) as company,
         name as payment_terms_name,
-        description,
+        {{ erp_text('description') }} as description,
         number_of_days,
         odata_etag
     from source

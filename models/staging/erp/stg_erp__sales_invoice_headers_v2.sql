@@ -10,13 +10,13 @@ final as (
         ledger_voucher,
         nullif(trim(sales_order_number), '') as order_number,
         nullif(trim(invoice_customer_account_number), '') as customer_account,
-        currency_code,
+        {{ erp_text('currency_code') }} as currency_code,
         cast(total_invoice_amount as decimal(18, 4)) as total_amount,
         cast(total_tax_amount as decimal(18, 4)) as total_tax,
         cast(total_discount_amount as decimal(18, 4)) as total_discount,
         cast(total_charge_amount as decimal(18, 4)) as total_charges,
-        payment_terms_name,
-        customers_order_reference as customer_reference,
+        {{ erp_text('payment_terms_name') }} as payment_terms_name,
+        {{ erp_text('customers_order_reference') }} as customer_reference,
         odata_etag
     from source
 )

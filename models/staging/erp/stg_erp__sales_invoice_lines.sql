@@ -9,14 +9,14 @@ final as (
         line_creation_sequence_number as sequence_number,
         invoice_date as invoiced_at,
         nullif(trim(product_number), '') as product_number,
-        product_name as product_description,
+        {{ erp_text('product_name') }} as product_description,
         cast(invoiced_quantity as decimal(18, 4)) as quantity,
         cast(sales_price as decimal(18, 4)) as unit_price,
         cast(line_amount as decimal(18, 4)) as line_amount,
         cast(line_total_discount_amount as decimal(18, 4)) as discount_amount,
         cast(line_total_tax_amount as decimal(18, 4)) as tax_amount,
-        sales_unit_symbol as unit_symbol,
-        currency_code,
+        {{ erp_text('sales_unit_symbol') }} as unit_symbol,
+        {{ erp_text('currency_code') }} as currency_code,
         odata_etag
     from source
 )

@@ -5,8 +5,8 @@ with source as (
 final as (
     select
         unit_symbol,
-        unit_description,
-        unit_class,
+        {{ erp_text('unit_description') }} as unit_description,
+        {{ erp_text('unit_class') }} as unit_class,
         decimal_precision,
         is_base_unit = 'Yes' as is_base_unit,
         odata_etag

@@ -1,0 +1,91 @@
+"""A month of business: N simulated days, each a day of activity in both systems, then the nightly
+job until it writes nothing. ``make test`` soaks ``P2C_SOAK_DAYS`` (default 1) day; ``make soak``
+soaks 30 and prints a table of the figures (changes, runs, written records, run seconds, sync rows,
+warehouse size per day).
+
+Every day must converge within three runs (the ERP computes values for what the first run wrote —
+party numbers, totals — which travel back on the second; a third run writes nothing), reconcile
+exactly, and leave the bookkeeping grown by the day's changes only: a quiet run adds no
+``sync_state``, ``couplings`` or ``writeback_log`` rows, and the warehouse does not grow with runs
+that change nothing. Run times are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.reliability.helpers import Job, unreconciled, written
+
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]  # make soak / make reliability: too long for make test
+
+DAYS = int(os.environ.get("P2C_SOAK_DAYS", "1"))
+SYNC_TABLES = ("couplings", "sync_state", "writeback_log", "runs")
+
+
+def sync_rows(job: Job) -> dict[str, int]:
+    return {t: job.sql(f"select count(*) from p2c_sync.{t}")[0][0] for t in SYNC_TABLES}
+
+
+def natural_key_twice(job: Job) -> list[tuple]:
+    out = []
+    for table in ("customers", "contacts", "products", "orders", "invoices"):
+        out += job.sql(f"select '{table}', record_key, count(*) from canonical.{table} group by all having count(*) > 1")
+    return out
+
+
+@pytest.fixture(scope="module")
+def soaked(sandbox_factory, tmp_path_factory):
+    sb = sandbox_factory(scale="small", seed=31)
+    job = Job(sb, tmp_path_factory.mktemp("soak"))
+    job.converge()
+    days = []
+    print(f"\nsoak: {DAYS} days\n{'day':>4} {'changes':>8} {'runs':>5} {'written':>8} {'s/run':>6} {'sync_state':>11} "
+          f"{'log':>6} {'MB':>6}", flush=True)
+    for day in range(1, DAYS + 1):
+        act = sb.cli("activity", "--seed", str(100 + day))
+        assert act.returncode == 0, act.stdout + act.stderr
+        changes = len(json.loads((sb.dir / "activity.json").read_text())[-1]["changes"])
+        started = time.monotonic()
+        summaries = job.converge(limit=3)
+        seconds = time.monotonic() - started
+        before_quiet, size_before = sync_rows(job), job.warehouse.stat().st_size
+        quiet = job.converge(limit=1)  # one more run with nothing new: it must write and keep nothing
+        days.append({
+            "day": day, "changes": changes, "runs": len(summaries), "written": sum(written(s) for s in summaries),
+            "seconds": round(seconds / len(summaries), 1), "sync": sync_rows(job), "sync_before_quiet": before_quiet,
+            "warehouse_mb": round(job.warehouse.stat().st_size / 1e6, 1), "size_before_quiet": size_before,
+            "unreconciled": unreconciled(job), "twice": natural_key_twice(job), "quiet": quiet[-1],
+        })
+        d = days[-1]
+        print(f"{d['day']:>4} {d['changes']:>8} {d['runs']:>5} {d['written']:>8} {d['seconds']:>6} "
+              f"{d['sync']['sync_state']:>11} {d['sync']['writeback_log']:>6} {d['warehouse_mb']:>6}", flush=True)
+    sb.stop()
+    return days
+
+
+def test_every_day_of_business_travels_and_converges(soaked):
+    assert len(soaked) == DAYS
+    for d in soaked:
+        assert d["changes"] > 0 and d["written"] > 0, d  # the day did something and it travelled
+        assert written(d["quiet"]) == 0, d
+
+
+def test_reconciliation_is_exact_and_no_record_is_doubled_every_day(soaked):
+    assert [(d["day"], d["unreconciled"], d["twice"]) for d in soaked if d["unreconciled"] or d["twice"]] == []
+
+
+def test_bookkeeping_grows_with_changes_not_with_runs(soaked):
+    for d in soaked:
+        quiet_growth = {t: d["sync"][t] - d["sync_before_quiet"][t] for t in SYNC_TABLES}
+        # a run that changes nothing keeps no new state: only its own rows in p2c_sync.runs
+        assert {t: n for t, n in quiet_growth.items() if t != "runs" and n} == {}, d
+        assert 0 < quiet_growth["runs"] <= 12, d
+    for prev, d in zip(soaked, soaked[1:]):
+        state_growth = d["sync"]["sync_state"] - prev["sync"]["sync_state"]
+        assert state_growth >= 0
+        # new synced state comes from new records: bounded by the fields of the records the day wrote
+        assert state_growth <= 40 * d["written"], (prev, d)

@@ -1,0 +1,61 @@
+"""Lookup binding by GUID: alternate-key binds of the models rewritten from the warehouse, the run, or the CRM."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from reverse_etl.binding import GuidBinder, alternate_key_bind
+from reverse_etl.operations import crm_primary_key
+from reverse_etl.resolve import RefResolver, Unresolved
+
+A1 = "0a1b2c3d-0000-4000-8000-000000000001"
+A2 = "0a1b2c3d-0000-4000-8000-000000000002"
+DUP = "0a1b2c3d-0000-4000-8000-000000000003"
+
+
+def test_alternate_key_binds_are_read_and_guid_binds_left_alone():
+    assert alternate_key_bind("/accounts(accountnumber='O''Brien & Co')") == ("accounts", {"accountnumber": "O'Brien & Co"})
+    assert alternate_key_bind("/salesorders(ordernumber='SO-1')") == ("salesorders", {"ordernumber": "SO-1"})
+    assert alternate_key_bind(f"/accounts({A1})") is None
+    assert alternate_key_bind("/uoms(" + A2 + ")") is None
+    assert alternate_key_bind(None) is None
+
+
+@pytest.fixture
+def warehouse():
+    con = duckdb.connect()
+    con.execute("create schema crm_raw")
+    con.execute("create table crm_raw.accounts (accountid varchar, accountnumber varchar, _p2c_deleted boolean)")
+    con.execute(f"insert into crm_raw.accounts values ('{A1}', 'A-1', false), ('{A2}', 'A-2', true),"
+                f" ('{DUP}', 'D-1', false), ('{A2}', 'D-1', false)")
+    yield con
+    con.close()
+
+
+def test_binds_resolve_from_the_warehouse_then_the_crm(warehouse):
+    asked: list[dict] = []
+
+    def fetch(path, params):
+        asked.append({"path": path, **params})
+        return {"value": [{"accountid": "0a1b2c3d-0000-4000-8000-0000000000ff", "accountnumber": "NEW-1"}]}
+
+    binder = GuidBinder(warehouse, RefResolver(fetch, crm_primary_key))
+    payloads = [
+        {"name": "x", "customerid_account@odata.bind": "/accounts(accountnumber='A-1')"},
+        {"customerid_account@odata.bind": "/accounts(accountnumber='NEW-1')"},
+    ]
+    binder.prefetch(payloads)
+    assert binder.bind(payloads[0]) == {"name": "x", "customerid_account@odata.bind": f"/accounts({A1})"}
+    assert binder.bind(payloads[1]) == {"customerid_account@odata.bind": "/accounts(0a1b2c3d-0000-4000-8000-0000000000ff)"}
+    # the warehouse answered A-1; only NEW-1 went to the CRM, in one query
+    assert len(asked) == 1 and "NEW-1" in asked[0]["$filter"] and "A-1" not in asked[0]["$filter"]
+
+
+def test_a_deleted_or_ambiguous_record_is_not_bound_from_the_warehouse(warehouse):
+    binder = GuidBinder(warehouse, RefResolver(lambda path, params: {"value": []}, crm_primary_key))
+    for number in ("A-2", "D-1"):  # A-2 deleted; D-1 held by two live records
+        payload = {"customerid_account@odata.bind": f"/accounts(accountnumber='{number}')"}
+        binder.prefetch([payload])
+        with pytest.raises(Unresolved):
+            binder.bind(payload)
