@@ -93,6 +93,7 @@ class StageRecord:
     seconds: float
     counts: dict[str, dict[str, int]]
     message: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -288,31 +289,14 @@ def execute(
         stages = [("extract", pipeline.extract), ("transform", pipeline.transform), ("writeback", pipeline.writeback)]
         for name, stage in stages[:2] if dry_run else stages:
             on_stage(name, "start", None)
-            t0, stage_started = time.monotonic(), _now()
-            try:
-                outcome = stage(summary.run_id)
-            except ConfigError as err:
-                # only extraction and transformation can still see configuration errors, and
-                # both come before the writeback: nothing has been written
-                _fail(summary, warehouse, name, stage_started, t0, EXIT_CONFIG, str(err))
+            record, code = execute_stage(name, stage, summary.run_id, warehouse=warehouse)
+            summary.stages.append(record)
+            if record.status == "failed":
+                summary.status, summary.exit_code, summary.message = "failed", code, f"{name}: {record.message}"
                 break
-            except InvariantFailed as err:
-                _fail(summary, warehouse, name, stage_started, t0, EXIT_INVARIANT, str(err))
-                break
-            except Exception as err:  # a stage crashed: the run failed, say where
-                code = EXIT_CONFIG if name == "extract" else EXIT_PARTIAL
-                _fail(summary, warehouse, name, stage_started, t0, code, f"{type(err).__name__}: {err}")
-                break
-            status = "partial" if outcome.partial else "ok"
-            seconds = time.monotonic() - t0
-            summary.stages.append(StageRecord(name, status, seconds, outcome.counts, outcome.message))
-            record_stage(
-                warehouse, summary.run_id, name, status, stage_started, _now(), outcome.counts, outcome.message
-            )
-            crashpoint("run.after_stage_recorded")
-            if outcome.partial:
+            if code == EXIT_PARTIAL:
                 summary.exit_code = EXIT_PARTIAL
-            on_stage(name, status, summary.stages[-1])
+            on_stage(name, record.status, record)
 
         if summary.status == "running":
             summary.status = "partial" if summary.exit_code == EXIT_PARTIAL else "ok"
@@ -336,13 +320,34 @@ def execute(
         return summary
 
 
-def _fail(
-    summary: RunSummary, warehouse: Path, stage: str, started: datetime, t0: float, code: int, message: str
-) -> None:
-    summary.stages.append(StageRecord(stage, "failed", time.monotonic() - t0, {}, message))
-    # the callers' progress display learns of the failure through the summary it gets back
-    summary.status, summary.exit_code, summary.message = "failed", code, f"{stage}: {message}"
-    record_stage(warehouse, summary.run_id, stage, "failed", started, _now(), {}, message)
+def execute_stage(name: str, stage: Stage, run_id: str, *, warehouse: Path | None = None) -> tuple[StageRecord, int]:
+    """Run one stage and book it in ``p2c_sync.runs``; never raises for a stage that failed.
+
+    Returns the stage's record and its exit code (:data:`EXIT_OK`, :data:`EXIT_PARTIAL` when some
+    records failed or wait, :data:`EXIT_CONFIG`, :data:`EXIT_INVARIANT`). ``p2c run`` calls it for
+    each stage under its lock; an orchestrator calls it once per task, each under the lock.
+    """
+    warehouse = warehouse or settings.warehouse_path()
+    t0, started = time.monotonic(), _now()
+    try:
+        outcome = stage(run_id)
+    except ConfigError as err:
+        # only extraction and transformation can still see configuration errors, and both come
+        # before the writeback: nothing has been written
+        code, message = EXIT_CONFIG, str(err)
+    except InvariantFailed as err:
+        code, message = EXIT_INVARIANT, str(err)
+    except Exception as err:  # a stage crashed: the run failed, say where
+        code, message = (EXIT_CONFIG if name == "extract" else EXIT_PARTIAL), f"{type(err).__name__}: {err}"
+    else:
+        status = "partial" if outcome.partial else "ok"
+        record = StageRecord(name, status, time.monotonic() - t0, outcome.counts, outcome.message, outcome.detail)
+        record_stage(warehouse, run_id, name, status, started, _now(), outcome.counts, outcome.message)
+        crashpoint("run.after_stage_recorded")
+        return record, (EXIT_PARTIAL if outcome.partial else EXIT_OK)
+    # the callers' progress display learns of the failure through the record it gets back
+    record_stage(warehouse, run_id, name, "failed", started, _now(), {}, message)
+    return StageRecord(name, "failed", time.monotonic() - t0, {}, message), code
 
 
 def iter_summary_rows(summary: RunSummary) -> Iterator[tuple[str, ...]]:

@@ -234,13 +234,15 @@ def run_extract(
         return [future.result() for future in futures]
 
 
-def extract_stage(run_id: str):
-    """``p2c run``'s extract stage: both systems; counts ``{"extracted": rows}`` per canonical entity."""
+def extract_stage(run_id: str, systems: Iterable[System] = ("crm", "erp"), entities: Sequence[str] | None = None):
+    """``p2c run``'s extract stage: both systems; counts ``{"extracted": rows}`` per canonical entity.
+
+    An orchestrator runs it per system (``systems``) and for the entity sets it selected."""
     from p2c.run import StageOutcome
     from pipelines.settings import CANONICAL_ENTITY
 
     counts: dict[str, dict[str, int]] = {}
-    results = run_extract()
+    results = run_extract(systems, entities=entities)
     for result in results:
         for entity_set, rows in result.rows.items():
             entity = CANONICAL_ENTITY.get(entity_set, entity_set)

@@ -45,12 +45,12 @@ def _transform(run_id: str):
 
     preflight.organisation(settings.warehouse_path())  # before dbt and the writeback: exit 2
     outcome = transform_stage(run_id)
-    for entity, records in _canonical_counts().items():
+    for entity, records in canonical_counts().items():
         outcome.counts.setdefault(entity, {})["canonical"] = records
     return outcome
 
 
-def _canonical_counts() -> dict[str, int]:
+def canonical_counts() -> dict[str, int]:
     """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
     import duckdb
 

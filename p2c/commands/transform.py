@@ -26,6 +26,8 @@ from p2c.errors import ConfigError
 
 PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
 EXIT_OK, EXIT_CONFIG, EXIT_FAILED = 0, 2, 4
+# the nightly build leaves dbt's unit tests out (``--unit-tests`` runs them)
+NIGHTLY_EXCLUDE = ["--exclude", "resource_type:unit_test"]
 
 console = Console()
 
@@ -141,7 +143,7 @@ def transform(
     warehouse = warehouse or settings.warehouse_path()
     extra = ["--select", select] if select else []
     if not unit_tests:
-        extra += ["--exclude", "resource_type:unit_test"]
+        extra += NIGHTLY_EXCLUDE
     crashpoint("transform.before_dbt")
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
     crashpoint("transform.after_dbt")
