@@ -283,6 +283,7 @@ mapped as (
     select
         headers.*,
         companies.company,
+        companies.business_unit_name,
         currencies.currency_name,
         currencies.currency_code,
         customers.natural_key as customer_account,
@@ -330,7 +331,7 @@ final as (
             when customer_reason is not null then 'parent_quarantined'
         end as reason,
         case
-            when company is null then 'business unit ' || coalesce(business_unit_id, '(none)')
+            when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
             {%- if payment_terms %}
             when payment_terms_code is not null and erp_payment_terms_name is null then 'payment terms code ' || cast(payment_terms_code as varchar)
