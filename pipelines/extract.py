@@ -74,7 +74,7 @@ def warehouse_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """One open connection to the warehouse file for a run; closed (and checkpointed) at the end."""
     warehouse = settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
+    con = duckdb.connect(str(warehouse), config=settings.duckdb_config())
     try:
         yield con
     finally:
