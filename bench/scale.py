@@ -89,8 +89,9 @@ def p2c_run(env: dict[str, str], work: Path, label: str) -> dict:
     # the report stage: what the run took beyond the booked stages
     row["report"] = row["report"] if row["report"] is not None else max(
         0.0, wall - sum(row[s] or 0 for s in STAGES if s != "report"))
-    print(f"  {label}: exit {code}, {wall:.1f} s, {row['written']} written in {row['requests']} requests, "
-          f"peak {peak:.0f} MiB", flush=True)
+    print(f"  {label}: exit {code}, {wall:.1f} s (" + ", ".join(f"{s} {row[s] or 0:.1f}" for s in STAGES)
+          + f"), {row['rows']} rows, {row['written']} written in {row['requests']} requests, peak {peak:.0f} MiB",
+          flush=True)
     return row
 
 
