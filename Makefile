@@ -27,9 +27,10 @@ test: $(STAMP)
 soak: $(STAMP)
 	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m reliability tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
 
-# the crash-point chain, sandbox restart / token revocation and the secrets grep (tests/reliability/)
+# the crash-point chain, sandbox restart / token revocation and the secrets grep (tests/reliability/),
+# and `p2c watch` carrying a CRM edit to the ERP (tests/run/test_watch.py)
 reliability: $(STAMP)
-	$(BIN)/python -m pytest -q -m reliability tests/reliability/test_crash_resume.py
+	$(BIN)/python -m pytest -q -m reliability tests/reliability/test_crash_resume.py tests/run/test_watch.py
 
 demo: $(STAMP)
 	bash scripts/demo.sh

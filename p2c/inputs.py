@@ -28,7 +28,8 @@ PROJECT_PATHS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "p
 MARKS = f"{sync_schema.SCHEMA}.transform_inputs"
 
 
-def _project_digest() -> str:
+def project_digest() -> str:
+    """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
     digest = hashlib.sha256()
     for name in PROJECT_PATHS:
         root = settings.PROJECT_DIR / name
@@ -41,7 +42,7 @@ def _project_digest() -> str:
 
 def fingerprint(conn: duckdb.DuckDBPyConnection) -> str:
     """One digest of every input of the dbt project (see the module docstring)."""
-    digest = hashlib.sha256(_project_digest().encode())
+    digest = hashlib.sha256(project_digest().encode())
     tables = conn.execute(
         "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and ("
         f"(table_schema in {RAW_SCHEMAS!r} and table_name not like '\\_dlt%' escape '\\')"

@@ -73,9 +73,34 @@ def run_dbt(
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = dbt_args(command, warehouse, extra)
     try:
-        return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
+        runner = dbtRunner(manifest=_parsed(warehouse), callbacks=[_on_dbt_event])
+        return runner.invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
+
+
+# a long-lived process (`p2c watch`) keeps dbt's parsed project between invocations
+_KEPT: dict = {"on": False, "digest": None, "manifest": None}
+
+
+def keep_parsed(on: bool) -> None:
+    """Keep dbt's parsed project (its manifest) in this process between builds; it is parsed
+    again when a model, macro, seed or data test changes."""
+    _KEPT.update(on=on, digest=None, manifest=None)
+
+
+def _parsed(warehouse: Path):
+    if not _KEPT["on"]:
+        return None
+    from dbt.cli.main import dbtRunner
+
+    from p2c.inputs import project_digest
+
+    digest = project_digest()
+    if digest != _KEPT["digest"]:
+        res = dbtRunner().invoke(["--quiet", *dbt_args("parse", warehouse)])
+        _KEPT.update(digest=digest if res.success else None, manifest=res.result if res.success else None)
+    return _KEPT["manifest"]
 
 
 def _on_dbt_event(event) -> None:
