@@ -194,12 +194,14 @@ def status(dir: Path = DirOpt) -> None:
 @app.command()
 def reset(
     dir: Path = DirOpt,
-    scale: str = typer.Option("small", help="small (~2k records), medium (~100k) or large (~1M)."),
+    scale: str = typer.Option("small", help="tiny (~500 records, for fast tests), small (~2k), medium (~100k) or large (~1M)."),
     seed: int = typer.Option(7, help="Seed of the deterministic demo data."),
 ) -> None:
     """Replace the data in --dir by deterministic demo data (stop the sandbox first)."""
-    if scale not in ("small", "medium", "large"):
-        raise typer.BadParameter("--scale must be small, medium or large")
+    from sandbox.demo_data import SCALES
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"--scale must be {', '.join(SCALES)}")
     if server.read_pidfile(dir):
         console.print("[red]The sandbox is running on this directory; run `p2c sandbox down` first.")
         raise typer.Exit(1)
