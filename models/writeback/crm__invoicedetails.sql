@@ -1,7 +1,7 @@
 -- F&O invoice lines -> CRM invoice lines of invoices the CRM has or receives this run
 {{ writeback_rows(
     'invoice_line', 'crm',
-    create_defaults="json_object('isproductoverridden', false, 'ispriceoverridden', true)",
+    create_defaults=portable_json_object("'isproductoverridden', false, 'ispriceoverridden', true"),
     create_when="exists (
             select 1 from " ~ ref('int_record_pairs') ~ " as invoices
             left join " ~ ref('int_record_pairs') ~ " as customers

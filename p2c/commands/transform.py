@@ -49,13 +49,13 @@ def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None, targ
     """The dbt CLI arguments for this project and warehouse (``target``: the profile's target;
     by default the one ``[warehouse] destination`` chooses)."""
     work = warehouse.parent
-    target = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
+    target_path = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
     logs = os.environ.get("DBT_LOG_PATH") or str(work / "dbt_logs")
     return [
         command,
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", target,
+        "--target-path", target_path,
         "--log-path", logs,
         "--target", target or wh.current(warehouse).dbt_target,
         *(extra or []),
