@@ -130,6 +130,8 @@ create_fields as (
         and entities.master = '{{ source }}'
         -- inactive records are not brought into the other system
         and coalesce(pairs.{{ source }}_active, true)
+        -- nor over a row of the target that holds the key but is in quarantine
+        and not pairs.{{ target }}_quarantined
         and ({{ create_when }})
 ),
 
