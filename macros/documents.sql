@@ -151,10 +151,10 @@ final as (
         company,
         company || '|' || {{ number }} as parent_key,
         {{ json_key(*key_args) }} as target_key,
-        cast(json_object(
-            '{{ crm_lookup }}', {{ crm_ref(crm_set, crm_number, number) }},
-            'sequencenumber', sequence_number
-        ) as varchar) as counterpart_key,
+        cast({{ portable_json_object(
+            "'" ~ crm_lookup ~ "', " ~ crm_ref(crm_set, crm_number, number) ~ ",
+            'sequencenumber', sequence_number"
+        ) }} as varchar) as counterpart_key,
         odata_etag as etag,
         cast(null as timestamp with time zone) as modified_at,
         false as is_deleted,

@@ -52,15 +52,12 @@ def _transform(run_id: str):
 
 def canonical_counts() -> dict[str, int]:
     """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
-    import duckdb
+    from p2c import warehouse
 
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'canonical'"
-        ).fetchall()
+    with warehouse.current().connect(read_only=True) as conn:
         return {
             name.removesuffix("s"): conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
-            for (name,) in tables
+            for name in conn.tables("canonical")
         }
 
 
@@ -71,11 +68,10 @@ def _writeback(run_id: str):
 
 
 def _report(run_id: str) -> str:
-    import duckdb
-
+    from p2c import warehouse
     from p2c.report import write_report
 
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with warehouse.current().connect(read_only=True) as conn:
         return str(write_report(conn, run_id, settings.reports_dir()))
 
 
