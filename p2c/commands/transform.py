@@ -11,7 +11,9 @@ dbt's unit tests (development tests of the SQL on fixed inputs, ~3 of ~16 s on t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -82,7 +84,9 @@ def run_dbt(
             sync_schema.ensure(conn)
     args = dbt_args(command, warehouse, extra, target=store.dbt_target)
     try:
-        return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
+        # dbt's own lines (its errors, even with --quiet) go to stderr: stdout is p2c's (`--json`)
+        with contextlib.redirect_stdout(sys.stderr):
+            return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
 
