@@ -6,8 +6,9 @@ Budget: a ``p2c run`` costs ~15-20 s (dbt build most of it), so 23 crashes each 
 full resume would not fit ``make test``. The crashes are chained instead, in pipeline order, on one
 sandbox and one warehouse at the ``tiny`` demo scale: each killed run is the resume of the one
 killed before it (so every crash is followed by a ``p2c run`` that must cope with what it left), a
-crash early in a run costs only the time up to its point, and the writeback points come while most
-of the first sync is still to be written. A killed run must end by ``SIGKILL`` (exit -9) — proof that
+crash early in a run costs only the time up to its point, the writeback points are reached by
+``p2c writeback`` alone (no dbt build per kill), and they come while most of the first sync is
+still to be written. A killed run must end by ``SIGKILL`` (exit -9) — proof that
 its point was reached. The chain starts with a run during which the sandbox restarts, and the first
 clean run after it has every access token revoked as its writeback starts. The reference (the same
 demo data, synced without a crash) is computed once.
@@ -35,31 +36,34 @@ pytestmark = pytest.mark.e2e
 SEED = 41
 SCALE = "tiny"
 
-# (point, occurrence), in the order the chain visits them
-CHAIN: list[tuple[str, int]] = [
-    ("run.after_lock", 1),
-    ("extract.after_preflight", 1),
-    ("extract.page_fetched", 3),
-    ("extract.after_dlt_extract", 1),
-    ("extract.after_dlt_normalize", 1),
-    ("extract.after_dlt_load", 1),
-    ("run.after_stage_recorded", 1),  # after extract
-    ("transform.before_dbt", 1),
-    ("transform.model_built", 40),
-    ("transform.after_dbt", 1),
-    ("run.after_stage_recorded", 2),  # after transform
-    ("writeback.before_base_updates", 1),
-    ("writeback.after_base_updates", 1),
-    ("writeback.refs_resolved", 1),
-    ("writeback.before_batch_sent", 1),
-    ("writeback.after_batch_sent", 1),
-    ("writeback.sync_log_inserted", 1),
-    ("writeback.sync_state_upserted", 1),
-    ("writeback.after_batch_recorded", 1),
-    ("writeback.after_batch_sent", 3),
-    ("writeback.stage_done", 1),
-    ("report.before_write", 1),
-    ("report.half_written", 1),
+# (point, occurrence, command), in the order the chain visits them. The writeback's points are
+# reached by `p2c writeback` alone (the stage a scheduler runs by itself, on the plan the last
+# transform left): no dbt build per kill, and each resume re-sends a plan part of which the killed
+# one already applied — the harder case for "nothing twice"
+CHAIN: list[tuple[str, int, str]] = [
+    ("run.after_lock", 1, "run"),
+    ("extract.after_preflight", 1, "run"),
+    ("extract.page_fetched", 3, "run"),
+    ("extract.after_dlt_extract", 1, "run"),
+    ("extract.after_dlt_normalize", 1, "run"),
+    ("extract.after_dlt_load", 1, "run"),
+    ("run.after_stage_recorded", 1, "run"),  # after extract
+    ("transform.before_dbt", 1, "run"),
+    ("transform.model_built", 40, "run"),
+    ("transform.after_dbt", 1, "run"),
+    ("run.after_stage_recorded", 2, "run"),  # after transform
+    ("writeback.before_base_updates", 1, "writeback"),
+    ("writeback.after_base_updates", 1, "writeback"),
+    ("writeback.refs_resolved", 1, "writeback"),
+    ("writeback.before_batch_sent", 1, "writeback"),
+    ("writeback.after_batch_sent", 1, "writeback"),
+    ("writeback.sync_log_inserted", 1, "writeback"),
+    ("writeback.sync_state_upserted", 1, "writeback"),
+    ("writeback.after_batch_recorded", 1, "writeback"),
+    ("writeback.after_batch_sent", 3, "writeback"),
+    ("writeback.stage_done", 1, "writeback"),
+    ("report.before_write", 1, "run"),
+    ("report.half_written", 1, "run"),
 ]
 
 
@@ -73,16 +77,16 @@ class Job:
         self.env.pop(ENV, None)
         self.outputs: list[subprocess.CompletedProcess] = []
 
-    def popen(self, crash: str | None = None, as_json: bool = True) -> subprocess.Popen:
+    def popen(self, crash: str | None = None, as_json: bool = True, command: str = "run") -> subprocess.Popen:
         env = dict(self.env)
         if crash:
             env[ENV] = crash
-        args = ["run", "--json"] if as_json else ["run"]
+        args = [command, "--json"] if as_json else [command]
         return subprocess.Popen([sys.executable, "-m", "p2c.cli", *args], cwd=ROOT, env={**env, "COLUMNS": "200"},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def run(self, crash: str | None = None) -> tuple[int, dict | None]:
-        proc = self.popen(crash)
+    def run(self, crash: str | None = None, command: str = "run") -> tuple[int, dict | None]:
+        proc = self.popen(crash, command=command)
         out, err = proc.communicate(timeout=300)
         self.outputs.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
         return proc.returncode, (json.loads(out) if out.strip() else None)
@@ -142,8 +146,8 @@ def crashed(sandbox_factory, tmp_path_factory):
     job.outputs.append(subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), proc.stderr.read()))
     assert proc.returncode in (0, 1, 2), job.outputs[-1].stdout[-3000:] + job.outputs[-1].stderr[-3000:]
     survived: list[str] = []
-    for point, occurrence in CHAIN:
-        code, _ = job.run(f"{point}:{occurrence}")
+    for point, occurrence, command in CHAIN:
+        code, _ = job.run(f"{point}:{occurrence}", command)
         assert code == -signal.SIGKILL, (
             f"{point}:{occurrence} was not reached (exit {code}):\n{job.outputs[-1].stderr[-2000:]}")
         survived.append(f"{point}:{occurrence}")
@@ -152,7 +156,7 @@ def crashed(sandbox_factory, tmp_path_factory):
 
 
 def test_every_crash_point_is_in_the_chain():
-    assert set(POINTS) == {p for p, _ in CHAIN}
+    assert set(POINTS) == {p for p, _, _ in CHAIN}
     assert len(POINTS) >= 20
 
 
