@@ -21,7 +21,7 @@ pivoted as (
         {%- for field, type in canonical_fields(entity) %}
         max(case when field = '{{ field }}' then merged_value end) as {{ field }},
         {%- endfor %}
-        json_group_object(field, merged_from) as value_sources
+        {{ portable_json_group_object('field', 'merged_from') }} as value_sources
     from merged
     group by record_key
 ),

@@ -54,7 +54,6 @@ translated as (
     -- every field with its value in the target's vocabulary
     select
         merged.*,
-        pairs.presence,
         field_map.attribute,
         field_map.api_type,
         field_map.bind,
@@ -83,7 +82,7 @@ fields as (
         case
             when value is null then cast('null' as json)
             when bind is not null then to_json(replace(bind, '{}', replace(value, '''', '''''')))
-            when api_type = 'decimal' then to_json(cast(value as double))
+            when api_type = 'decimal' then to_json(cast(value as double precision))
             when api_type = 'int' then to_json(cast(value as bigint))
             when api_type = 'bool' then to_json(value = 'true')
             else to_json(value)
@@ -97,8 +96,8 @@ updates as (
     select
         record_key,
         'update' as operation,
-        json_group_object(attribute, json_value) as payload,
-        json_group_object(field, json_object('old', {{ target }}_value, 'new', merged_value)) as changes
+        {{ portable_json_group_object('attribute', 'json_value') }} as payload,
+        {{ portable_json_group_object('field', portable_json_object("'old', " ~ target ~ "_value, 'new', merged_value")) }} as changes
     from fields
     where presence = 'both'
         and write_{{ target }}
@@ -111,7 +110,7 @@ update_bases as (
     -- fields this write settles, plus fields the base moves on without any write
     select
         fields.record_key,
-        json_group_object(fields.field, fields.base_after_value) as base_after
+        {{ portable_json_group_object('fields.field', 'fields.base_after_value') }} as base_after
     from fields
     inner join updates on fields.record_key = updates.record_key
     where (fields.write_{{ target }} and fields.attribute is not null and not fields.is_untranslatable)
@@ -131,6 +130,8 @@ create_fields as (
         and entities.master = '{{ source }}'
         -- inactive records are not brought into the other system
         and coalesce(pairs.{{ source }}_active, true)
+        -- nor over a row of the target that holds the key but is in quarantine
+        and not pairs.{{ target }}_quarantined
         and ({{ create_when }})
 ),
 
@@ -138,8 +139,8 @@ create_payloads as (
     -- a new record gets every value its owner (or both, for shared fields) holds
     select
         create_fields.record_key,
-        json_group_object(create_fields.attribute, create_fields.json_value) as payload,
-        json_group_object(create_fields.field, json_object('old', null, 'new', create_fields.merged_value)) as changes
+        {{ portable_json_group_object('create_fields.attribute', 'create_fields.json_value') }} as payload,
+        {{ portable_json_group_object('create_fields.field', portable_json_object("'old', null, 'new', create_fields.merged_value")) }} as changes
     from create_fields
     inner join ownership on create_fields.field = ownership.field
     where create_fields.attribute is not null
@@ -153,9 +154,9 @@ creates as (
     select
         create_fields.record_key,
         'create' as operation,
-        max(create_payloads.payload) as payload,
-        max(create_payloads.changes) as changes,
-        json_group_object(create_fields.field, create_fields.merged_value) as base_after
+        cast(max(cast(create_payloads.payload as varchar)) as json) as payload,
+        cast(max(cast(create_payloads.changes as varchar)) as json) as changes,
+        {{ portable_json_group_object('create_fields.field', 'create_fields.merged_value') }} as base_after
     from create_fields
     left join create_payloads on create_fields.record_key = create_payloads.record_key
     group by create_fields.record_key
@@ -208,10 +209,10 @@ final as (
         {%- if create_defaults or update_defaults %}
         cast(case
             {%- if create_defaults %}
-            when changed.operation = 'create' then json_merge_patch(changed.payload, {{ create_defaults }})
+            when changed.operation = 'create' then {{ portable_json_merge_patch('changed.payload', create_defaults) }}
             {%- endif %}
             {%- if update_defaults %}
-            when changed.operation = 'update' then json_merge_patch(changed.payload, {{ update_defaults }})
+            when changed.operation = 'update' then {{ portable_json_merge_patch('changed.payload', update_defaults) }}
             {%- endif %}
             else changed.payload
         end as json) as payload,
@@ -221,8 +222,8 @@ final as (
         cast(changed.changes as json) as changes,
         case when changed.operation = 'create' then null else pairs.{{ target }}_etag end as etag,
         cast(case
-            when pairs.parent_key is null or entities.parent_entity is null then json_array()
-            else json_array(json_object('entity', entities.parent_entity, 'record_key', pairs.parent_key))
+            when pairs.parent_key is null or entities.parent_entity is null then {{ portable_json_array() }}
+            else {{ portable_json_array(portable_json_object("'entity', entities.parent_entity, 'record_key', pairs.parent_key")) }}
         end as json) as depends_on,
         cast(changed.base_after as json) as base_after,
         pairs.crm_id,

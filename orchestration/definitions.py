@@ -43,12 +43,12 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from p2c import preflight, settings
+from p2c import warehouse as p2c_warehouse
 from p2c.commands.run import canonical_counts, default_pipeline
 from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, run_dbt
 from p2c.lock import LockHeld, run_lock
@@ -93,7 +93,7 @@ def book_run(run_id: str, *, final: bool) -> RunSummary:
     from p2c.run import record_stage
 
     warehouse = settings.warehouse_path()
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with p2c_warehouse.current(warehouse).connect(read_only=True) as conn:
         totals = conn.execute(
             "select stage, status, started_at, finished_at, message from p2c_sync.runs"
             " where run_id = ? and entity = '' and stage <> 'run' order by started_at",

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import duckdb
 import httpx
 
 from p2c.errors import ConfigError
@@ -248,11 +247,13 @@ def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
     """Raise ConfigError when the company map does not match the extracted organisations."""
     with company_map.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    from p2c import warehouse as wh
+
+    with wh.current(warehouse).connect(read_only=True) as conn:
         try:
             legal_entities = {r[0] for r in conn.execute("select legal_entity_id from erp_raw.legal_entities").fetchall()}
             business_units = {r[0] for r in conn.execute("select name from crm_raw.businessunits").fetchall()}
-        except duckdb.CatalogException:
+        except wh.MissingTable:
             return  # not extracted (a partial extraction): dbt's own tests will speak
     problems = company_map_problems(rows, legal_entities, business_units)
     if problems:

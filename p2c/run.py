@@ -27,9 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import duckdb
-
-from p2c import settings
+from p2c import settings, warehouse as wh
 from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 from p2c.lock import run_lock
@@ -181,16 +179,12 @@ def record_stage(
         (run_id, stage, entity, status, started, finished, json.dumps(c), None, *process)
         for entity, c in sorted(counts.items())
     ]
-    with duckdb.connect(str(warehouse)) as conn:
+    with wh.current(warehouse).connect() as conn:
         sync_schema.ensure(conn)
-        conn.execute(
-            "delete from p2c_sync.runs where run_id = ? and stage = ?", [run_id, stage]
-        )
-        conn.executemany(
-            """insert into p2c_sync.runs (run_id, stage, entity, status, started_at, finished_at, counts, message, pid, host)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            rows,
-        )
+        with conn.transaction():
+            conn.execute("delete from p2c_sync.runs where run_id = ? and stage = ?", [run_id, stage])
+            conn.insert("p2c_sync.runs", ("run_id", "stage", "entity", "status", "started_at", "finished_at", "counts",
+                                          "message", "pid", "host"), rows)
 
 
 INTERRUPTED_MESSAGE = "interrupted: its process ended before the run finished (killed, or the machine stopped)"
@@ -202,9 +196,10 @@ def close_interrupted_runs(warehouse: Path) -> list[dict[str, Any]]:
     Call it only while holding the run lock: then no run of this warehouse is running, so a row
     still saying so belongs to a process that died. The next run re-extracts and re-plans from what
     both systems hold, so nothing the interrupted run wrote is written twice."""
-    if not warehouse.exists():
+    store = wh.current(warehouse)
+    if not store.exists():
         return []
-    with duckdb.connect(str(warehouse)) as conn:
+    with store.connect() as conn:
         sync_schema.ensure(conn)
         runs = conn.execute(
             """select run_id, started_at from p2c_sync.runs
@@ -265,6 +260,7 @@ def execute(
     lock_path = lock_path or settings.lock_path()
     summary = RunSummary(run_id=run_id or new_run_id())
     writable_warehouse_dir(warehouse)
+    wh.current(warehouse).check()  # a bad [warehouse] setting or connection: ConfigError naming it
 
     with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3
         started = _now()

@@ -74,17 +74,9 @@ def _stored(entity: EntitySpec, ids: pa.Array | None, *, anti: bool, live: bool 
         try:
             with pipeline.sql_client() as sql:
                 table = sql.make_qualified_table_name(entity.table)
-                con = sql.native_connection
-                con.execute("SET TimeZone = 'UTC'")
-                con.register("p2c_ids", pa.table({"id": ids if ids is not None else pa.array([], pa.string())}))
-                try:
-                    op = "not in" if anti else "in"
-                    alive = f"coalesce({DELETED_COLUMN}, false) = false and " if live else ""
-                    found = con.execute(f"select * from {table} where {alive}{pk} {op} (select id from p2c_ids)").arrow()
-                    if hasattr(found, "read_all"):  # duckdb hands back a lazy reader: read it while connected
-                        found = found.read_all()
-                finally:
-                    con.unregister("p2c_ids")
+                op = "not in" if anti else "in"
+                alive = f"coalesce({DELETED_COLUMN}, false) = false and " if live else ""
+                found = _select_by_ids(sql, f"select * from {table} where {alive}{pk} {op} ({{ids}})", ids)
         except Exception as exc:  # no table yet (first load): nothing stored
             if "does not exist" in str(exc) or "not found" in str(exc).lower():
                 return None
@@ -92,6 +84,24 @@ def _stored(entity: EntitySpec, ids: pa.Array | None, *, anti: bool, live: bool 
     if found.num_rows == 0:
         return None
     return found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
+
+
+def _select_by_ids(sql, query: str, ids: pa.Array | None) -> pa.Table:
+    """``query`` (``{ids}`` standing for a subquery of the ids) through dlt's sql client, as Arrow."""
+    con = sql.native_connection
+    values = ids if ids is not None else pa.array([], pa.string())
+    if hasattr(con, "register"):  # DuckDB: the ids as an Arrow table (a list parameter is slow at 100k ids)
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("p2c_ids", pa.table({"id": values}))
+        try:
+            found = con.execute(query.format(ids="select id from p2c_ids")).arrow()
+            return found.read_all() if hasattr(found, "read_all") else found  # a lazy reader: read while connected
+        finally:
+            con.unregister("p2c_ids")
+    # a server database (PostgreSQL): the ids as one array parameter
+    sql.execute_sql("SET TimeZone = 'UTC'")
+    with sql.execute_query(query.format(ids="select unnest(%s::text[])"), values.to_pylist()) as cursor:
+        return cursor.arrow()
 
 
 def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.Table | None:
@@ -124,10 +134,12 @@ def fill_absent(entity: EntitySpec, rows: list[dict], loaded: bool) -> list[dict
     not a null one: merging the row as it came would erase the stored value. A column the row
     carries as ``null`` stays null. Rows the warehouse does not hold yet are left as they are.
     """
-    gaps = {i: missing for i, row in enumerate(rows) if (missing := absent_columns(entity, row))}
+    api_key = entity.key[0]
+    # a row without its key cannot be matched to a stored one (check_row quarantines it)
+    gaps = {i: missing for i, row in enumerate(rows)
+            if isinstance(row.get(api_key), str) and (missing := absent_columns(entity, row))}
     if not gaps or not loaded:
         return rows
-    api_key = entity.key[0]
     stored = _stored(entity, pa.array([str(rows[i][api_key]) for i in gaps], pa.string()), anti=False, live=False)
     if stored is None:
         return rows

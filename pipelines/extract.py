@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 import dlt
-import duckdb
 import httpx
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from p2c import settings
+from p2c import settings, warehouse
 from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 from pipelines.connection import System, resolve_connection
@@ -70,29 +69,23 @@ class ExtractResult:
 
 
 @contextmanager
-def warehouse_connection() -> Iterator[duckdb.DuckDBPyConnection]:
-    """One open connection to the warehouse file for a run; closed (and checkpointed) at the end."""
-    warehouse = settings.warehouse_path()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), config=settings.duckdb_config())
-    try:
+def warehouse_connection() -> Iterator[warehouse.Connection]:
+    """One open connection to the warehouse for a run; closed (and checkpointed) at the end."""
+    with warehouse.current().connect() as con:
         yield con
-    finally:
-        con.close()
 
 
-def make_pipeline(system: System, connection: duckdb.DuckDBPyConnection | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of one system, on the warehouse and pipelines dir of ``p2c.settings``.
+def make_pipeline(system: System, connection: warehouse.Connection | None = None) -> dlt.Pipeline:
+    """The dlt pipeline of one system, on the configured warehouse (``p2c.warehouse``) and the
+    pipelines dir of ``p2c.settings``.
 
-    ``connection``: an open connection to the warehouse that dlt borrows (cursors per thread) and
-    never closes; without one dlt opens the file itself.
+    ``connection``: an open connection to the warehouse that dlt borrows (on DuckDB: cursors per
+    thread, never closed); without one dlt opens the warehouse itself.
     """
-    warehouse = settings.warehouse_path()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    credentials = connection if connection is not None else str(warehouse)
+    settings.pipelines_dir().mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=settings.PIPELINE_NAMES[system],
-        destination=dlt.destinations.duckdb(credentials, replace_strategy="insert-from-staging"),
+        destination=warehouse.current().dlt_destination(connection),
         dataset_name=settings.DATASET_NAMES[system],
         pipelines_dir=str(settings.pipelines_dir()),
         progress=None,
@@ -118,7 +111,7 @@ def extract_system(
     max_connections: int = 8,
     full_reload: bool = False,
     retry: RetryPolicy = RetryPolicy(),
-    connection: duckdb.DuckDBPyConnection | None = None,
+    connection: warehouse.Connection | None = None,
     checked: bool = False,
 ) -> ExtractResult:
     """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure.
@@ -141,7 +134,7 @@ def _extract_system(
     max_connections: int,
     full_reload: bool,
     retry: RetryPolicy,
-    connection: duckdb.DuckDBPyConnection,
+    connection: warehouse.Connection,
 ) -> ExtractResult:
     for key, value in _DLT_DEFAULTS.items():
         os.environ.setdefault(key, value)
@@ -159,6 +152,16 @@ def _extract_system(
 
     started = time.monotonic()
     with make_client(conn, transport=transport, max_connections=max_connections, retry=retry) as client:
+        pipeline = make_pipeline(system, connection)
+        try:
+            if pipeline.has_pending_data:
+                # a killed run left a load package (its delta links inside): load it first, then read
+                # afresh (dlt's run() would load it and skip this run's extraction); before looking at
+                # which tables exist, so a table that package creates is merged into, not appended to
+                pipeline.normalize()
+                pipeline.load()
+        except PipelineStepFailed as exc:
+            raise ExtractError(f"{system}: loading the package a killed run left failed: {_cause(exc)}") from exc
         loaded = _loaded_tables(system, connection)
         if system == "crm":
             source = crm_source(client, entities, page_seen, loaded_tables=loaded)
@@ -172,11 +175,6 @@ def _extract_system(
             _forget_delta_links(system)
         pipeline = make_pipeline(system, connection)
         try:
-            if pipeline.has_pending_data:
-                # a killed run left a load package (its delta links inside): load it first, then read
-                # afresh (dlt's run() would load it and skip this run's extraction)
-                pipeline.normalize()
-                pipeline.load()
             # dlt's run() = extract → normalize → load; called step by step so a crash can land between them
             pipeline.extract(source, loader_file_format="parquet")
             crashpoint("extract.after_dlt_extract")
@@ -196,13 +194,13 @@ def _extract_system(
     return result
 
 
-def _loaded_tables(system: System, connection: duckdb.DuckDBPyConnection) -> set[str]:
+_tables_lock = threading.Lock()  # the two systems' threads share the run's connection
+
+
+def _loaded_tables(system: System, connection: warehouse.Connection) -> set[str]:
     """The raw tables the warehouse holds for ``system``."""
-    with connection.cursor() as cursor:  # a cursor per thread: the other system shares the connection
-        rows = cursor.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [settings.DATASET_NAMES[system]]
-        ).fetchall()
-    return {name for (name,) in rows}
+    with _tables_lock:
+        return set(connection.tables(settings.DATASET_NAMES[system]))
 
 
 def _forget_delta_links(system: System) -> None:

@@ -313,9 +313,7 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None):
     canonical entity (created, updated, deactivated, failed, changed_since_extract, waiting,
     skipped) and ``partial`` when some records did not go through. ``p2c.run`` books the stage in
     ``p2c_sync.runs``, so this does not."""
-    import duckdb
-
-    from p2c import settings
+    from p2c import warehouse
     from p2c.run import StageOutcome
     from reverse_etl.clients import make_clients
     from reverse_etl.config import load_config
@@ -323,7 +321,7 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None):
     config = load_config()
     clients = make_clients(transport=transport, max_connections=max(8, config.concurrency))
     try:
-        with duckdb.connect(str(settings.warehouse_path()), config=settings.duckdb_config()) as conn:
+        with warehouse.current().connect() as conn:
             result = Writeback(conn, clients, config, run_id=run_id, book_run=False).run()
     finally:
         for client in clients.values():

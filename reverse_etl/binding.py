@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-import duckdb
-
+from p2c.warehouse import Connection, MissingTable
 from reverse_etl.keys import GUID
 from reverse_etl.operations import crm_primary_key
 from reverse_etl.resolve import RefResolver
@@ -58,7 +57,7 @@ def _binds(payload: dict) -> Iterable[tuple[str, str, dict[str, str]]]:
 class GuidBinder:
     """Rewrites alternate-key binds of CRM payloads to GUID binds (see the module docstring)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection | None, resolver: RefResolver) -> None:
+    def __init__(self, conn: Connection | None, resolver: RefResolver) -> None:
         self.conn = conn
         self.resolver = resolver
 
@@ -86,7 +85,7 @@ class GuidBinder:
                 f' group by "{column}" having count(*) = 1',
                 [sorted(values)],
             ).fetchall()
-        except duckdb.Error:  # not extracted, or no such column: the CRM is asked instead
+        except MissingTable:  # not extracted, or no such column: the CRM is asked instead
             return
         for value, guid in rows:
             self.resolver.remember(entity_set, {column: value}, str(guid))

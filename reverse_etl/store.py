@@ -1,6 +1,6 @@
 """The warehouse side of the writeback: reading the ``writeback`` models, writing ``p2c_sync``.
 
-Every batch's outcome is stored in one DuckDB transaction: its ``writeback_log`` rows, and for
+Every batch's outcome is stored in one warehouse transaction: its ``writeback_log`` rows, and for
 the records written, their ``sync_state`` (from ``base_after``) and ``couplings``. A crash between
 an HTTP write and this commit leaves the base *behind* the target, never ahead: the next run
 re-extracts, sees the value already there, and the merge settles it without writing again.
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Iterator, Mapping
-
-import pyarrow as pa
 
 from p2c.crashpoints import crashpoint
 from reverse_etl import sync_schema
@@ -89,9 +87,12 @@ def read_base_updates(conn) -> list[dict[str, Any]]:
 def _stream(conn, sql: str, params: list | None = None, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
     """The rows of a query, ``chunk`` at a time, on a cursor of their own (the connection goes on
     writing ``p2c_sync`` meanwhile)."""
-    cursor = conn.cursor()
+    # DuckDB: a cursor of its own; on PostgreSQL every execute has its own cursor already
+    own = getattr(conn, "dialect", "duckdb") == "duckdb"
+    cursor = conn.cursor() if own else conn.execute(sql, params or None)
     try:
-        cursor.execute(sql, params or [])
+        if own:
+            cursor.execute(sql, params or [])
         cols = [d[0] for d in cursor.description]
         while batch := cursor.fetchmany(chunk):
             yield [dict(zip(cols, r)) for r in batch]
@@ -108,7 +109,7 @@ def writeback_groups(conn) -> list[tuple[int, str, str, str, int]]:
         groups += [
             (int(seq or 0), system, target_set, table, n)
             for seq, system, target_set, n in conn.execute(
-                f'select sequence, target_system, target_set, count(*) from {WRITEBACK_SCHEMA}."{table}" group by all'
+                f'select sequence, target_system, target_set, count(*) from {WRITEBACK_SCHEMA}."{table}" group by sequence, target_system, target_set'
             ).fetchall()
         ]
     return sorted(groups)
@@ -176,58 +177,43 @@ LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status"
                "error_message", "attempt", "logged_at")
 _STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
 _COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at")
-_TYPES = {"http_status": pa.int32(), "attempt": pa.int32(), "logged_at": pa.timestamp("us"),
-          "updated_at": pa.timestamp("us"), "coupled_at": pa.timestamp("us")}
 
 
-def _arrow(cols: tuple[str, ...], rows: list[tuple]) -> pa.Table:
-    # one Arrow table per statement: DuckDB's executemany costs milliseconds per row
-    return pa.table({c: pa.array([r[i] for r in rows], type=_TYPES.get(c, pa.string())) for i, c in enumerate(cols)})
+def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tuple]:
+    """One row per key (its first ``key`` columns), the one ``prefer`` ranks lowest: an upsert
+    may not touch a row twice in one statement."""
+    out: dict[tuple, tuple] = {}
+    for row in rows:
+        k = row[:key]
+        if k not in out or prefer(row) < prefer(out[k]):
+            out[k] = row
+    return list(out.values())
 
 
 def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
     """Insert log rows and upsert base and couplings, all in one transaction."""
-    conn.execute("begin transaction")
-    try:
+    with conn.transaction():
         _insert(conn, log, state, couplings)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
     """Insert log rows and upsert base and couplings (in the caller's transaction)."""
     s = sync_schema.SCHEMA
-    try:
-        if log:
-            conn.register("_p2c_log", _arrow(LOG_COLUMNS, log))
-            conn.execute(f"insert into {s}.writeback_log ({', '.join(LOG_COLUMNS)}) select * from _p2c_log")
-            crashpoint("writeback.sync_log_inserted")
-        if state:
-            conn.register("_p2c_state", _arrow(_STATE_COLS, state))
-            conn.execute(f"""
-                insert into {s}.sync_state select * from _p2c_state
-                qualify row_number() over (partition by entity, record_key, field) = 1
-                on conflict (entity, record_key, field) do update
-                set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
-            crashpoint("writeback.sync_state_upserted")
-        if couplings:
-            conn.register("_p2c_couplings", _arrow(_COUPLING_COLS, couplings))
-            conn.execute(f"""
-                insert into {s}.couplings select * from _p2c_couplings
-                qualify row_number() over (partition by entity, record_key order by crm_id nulls last) = 1
-                on conflict (entity, record_key) do update set
-                    company = coalesce(excluded.company, couplings.company),
-                    crm_id = coalesce(excluded.crm_id, couplings.crm_id),
-                    erp_key = coalesce(excluded.erp_key, couplings.erp_key),
-                    run_id = excluded.run_id""")
-    finally:
-        for name in ("_p2c_log", "_p2c_state", "_p2c_couplings"):
-            try:
-                conn.unregister(name)
-            except Exception:  # not registered in this call
-                pass
+    if log:
+        conn.insert(f"{s}.writeback_log", LOG_COLUMNS, log)
+        crashpoint("writeback.sync_log_inserted")
+    if state:
+        conn.insert(f"{s}.sync_state", _STATE_COLS, _first_per_key(state, 3), """
+            on conflict (entity, record_key, field) do update
+            set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
+        crashpoint("writeback.sync_state_upserted")
+    if couplings:
+        conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
+            on conflict (entity, record_key) do update set
+                company = coalesce(excluded.company, couplings.company),
+                crm_id = coalesce(excluded.crm_id, couplings.crm_id),
+                erp_key = coalesce(excluded.erp_key, couplings.erp_key),
+                run_id = excluded.run_id""")
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
@@ -253,27 +239,22 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
 
 def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, str], int]:
     """Attempts since the record was last written (so ``p2c errors`` shows how often it failed)."""
-    keys = sorted({(e.row.target_system, e.row.target_set, e.row.record_key) for e in entries})
-    conn.register("_p2c_keys", pa.table({"system": [k[0] for k in keys], "entity": [k[1] for k in keys],
-                                          "record_key": [k[2] for k in keys]}))
-    try:
-        rows = conn.execute(f"""
-            with hist as (
-                select l.system, l.entity, l.record_key, l.status, l.logged_at
-                from {sync_schema.SCHEMA}.writeback_log l
-                join _p2c_keys k using (system, entity, record_key)
-            ), last_ok as (
-                select system, entity, record_key, max(logged_at) as at from hist where status = 'written'
-                group by all
-            )
-            select h.system, h.entity, h.record_key, count(*) from hist h
-            left join last_ok o using (system, entity, record_key)
-            where h.status in ('failed', 'changed_since_extract', 'waiting')
-              and h.logged_at > coalesce(o.at, timestamp '1970-01-01')
-            group by all""").fetchall()
-    finally:
-        conn.unregister("_p2c_keys")
-    return {(a, b, c): n for a, b, c, n in rows}
+    keys = {(e.row.target_system, e.row.target_set, e.row.record_key) for e in entries}
+    log = f"{sync_schema.SCHEMA}.writeback_log"
+    rows = conn.execute(f"""
+        with hist as (
+            select system, entity, record_key, status, logged_at from {log}
+            where record_key in (select unnest(?))
+        ), last_ok as (
+            select system, entity, record_key, max(logged_at) as at from hist where status = 'written'
+            group by system, entity, record_key
+        )
+        select h.system, h.entity, h.record_key, count(*) from hist h
+        left join last_ok o on o.system = h.system and o.entity = h.entity and o.record_key = h.record_key
+        where h.status in ('failed', 'changed_since_extract', 'waiting')
+          and h.logged_at > coalesce(o.at, timestamp '1970-01-01')
+        group by h.system, h.entity, h.record_key""", [sorted({k[2] for k in keys})]).fetchall()
+    return {(a, b, c): n for a, b, c, n in rows if (a, b, c) in keys}
 
 
 def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]]) -> int:
@@ -281,8 +262,7 @@ def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]
     ``updates`` comes in chunks (:func:`stream_base_updates`), each inserted as it arrives."""
     ts = now()
     count = 0
-    conn.execute("begin transaction")
-    try:
+    with conn.transaction():
         for chunk in updates:
             state, couplings = [], []
             for u in chunk:
@@ -296,10 +276,6 @@ def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]
                                   "natural_key", run_id, ts))
             _insert(conn, [], state, couplings)
             count += len(chunk)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return count
 
 
@@ -318,20 +294,19 @@ def finish_run(conn, run_id: str, counts: Mapping[str, Mapping[str, int]], statu
     for c in counts.values():
         for k, v in c.items():
             total[k] = total.get(k, 0) + v
-    conn.execute("begin transaction")
-    conn.execute(
-        f"""update {sync_schema.SCHEMA}.runs set status = ?, finished_at = ?, counts = ?, message = ?
-            where run_id = ? and stage = 'writeback' and entity = ''""",
-        [status, ts, json.dumps(total), message, run_id],
-    )
-    for entity_set, c in sorted(counts.items()):
-        entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
+    with conn.transaction():
         conn.execute(
-            f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, finished_at, counts)
-                values (?, 'writeback', ?, ?, ?, ?, ?)""",
-            [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
+            f"""update {sync_schema.SCHEMA}.runs set status = ?, finished_at = ?, counts = ?, message = ?
+                where run_id = ? and stage = 'writeback' and entity = ''""",
+            [status, ts, json.dumps(total), message, run_id],
         )
-    conn.execute("commit")
+        for entity_set, c in sorted(counts.items()):
+            entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
+            conn.execute(
+                f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, finished_at, counts)
+                    values (?, 'writeback', ?, ?, ?, ?, ?)""",
+                [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
+            )
 
 
 def read_errors(conn, entity: str | None = None, key: str | None = None, system: str | None = None) -> list[dict[str, Any]]:

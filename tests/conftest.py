@@ -206,3 +206,24 @@ def sandbox_factory():
     for sb in made:
         sb.stop()
     tmp.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the session (tests/pg_server.py); each test that needs a
+    warehouse on it takes a fresh database with ``pg_server.database()``."""
+    from pg_server import PgServer
+
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+def warehouse_env(kind: str, request) -> dict[str, str]:
+    """The settings that point p2c at a warehouse of ``kind`` ("duckdb" | "postgres"): on
+    PostgreSQL a fresh database on the session's server (the DuckDB file path still places dlt's
+    and dbt's working files and the run lock)."""
+    if kind == "duckdb":
+        return {"WAREHOUSE__DESTINATION": "duckdb"}
+    server = request.getfixturevalue("pg_server")
+    return {"WAREHOUSE__DESTINATION": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": server.database()}

@@ -21,7 +21,7 @@ records as (
 ),
 
 bases as (
-    select entity, record_key, json_group_object(field, base_after_value) as base_after
+    select entity, record_key, {{ portable_json_group_object('field', 'base_after_value') }} as base_after
     from merged
     group by entity, record_key
 ),

@@ -3,7 +3,7 @@
 -- such invoices, not a lookup per line
 {{ writeback_rows(
     'invoice_line', 'crm',
-    create_defaults="json_object('isproductoverridden', false, 'ispriceoverridden', true)",
+    create_defaults=portable_json_object("'isproductoverridden', false, 'ispriceoverridden', true"),
     create_when="pairs.parent_key in (
             select invoices.record_key
             from " ~ ref('int_record_pairs') ~ " as invoices

@@ -2,7 +2,7 @@
 -- business unit of their legal entity (p2c's application user may sit in one mapped to none)
 {{ writeback_rows(
     'invoice', 'crm',
-    create_defaults="json_object(
+    create_defaults=portable_json_object("
             'name', pairs.erp_natural_key,
             'p2c_isexternallymaintained', true,
             'owningbusinessunit@odata.bind', (
@@ -15,7 +15,7 @@
                 inner join " ~ ref('int_merge') ~ " as currency_field
                     on currency_field.entity = 'invoice' and currency_field.field = 'currency'
                     and currency_field.record_key = pairs.record_key
-                    and price_lists.currency_code = currency_field.merged_value))",
+                    and price_lists.currency_code = currency_field.merged_value)"),
     create_when="exists (
             select 1 from " ~ ref('int_record_pairs') ~ " as customers
             where customers.entity = 'customer' and customers.record_key = pairs.parent_key

@@ -2,7 +2,7 @@
 -- products the ERP stops selling are retired in the CRM
 {{ writeback_rows(
     'product', 'crm',
-    create_defaults="json_object(
+    create_defaults=portable_json_object("
             'p2c_isexternallymaintained', true,
             'producttypecode', 1,
             'quantitydecimal', 2,
@@ -12,7 +12,7 @@
                 inner join " ~ ref('int_merge') ~ " as unit_field
                     on unit_field.entity = 'product' and unit_field.field = 'unit'
                     and unit_field.record_key = pairs.record_key
-                    and units.unit_symbol = unit_field.merged_value))",
+                    and units.unit_symbol = unit_field.merged_value)"),
     deactivate_when="not erp_active and crm_active and crm_id is not null",
-    deactivate_payload="json_object('statecode', 1, 'statuscode', 2)"
+    deactivate_payload=portable_json_object("'statecode', 1, 'statuscode', 2")
 ) }}

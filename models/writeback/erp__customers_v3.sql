@@ -2,7 +2,7 @@
 -- IsExternallyMaintained = Yes, changed CRM-owned fields, deactivation of deleted/inactive accounts
 {{ writeback_rows(
     'customer', 'erp',
-    create_defaults="(select json_object(
+    create_defaults="(select " ~ portable_json_object("
             'dataAreaId', pairs.company,
             'CustomerAccount', pairs.crm_natural_key,
             'PartyType', 'Organization',
@@ -10,8 +10,8 @@
             'LanguageId', t.language_id,
             'SiteId', t.site_id,
             'WarehouseId', t.warehouse_id,
-            'IsExternallyMaintained', 'Yes')
+            'IsExternallyMaintained', 'Yes'") ~ "
         from " ~ ref('customer_template') ~ " as t where t.company = pairs.company)",
     deactivate_when="(crm_deleted or not crm_active) and erp_active and erp_key is not null",
-    deactivate_payload="json_object('OnHoldStatus', 'All')"
+    deactivate_payload=portable_json_object("'OnHoldStatus', 'All'")
 ) }}

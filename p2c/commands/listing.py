@@ -35,13 +35,20 @@ def open_warehouse(read_only: bool = True) -> Iterator[Any]:
     """The warehouse for a command: exit 2 when there is none yet, 3 while a run holds it."""
     import duckdb
 
-    path = settings.warehouse_path()
-    if not path.exists():
-        console.print(f"[red]no warehouse at {path}[/red]: run [bold]p2c run[/bold] first (or set P2C_WAREHOUSE)")
-        raise typer.Exit(EXIT_CONFIG)
+    from p2c import warehouse
+    from p2c.errors import ConfigError
+
     try:
-        conn = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:  # another process (a run) holds the file for writing
+        store = warehouse.current()
+        if not store.exists():
+            console.print(f"[red]no warehouse at {store.describe()}[/red]: run [bold]p2c run[/bold] first "
+                          "(or set P2C_WAREHOUSE)")
+            raise typer.Exit(EXIT_CONFIG)
+        conn = store.connect(read_only=read_only)
+    except ConfigError as err:  # a bad [warehouse] setting, or a server that refuses the connection
+        console.print(f"[red]cannot open the warehouse:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG)
+    except duckdb.IOException as exc:  # another process (a run) holds the DuckDB file for writing
         console.print(f"[red]the warehouse is busy[/red] ({exc}); try again when the running p2c run has finished")
         raise typer.Exit(EXIT_BUSY)
     try:

@@ -42,21 +42,26 @@ def _extract(run_id: str):
 
 def _transform(run_id: str):
     from p2c import inputs
+    from p2c import warehouse as wh
     from p2c.commands.transform import audit_counts, transform_stage
     from p2c.run import StageOutcome
 
     warehouse = settings.warehouse_path()
     preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
     # a quiet night: the same inputs as a build whose plan was empty build it again; skip dbt
-    digest = inputs.current(warehouse)
-    quiet_since = inputs.unchanged_since(warehouse, digest)
+    # (the fingerprint is taken on DuckDB; a PostgreSQL warehouse always builds)
+    fingerprinted = wh.current().destination == "duckdb"
+    digest = inputs.current(warehouse) if fingerprinted else None
+    quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
     if quiet_since:
         outcome = StageOutcome(counts=audit_counts(warehouse), message=(
             f"dbt build not run: its inputs are those of run {quiet_since}, whose plan was empty"))
     else:
-        inputs.forget(warehouse)  # until this build has passed
+        if fingerprinted:
+            inputs.forget(warehouse)  # until this build has passed
         outcome = transform_stage(run_id)
-        inputs.remember(warehouse, digest, run_id)
+        if fingerprinted:
+            inputs.remember(warehouse, digest, run_id)
     for entity, records in canonical_counts().items():
         outcome.counts.setdefault(entity, {})["canonical"] = records
     return outcome
@@ -64,15 +69,12 @@ def _transform(run_id: str):
 
 def canonical_counts() -> dict[str, int]:
     """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
-    import duckdb
+    from p2c import warehouse
 
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'canonical'"
-        ).fetchall()
+    with warehouse.current().connect(read_only=True) as conn:
         return {
             name.removesuffix("s"): conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
-            for (name,) in tables
+            for name in conn.tables("canonical")
         }
 
 
@@ -83,11 +85,10 @@ def _writeback(run_id: str):
 
 
 def _report(run_id: str) -> str:
-    import duckdb
-
+    from p2c import warehouse
     from p2c.report import write_report
 
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with warehouse.current().connect(read_only=True) as conn:
         return str(write_report(conn, run_id, settings.reports_dir()))
 
 

@@ -11,7 +11,9 @@ dbt's unit tests (development tests of the SQL on fixed inputs, ~3 of ~16 s on t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -20,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from p2c import preflight, settings
+from p2c import preflight, settings, warehouse as wh
 from p2c.crashpoints import crashpoint
 from p2c.errors import ConfigError
 
@@ -45,17 +47,19 @@ class TransformResult:
     per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None) -> list[str]:
-    """The dbt CLI arguments for this project and warehouse."""
+def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None, target: str | None = None) -> list[str]:
+    """The dbt CLI arguments for this project and warehouse (``target``: the profile's target;
+    by default the one ``[warehouse] destination`` chooses)."""
     work = warehouse.parent
-    target = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
+    target_path = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
     logs = os.environ.get("DBT_LOG_PATH") or str(work / "dbt_logs")
     return [
         command,
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", target,
+        "--target-path", target_path,
         "--log-path", logs,
+        "--target", target or wh.current(warehouse).dbt_target,
         *(extra or []),
     ]
 
@@ -66,15 +70,24 @@ def run_dbt(
     """Invoke dbt in-process on the warehouse; returns dbt's ``dbtRunnerResult``."""
     from dbt.cli.main import dbtRunner
 
+    from reverse_etl import sync_schema
+
     warehouse = warehouse or settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    store = wh.current(warehouse)
     os.environ["P2C_WAREHOUSE"] = str(warehouse)
+    os.environ.update(store.dbt_env())  # the postgres target's connection (its password as a dbt secret)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    args = dbt_args(command, warehouse, extra)
+    if command in ("build", "run", "test") and store.destination != "duckdb":
+        with store.connect() as conn:  # dbt-duckdb's plugin does this on DuckDB; dbt-postgres has none
+            sync_schema.ensure(conn)
+    args = dbt_args(command, warehouse, extra, target=store.dbt_target)
     try:
-        runner = dbtRunner(manifest=_parsed(warehouse), callbacks=[_on_dbt_event])
-        return runner.invoke((["--quiet"] if quiet else []) + args)
+        # dbt's own lines (its errors, even with --quiet) go to stderr: stdout is p2c's (`--json`)
+        with contextlib.redirect_stdout(sys.stderr):
+            runner = dbtRunner(manifest=_parsed(warehouse, store.dbt_target), callbacks=[_on_dbt_event])
+            return runner.invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
 
@@ -89,7 +102,7 @@ def keep_parsed(on: bool) -> None:
     _KEPT.update(on=on, digest=None, manifest=None)
 
 
-def _parsed(warehouse: Path):
+def _parsed(warehouse: Path, target: str | None):
     if not _KEPT["on"]:
         return None
     from dbt.cli.main import dbtRunner
@@ -98,7 +111,8 @@ def _parsed(warehouse: Path):
 
     digest = project_digest()
     if digest != _KEPT["digest"]:
-        res = dbtRunner().invoke(["--quiet", *dbt_args("parse", warehouse)])
+        with contextlib.redirect_stdout(sys.stderr):
+            res = dbtRunner().invoke(["--quiet", *dbt_args("parse", warehouse, target=target)])
         _KEPT.update(digest=digest if res.success else None, manifest=res.result if res.success else None)
     return _KEPT["manifest"]
 
@@ -114,7 +128,7 @@ def _release_warehouse() -> None:
     the next stage can open the file in any mode (DuckDB refuses a second configuration)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    env = DuckDBConnectionManager._ENV
+    env = DuckDBConnectionManager._ENV  # (no-op on other targets: dbt-duckdb opened nothing)
     if env is not None:
         env.close()
     DuckDBConnectionManager.close_all_connections()
@@ -142,7 +156,7 @@ def summarize(res) -> TransformResult:
 
 def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
     """Conflicts (and open ones), quarantined rows and writeback rows per entity, from the audit models."""
-    import duckdb
+    from p2c import warehouse as wh
 
     counts: dict[str, dict[str, int]] = {}
     queries = {
@@ -150,11 +164,11 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
         "open_conflicts": "select entity, count(*) from audit.conflicts where is_open group by 1",
         "quarantined": "select entity, count(*) from audit.quarantine group by 1",
     }
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with wh.current(warehouse).connect(read_only=True) as conn:
         for key, sql in queries.items():
             try:
                 rows = conn.execute(sql).fetchall()
-            except duckdb.CatalogException:  # the model was not built (an upstream failure)
+            except wh.MissingTable:  # the model was not built (an upstream failure)
                 continue
             for entity, n in rows:
                 counts.setdefault(entity, {})[key] = int(n)
@@ -172,7 +186,7 @@ def transform(
     crashpoint("transform.before_dbt")
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
     crashpoint("transform.after_dbt")
-    if warehouse.exists():
+    if wh.current(warehouse).exists():
         result.per_entity = audit_counts(warehouse)
     return result
 

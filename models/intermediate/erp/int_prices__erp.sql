@@ -62,10 +62,10 @@ final as (
         company,
         product_number as parent_key,
         source_id as target_key,
-        cast(json_object(
-            '_pricelevelid_value', {{ crm_ref('pricelevels', 'name', 'price_list_name') }},
-            '_productid_value', {{ crm_ref('products', 'productnumber', 'product_number') }}
-        ) as varchar) as counterpart_key,
+        cast({{ portable_json_object(
+            "'_pricelevelid_value', " ~ crm_ref('pricelevels', 'name', 'price_list_name') ~ ",
+            '_productid_value', " ~ crm_ref('products', 'productnumber', 'product_number')
+        ) }} as varchar) as counterpart_key,
         etag,
         cast(null as timestamp with time zone) as modified_at,
         false as is_deleted,
