@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	bash scripts/install-chromium.sh >/dev/null || echo "chromium could not be installed: the report's browser test will fail"
+	bash scripts/install-postgresql.sh >/dev/null || echo "postgresql could not be installed: the tests on a PostgreSQL warehouse will fail"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # the reliability suite's long runs (tests/reliability/): 30 simulated days of the small tenant, and

@@ -50,7 +50,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from p2c import preflight, settings
 from p2c import warehouse as p2c_warehouse
 from p2c.commands.run import canonical_counts, default_pipeline
-from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, run_dbt
+from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, prepare_dbt, run_dbt
 from p2c.lock import LockHeld, run_lock
 from p2c.run import (
     EXIT_LOCKED,
@@ -236,7 +236,8 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     def transform(run_id: str) -> StageOutcome:
         warehouse = settings.warehouse_path()
         preflight.organisation(warehouse)  # a company map that does not match: exit 2, before dbt
-        invocation = dbt.cli(["build", *NIGHTLY_EXCLUDE], context=context, raise_on_error=False)
+        target = prepare_dbt(warehouse)  # the configured warehouse's target and connection
+        invocation = dbt.cli(["build", "--target", target, *NIGHTLY_EXCLUDE], context=context, raise_on_error=False)
         events.extend(invocation.stream())
         if not invocation.is_successful():
             results = invocation.get_artifact("run_results.json").get("results", [])

@@ -202,6 +202,17 @@ class PostgresConnection(Connection):
         return self.native.cursor()
 
 
+def wrap(conn: Any) -> Connection:
+    """A :class:`Connection` over ``conn``: one already, or a driver's own (DuckDB, psycopg2)."""
+    if isinstance(conn, Connection):
+        return conn
+    if hasattr(conn, "register"):  # a DuckDB connection
+        return DuckDBConnection(conn)
+    if hasattr(conn, "autocommit"):  # a DB-API connection to PostgreSQL (psycopg2)
+        return PostgresConnection(conn)
+    raise TypeError(f"not a warehouse connection: {type(conn).__name__}")
+
+
 # --- warehouses ----------------------------------------------------------------------------------
 
 

@@ -6,10 +6,10 @@ API::
 
 Each system: resolve its connection (``pipelines.connection``), fetch a token (a wrong secret or
 an unreachable token URL raises ``p2c.errors.ConfigError`` before anything is read), then run its
-pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the DuckDB file
-``p2c.settings.warehouse_path()``, working directory ``p2c.settings.pipelines_dir()`` — so
+pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the configured
+warehouse (``p2c.warehouse``: the DuckDB file ``P2C_WAREHOUSE`` or PostgreSQL), working directory ``p2c.settings.pipelines_dir()`` — so
 ``dlt pipeline --pipelines-dir <dir> p2c_crm info|trace|failed-jobs`` shows the last run.
-One DuckDB connection to the warehouse serves the whole run (both pipelines, every load job): dlt
+On DuckDB one connection to the warehouse serves the whole run (both pipelines, every load job): dlt
 opens and closes the file per load job otherwise, and each close checkpoints the database.
 Pages reach dlt as Arrow tables and load as parquet; entities of a system are read concurrently
 (dlt's parallelised resources, ``extract.workers`` threads, default 5; HTTP connections bounded by
@@ -215,7 +215,7 @@ def run_extract(
     systems: Iterable[System] = ("crm", "erp"),
     **options,
 ) -> list[ExtractResult]:
-    """Extract the systems side by side into the one DuckDB file; options as :func:`extract_system`.
+    """Extract the systems side by side into the warehouse; options as :func:`extract_system`.
 
     Both connections are checked first, so a configuration error stops the run before anything
     loads. The two pipelines write different datasets, so they can load at the same time, through

@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 
-from p2c import settings
+from p2c import settings, warehouse
 from p2c.errors import ConfigError
 from pipelines.connection import System
 from pipelines.extract import ExtractError, extract_system
@@ -40,5 +40,5 @@ def main(system: System, argv: list[str] | None = None) -> int:
     for entity_set, rows in sorted(result.rows.items()):
         print(f"{system} {entity_set:<32} {rows:>10,} rows  {result.pages[entity_set]:>5} pages")
     print(f"{system}: {result.total_rows:,} rows in {result.seconds:.1f}s, load {result.load_id} "
-          f"into {settings.warehouse_path()} (pipelines dir {settings.pipelines_dir()})")
+          f"into {warehouse.current().describe()} (pipelines dir {settings.pipelines_dir()})")
     return 0

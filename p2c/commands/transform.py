@@ -70,26 +70,35 @@ def run_dbt(
     """Invoke dbt in-process on the warehouse; returns dbt's ``dbtRunnerResult``."""
     from dbt.cli.main import dbtRunner
 
+    warehouse = warehouse or settings.warehouse_path()
+    target = prepare_dbt(warehouse, builds=command in ("build", "run", "test"))
+    args = dbt_args(command, warehouse, extra, target=target)
+    try:
+        # dbt's own lines (its errors, even with --quiet) go to stderr: stdout is p2c's (`--json`)
+        with contextlib.redirect_stdout(sys.stderr):
+            runner = dbtRunner(manifest=_parsed(warehouse, target), callbacks=[_on_dbt_event])
+            return runner.invoke((["--quiet"] if quiet else []) + args)
+    finally:
+        _release_warehouse()
+
+
+def prepare_dbt(warehouse: Path, builds: bool = True) -> str:
+    """Set up the environment dbt's profile reads for the configured warehouse; returns the target.
+
+    ``builds``: dbt will read ``p2c_sync`` (a build), so it must exist: dbt-duckdb's plugin
+    creates it on DuckDB; dbt-postgres has no plugins, so it is created here."""
     from reverse_etl import sync_schema
 
-    warehouse = warehouse or settings.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     store = wh.current(warehouse)
     os.environ["P2C_WAREHOUSE"] = str(warehouse)
     os.environ.update(store.dbt_env())  # the postgres target's connection (its password as a dbt secret)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    if command in ("build", "run", "test") and store.destination != "duckdb":
-        with store.connect() as conn:  # dbt-duckdb's plugin does this on DuckDB; dbt-postgres has none
+    if builds and store.destination != "duckdb":
+        with store.connect() as conn:
             sync_schema.ensure(conn)
-    args = dbt_args(command, warehouse, extra, target=store.dbt_target)
-    try:
-        # dbt's own lines (its errors, even with --quiet) go to stderr: stdout is p2c's (`--json`)
-        with contextlib.redirect_stdout(sys.stderr):
-            runner = dbtRunner(manifest=_parsed(warehouse, store.dbt_target), callbacks=[_on_dbt_event])
-            return runner.invoke((["--quiet"] if quiet else []) + args)
-    finally:
-        _release_warehouse()
+    return store.dbt_target
 
 
 # a long-lived process (`p2c watch`) keeps dbt's parsed project between invocations

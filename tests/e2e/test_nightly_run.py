@@ -136,7 +136,8 @@ CANONICAL_AFTER_FIRST_RUN: dict[str, dict[str, list[tuple]]] = {}
 
 def plain(value):
     """A cell as both engines agree to spell it: numbers normalised, timestamps naive UTC, JSON
-    text parsed (DuckDB writes {"a":1}, PostgreSQL {"a" : 1})."""
+    text parsed (DuckDB writes {"a":1} and a time stamp in it as "2025-08-22 00:00:00+00",
+    PostgreSQL {"a" : 1} and "2025-08-22T00:00:00+00:00")."""
     from datetime import date, datetime, timezone
     from decimal import Decimal
 
@@ -150,11 +151,18 @@ def plain(value):
         return (value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
+    if isinstance(value, dict):
+        return json.dumps({k: plain(v) for k, v in value.items()}, sort_keys=True)
+    if isinstance(value, list):
+        return json.dumps([plain(v) for v in value], sort_keys=True)
     if isinstance(value, str) and value[:1] in "{[":
         try:
-            return json.dumps(json.loads(value), sort_keys=True)
+            return plain(json.loads(value))
+        except ValueError:
+            pass
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] in (" ", "T"):
+        try:
+            return plain(datetime.fromisoformat(value))
         except ValueError:
             pass
     return value

@@ -1,0 +1,63 @@
+"""The warehouse setting: a bad value or a refused PostgreSQL connection stops every command with
+exit 2 naming the setting, before anything is written, and the password is never shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from p2c import warehouse
+from p2c.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def p2c(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "P2C_WAREHOUSE": str(tmp_path / "wh" / "p2c.duckdb"),
+               "P2C_REPORTS_DIR": str(tmp_path / "reports"), "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "p2c.cli", *args], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_an_unknown_warehouse_stops_run_and_status_naming_the_setting(tmp_path):
+    for command in ("run", "status"):
+        out = p2c(tmp_path, command, WAREHOUSE__DESTINATION="oracle")
+        text = out.stdout + out.stderr
+        assert out.returncode == 2, text
+        assert "WAREHOUSE__DESTINATION" in text and "duckdb, postgres" in text, text
+    assert not (tmp_path / "wh" / "p2c.duckdb").exists()  # nothing written
+
+
+def test_postgres_without_credentials_exits_2_naming_them(tmp_path):
+    out = p2c(tmp_path, "run", WAREHOUSE__DESTINATION="postgres", DESTINATION__POSTGRES__CREDENTIALS="")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "DESTINATION__POSTGRES__CREDENTIALS" in out.stdout + out.stderr
+
+
+def test_a_refused_password_exits_2_and_is_never_printed(tmp_path, pg_server):
+    wrong = "Wrong-Pa55word-not-shown"
+    url = pg_server.url("postgres").replace(pg_server.url("postgres").split("@")[0].split(":", 2)[2], wrong)
+    assert wrong in url
+    for command in ("run", "errors"):
+        out = p2c(tmp_path, command, WAREHOUSE__DESTINATION="postgres", DESTINATION__POSTGRES__CREDENTIALS=url)
+        text = out.stdout + out.stderr
+        assert out.returncode == 2, text
+        assert "DESTINATION__POSTGRES__CREDENTIALS" in text and "postgresql://p2c@127.0.0.1" in text, text
+        assert wrong not in text
+
+
+def test_the_password_is_not_in_the_warehouses_description(monkeypatch):
+    monkeypatch.setenv("WAREHOUSE__DESTINATION", "Postgres")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "postgresql://p2c:s%40cret-42@db.example:6543/p2c")
+    found = warehouse.current()
+    assert (found.destination, found.dialect, found.dbt_target) == ("postgres", "postgres", "postgres")
+    assert found.describe() == "postgresql://p2c@db.example:6543/p2c"
+    assert "cret-42" not in repr(found) + found.describe()
+    assert found.dbt_env()["DBT_ENV_SECRET_P2C_PG_PASSWORD"] == "s@cret-42"  # percent-decoded, for dbt only
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "mysql://p2c:x@db/p2c")
+    with pytest.raises(ConfigError, match="DESTINATION__POSTGRES__CREDENTIALS"):
+        warehouse.current()
