@@ -156,6 +156,11 @@ class DuckDBConnection(Connection):
         return self.native.cursor()
 
 
+def adapt(conn: Any) -> Connection:
+    """``conn`` as a :class:`Connection`: itself, or a raw DuckDB connection wrapped."""
+    return conn if isinstance(conn, Connection) else DuckDBConnection(conn)
+
+
 class PostgresConnection(Connection):
     dialect = "postgres"
 

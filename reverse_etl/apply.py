@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Mapping, Protocol
 
 import httpx
 
+from p2c import warehouse
 from p2c.crashpoints import crashpoint
 from p2c.run import new_run_id
 from reverse_etl import store, sync_schema
@@ -111,7 +112,7 @@ class Writeback:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.conn = conn
+        self.conn = warehouse.adapt(conn)  # a raw DuckDB connection (tests, benches) works too
         self.config = config
         self.run_id = run_id or new_run_id()
         self.progress = progress
@@ -123,7 +124,7 @@ class Writeback:
             crm_primary_key,
             config.ref_chunk,
         )
-        self.binder = GuidBinder(conn, self.resolver) if config.lookup_binding == "guid" else None
+        self.binder = GuidBinder(self.conn, self.resolver) if config.lookup_binding == "guid" else None
         self.outcomes: dict[tuple[str, str], str] = {}
         self.result = WritebackResult(self.run_id)
 
@@ -313,7 +314,6 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None):
     canonical entity (created, updated, deactivated, failed, changed_since_extract, waiting,
     skipped) and ``partial`` when some records did not go through. ``p2c.run`` books the stage in
     ``p2c_sync.runs``, so this does not."""
-    from p2c import warehouse
     from p2c.run import StageOutcome
     from reverse_etl.clients import make_clients
     from reverse_etl.config import load_config
