@@ -100,8 +100,11 @@ def bench_scale(scale: str, args: argparse.Namespace) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     (work / "sandbox").mkdir(parents=True)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sandbox", "reset", "--scale", scale, "--seed", str(args.seed),
-                    "--dir", str(work / "sandbox")], cwd=ROOT, check=True, capture_output=True)
+    if args.data:  # demo data made before (`p2c sandbox reset`, never run against): copied
+        shutil.copytree(args.data, work / "sandbox", dirs_exist_ok=True)
+    else:
+        subprocess.run([sys.executable, "-m", "sandbox", "reset", "--scale", scale, "--seed", str(args.seed),
+                        "--dir", str(work / "sandbox")], cwd=ROOT, check=True, capture_output=True)
     print(f"{scale}: demo data in {time.perf_counter() - started:.0f} s", flush=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(work / "sandbox"),
@@ -198,6 +201,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/p2c-scale"))
     parser.add_argument("--crm-port", type=int, default=8781)
     parser.add_argument("--erp-port", type=int, default=8782)
+    parser.add_argument("--data", type=Path, help="copy this untouched demo data instead of generating it (one scale)")
     parser.add_argument("--from", dest="saved", nargs="+", type=Path, help="reprint saved results (JSON)")
     args = parser.parse_args()
     if args.saved:
