@@ -37,14 +37,29 @@ currency_map as (
     select * from {{ ref('currency_map') }}
 ),
 
+customers as (
+    -- the customer's rows on both sides: a header whose customer is quarantined on every side has no parent
+    select record_key, bool_or(reason is null) as has_clean_row, min(reason) as reason
+    from (
+        select record_key, reason from {{ ref('int_customers__erp') }}
+        union all
+        select record_key, reason from {{ ref('int_customers__crm') }} where not is_deleted
+    ) as sides
+    where record_key is not null
+    group by record_key
+),
+
 mapped as (
     select
         headers.*,
         company_map.company as mapped_company,
-        currency_map.erp_currency_code as known_currency
+        currency_map.erp_currency_code as known_currency,
+        customers.record_key is not null and not customers.has_clean_row as is_customer_quarantined,
+        customers.reason as customer_reason
     from headers
     left join company_map on headers.company = company_map.company
     left join currency_map on headers.currency_code = currency_map.erp_currency_code
+    left join customers on headers.company || '|' || headers.customer_account = customers.record_key
 ),
 
 final as (
@@ -65,13 +80,17 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when {{ number }} is null then 'missing_key'
             when mapped_company is null then 'unmapped_company'
             when currency_code is not null and known_currency is null then 'unmapped_currency'
+            when is_customer_quarantined then 'parent_quarantined'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when mapped_company is null then 'legal entity ' || company
             when currency_code is not null and known_currency is null then 'currency ' || currency_code
+            when is_customer_quarantined then 'customer ' || company || '|' || customer_account || ' (' || customer_reason || ')'
         end as reason_detail,
         {{- caller() }}
     from mapped
@@ -142,12 +161,14 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when header_key is null and header_reason is null then 'parent_missing'
             when header_reason is not null then 'parent_quarantined'
             when sequence_number is null then 'missing_key'
             when unit_symbol is not null and known_unit is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when header_key is null and header_reason is null then '{{ header }} ' || company || '|' || coalesce({{ number }}, '(none)')
             when header_reason is not null then '{{ header }} ' || company || '|' || {{ number }} || ' (' || header_reason || ')'
             when unit_symbol is not null and known_unit is null then 'unit ' || unit_symbol
@@ -224,6 +245,7 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when header_key is null and header_reason is null then 'parent_missing'
             when header_reason is not null then 'parent_quarantined'
             when sequence_number is null then 'missing_key'
@@ -232,6 +254,7 @@ final as (
             when unit_id is not null and unit_symbol is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when header_key is null and header_reason is null then '{{ header }} ' || coalesce({{ header_id }}, '(none)')
             when header_reason is not null then '{{ header }} ' || {{ header_id }} || ' (' || header_reason || ')'
             when is_write_in or product_id is null then 'write-in product ' || coalesce(product_description, '(no description)')
@@ -320,6 +343,7 @@ final as (
         coalesce(state_code, 0) <> 2 as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when {{ number }} is null then 'missing_key'
             when key_count > 1 and not is_deleted then 'duplicate_key'
             when company is null then 'unmapped_company'
@@ -331,6 +355,7 @@ final as (
             when customer_reason is not null then 'parent_quarantined'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
             {%- if payment_terms %}

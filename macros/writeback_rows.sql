@@ -59,15 +59,21 @@ translated as (
         field_map.bind,
         case
             when field_map.value_map is null then merged.merged_value
-            else translated_map.{{ target }}_value
+            else coalesce(per_company.{{ target }}_value, for_all.{{ target }}_value)
         end as value
     from merged
     inner join pairs on merged.record_key = pairs.record_key
     left join field_map on merged.field = field_map.field
-    left join translations as translated_map
-        on translated_map.value_map = field_map.value_map
-        and translated_map.canonical_value = merged.merged_value
-        and (translated_map.company is null or translated_map.company = pairs.company)
+    -- a value map is either the same for every legal entity or per legal entity: two equi-joins
+    -- (an `or` in one join condition makes the database compare every pair of rows)
+    left join translations as for_all
+        on for_all.value_map = field_map.value_map
+        and for_all.canonical_value = merged.merged_value
+        and for_all.company is null
+    left join translations as per_company
+        on per_company.value_map = field_map.value_map
+        and per_company.canonical_value = merged.merged_value
+        and per_company.company = pairs.company
 ),
 
 fields as (
@@ -124,6 +130,8 @@ create_fields as (
         and entities.master = '{{ source }}'
         -- inactive records are not brought into the other system
         and coalesce(pairs.{{ source }}_active, true)
+        -- nor over a row of the target that holds the key but is in quarantine
+        and not pairs.{{ target }}_quarantined
         and ({{ create_when }})
 ),
 

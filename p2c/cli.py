@@ -26,6 +26,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "p2c.commands.extract",
     "p2c.commands.run",
+    "p2c.commands.watch",
     "p2c.commands.writeback",
     "p2c.commands.transform",
     "p2c.commands.inspect",

@@ -50,6 +50,19 @@ def reports_dir() -> Path:
     return (_env_path("P2C_REPORTS_DIR") or Path("reports")).absolute()
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB's resource settings (threads, memory_limit) for p2c's own warehouse connections:
+    the ones ``profiles.yml`` declares for dbt, with its ``env_var`` defaults, so both agree."""
+    import jinja2
+    import yaml
+
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
+    declared = profile["p2c"]["outputs"]["local"].get("settings") or {}
+    env = jinja2.Environment()
+    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+    return {key: env.from_string(str(value)).render() for key, value in declared.items()}
+
+
 def lock_path() -> Path:
     """The run lock of this warehouse (two runs on one warehouse never overlap)."""
     warehouse = warehouse_path()

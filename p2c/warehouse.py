@@ -261,9 +261,11 @@ class DuckDBWarehouse(Warehouse):
     def connect(self, read_only: bool = False) -> DuckDBConnection:
         import duckdb
 
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBConnection(duckdb.connect(str(self.path), read_only=read_only))
+        if read_only:
+            return DuckDBConnection(duckdb.connect(str(self.path), read_only=True))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # the threads and memory limit profiles.yml gives dbt (p2c.settings.duckdb_config)
+        return DuckDBConnection(duckdb.connect(str(self.path), config=settings.duckdb_config()))
 
     def dlt_destination(self, connection: Connection | None = None):
         import dlt

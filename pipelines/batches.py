@@ -15,12 +15,24 @@ file that already has it is imported as it is. ``_dlt_load_id`` is added by dlt 
 :func:`parse_page` reads a page's bytes straight into that table with ``pyarrow.json`` (about twice
 as fast as orjson plus building columns, and without holding the GIL). It only takes pages it can
 read exactly as declared; any other page (deletions, undeclared columns, a value whose JSON type
-is not the declared one) is left to the row path, which keeps, converts or rejects it visibly.
+is not the declared one, or one p2c cannot take — see :func:`check_row`) is left to the row path.
+
+:func:`check_row` is the row path's gate: a value of the wrong JSON type, a date out of range, text
+with control characters or an unpaired surrogate, text longer than ``MAX_TEXT_LENGTH``, an
+unknown option-set/enum value or a missing key never stops the extraction. The row loads with that
+value null (a missing key replaced by a stand-in built from the row, so a re-read does not
+duplicate it) and ``_p2c_invalid`` names each column and its problem; the models quarantine it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import math
+import re
+import uuid
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +43,17 @@ import pyarrow.json as pj
 from dlt.common.normalizers.utils import generate_dlt_ids
 from dlt.common.schema.utils import dlt_id_column
 
-from pipelines.settings import ARROW_TYPES, DELETED_COLUMN, ETAG_COLUMN, EntitySpec, snake
+from pipelines.settings import (
+    ARROW_TYPES,
+    DATE_RANGE,
+    DELETED_COLUMN,
+    ETAG_COLUMN,
+    INVALID_COLUMN,
+    KNOWN_VALUES,
+    MAX_TEXT_LENGTH,
+    EntitySpec,
+    snake,
+)
 
 ETAG = "@odata.etag"
 DELETED_MARK = b"$deletedEntity"  # in the @odata.context of a change-tracking deletion
@@ -66,6 +88,7 @@ def declared_schema(entity: EntitySpec, crm: bool) -> pa.Schema:
     fields.append(pa.field(ETAG_COLUMN, pa.string()))
     if crm:
         fields.append(pa.field(DELETED_COLUMN, pa.bool_()))
+    fields.append(pa.field(INVALID_COLUMN, pa.string()))
     return pa.schema(fields)
 
 
@@ -136,9 +159,123 @@ def parse_page(entity: EntitySpec, content: bytes, *, crm: bool) -> dict[str, An
     rows = value.chunk(0).flatten()
     if rows.null_count or not _every_row_has_every_column(entity, content, len(rows)):
         return None
+    if _UNSAFE_TEXT.search(content):
+        return None
+    try:
+        columns = _typed(entity, [rows.field(i) for i in range(rows.type.num_fields)])
+    except BadRowsError:
+        return None
+    if not _plausible(entity, columns):
+        return None
     body: dict[str, Any] = {k: page.column(k)[0].as_py() for k in page.column_names if k != "value"}
-    body["value"] = _table(entity, _typed(entity, [rows.field(i) for i in range(rows.type.num_fields)]), {}, crm)
+    body["value"] = _table(entity, columns, {}, crm)
     return body
+
+
+# escaped control characters (other than tab, newline, carriage return) and surrogates: the row
+# path tells an unpaired surrogate from a pair and a control character from a harmless escape
+_UNSAFE_TEXT = re.compile(rb"\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])|\\u[dD][89abAB]|\x7f")
+_RANGE = tuple(datetime.fromisoformat(d) for d in DATE_RANGE)
+
+
+def _plausible(entity: EntitySpec, columns: list[pa.Array]) -> bool:
+    """Whether a page read as declared holds only values :func:`check_row` would pass (vectorised)."""
+    low, high = pa.scalar(_RANGE[0].date()), pa.scalar(_RANGE[1].date())
+    for column, (name, code) in zip(columns, _wire_columns(entity)):
+        if name in entity.key and column.null_count:
+            return False
+        if code == "string" and len(column) and (pc.max(pc.utf8_length(column)).as_py() or 0) > MAX_TEXT_LENGTH:
+            return False
+        if code in _FROM_TEXT and len(column) - column.null_count:
+            bounds = pc.min_max(pc.cast(column, pa.date32()) if code == "datetime" else column)
+            if pc.less(bounds["min"], low).as_py() or pc.greater(bounds["max"], high).as_py():
+                return False
+        known = KNOWN_VALUES.get((entity.entity_set, name))
+        if known is not None and not pc.all(pc.or_kleene(pc.is_in(column, pa.array(sorted(known))),
+                                                          pc.is_null(column))).as_py():
+            return False
+    return True
+
+
+_JSON_TYPE = {str: "text", bool: "true/false", int: "a number", float: "a number", dict: "an object", list: "a list"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _preview(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return "'" + text[:40] + ("…'" if len(text) > 40 else "'")
+
+
+def _value_problem(entity: EntitySpec, name: str, code: str, value: Any) -> str | None:
+    """Why ``value`` cannot load as the declared ``code`` (``None``: it can)."""
+    got = _JSON_TYPE.get(type(value), type(value).__name__)
+    if code == "string":
+        if not isinstance(value, str):
+            return f"expected text, got {got} {_preview(value)}"
+        if (m := _SURROGATE.search(value)) is not None:
+            return f"unpaired surrogate U+{ord(m.group()):04X} in the text"
+        if (m := _CONTROL.search(value)) is not None:
+            return f"control character U+{ord(m.group()):04X} in the text {_preview(value)}"
+        if len(value) > MAX_TEXT_LENGTH:
+            return f"{len(value)} characters, more than the {MAX_TEXT_LENGTH} p2c takes"
+    elif code in ("int", "decimal"):
+        number = value
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):  # IEEE754Compatible: numbers as text
+            number = float(value)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            return f"expected a number, got {got} {_preview(value)}"
+        if code == "int" and float(number) != int(number):
+            return f"expected a whole number, got {_preview(value)}"
+    elif code == "bool":
+        if not isinstance(value, bool):
+            return f"expected true/false, got {got} {_preview(value)}"
+    elif code in _FROM_TEXT:
+        if not isinstance(value, str):
+            return f"expected a {code}, got {got} {_preview(value)}"
+        try:
+            parsed = datetime.fromisoformat(value) if code == "datetime" else date.fromisoformat(value)
+        except ValueError:
+            return f"not a {code}: {_preview(value)}"
+        day = parsed.date() if isinstance(parsed, datetime) else parsed
+        if not _RANGE[0].date() <= day <= _RANGE[1].date():
+            return f"{code} {_preview(value)} out of range ({DATE_RANGE[0]} to {DATE_RANGE[1]})"
+    known = KNOWN_VALUES.get((entity.entity_set, name))
+    if known is not None and value not in known:
+        return f"unknown value {_preview(value)} (known: {', '.join(map(str, sorted(known)))})"
+    return None
+
+
+def _stand_in(entity: EntitySpec, row: dict[str, Any], name: str) -> str:
+    """A key for a row that has none: the same for the same row content, never a real one."""
+    digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode("utf-8", "surrogatepass")).digest()
+    if name == entity.key[0] and name.endswith("id") and len(entity.key) == 1:
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+    return f"p2c-invalid-{digest[:6].hex()}"
+
+
+def check_row(entity: EntitySpec, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as it can load: each value p2c cannot take as declared set to null (a missing key to a
+    stand-in), and ``_p2c_invalid`` naming each such column and its problem (absent when none)."""
+    problems: list[str] = []
+    out = row
+    for name, code in entity.columns.items():
+        if name in entity.key and row.get(name) is None:
+            problems.append(f"{name}: missing key")
+            out = {**out, name: _stand_in(entity, row, name)}
+            continue
+        if name not in row or row[name] is None:
+            continue
+        problem = _value_problem(entity, name, code, row[name])
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+            out = {**out, name: _stand_in(entity, row, name) if name in entity.key else None}
+    if problems:
+        out = {**out, INVALID_COLUMN: "; ".join(problems)}
+    return out
 
 
 def _every_row_has_every_column(entity: EntitySpec, content: bytes, rows: int) -> bool:
@@ -157,18 +294,25 @@ def absent_columns(entity: EntitySpec, row: dict[str, Any]) -> list[str]:
 
 def page_table(entity: EntitySpec, rows: list[dict[str, Any]], *, crm: bool) -> pa.Table:
     """One page of rows as an Arrow table: declared columns typed, extras inferred, etag kept."""
-    known = set(entity.columns) | set(entity.annotations) | {ETAG}
+    rows = [check_row(entity, r) for r in rows]
+    known = set(entity.columns) | set(entity.annotations) | {ETAG, INVALID_COLUMN}
     # other instance annotations (formatted values, @odata.context of a delta row …) are not data
     extras = sorted(k for k in set().union(*map(dict.keys, rows)) - known if "@" not in k) if rows else []
-    return _table(entity, _declared_columns(entity, rows), {key: [r.get(key) for r in rows] for key in extras}, crm)
+    extra_values = {key: [r.get(key) for r in rows] for key in extras}
+    return _table(entity, _declared_columns(entity, rows), extra_values, crm, [r.get(INVALID_COLUMN) for r in rows])
 
 
-def _table(entity: EntitySpec, columns: list[pa.Array], extras: dict[str, list[Any]], crm: bool) -> pa.Table:
+def _table(
+    entity: EntitySpec, columns: list[pa.Array], extras: dict[str, list[Any]], crm: bool, invalid: list[str | None] | None = None
+) -> pa.Table:
     schema = declared_schema(entity, crm)
     names = list(schema.names[: len(columns)])
+    rows = len(columns[0])
     if crm:
-        columns.append(pa.array([False] * len(columns[0]), pa.bool_()))
+        columns.append(pa.array([False] * rows, pa.bool_()))
         names.append(DELETED_COLUMN)
+    columns.append(pa.array(invalid or [None] * rows, pa.string()))
+    names.append(INVALID_COLUMN)
     taken = set(names)
     for key, values in extras.items():
         name = snake(key)

@@ -134,10 +134,12 @@ def fill_absent(entity: EntitySpec, rows: list[dict], loaded: bool) -> list[dict
     not a null one: merging the row as it came would erase the stored value. A column the row
     carries as ``null`` stays null. Rows the warehouse does not hold yet are left as they are.
     """
-    gaps = {i: missing for i, row in enumerate(rows) if (missing := absent_columns(entity, row))}
+    api_key = entity.key[0]
+    # a row without its key cannot be matched to a stored one (check_row quarantines it)
+    gaps = {i: missing for i, row in enumerate(rows)
+            if isinstance(row.get(api_key), str) and (missing := absent_columns(entity, row))}
     if not gaps or not loaded:
         return rows
-    api_key = entity.key[0]
     stored = _stored(entity, pa.array([str(rows[i][api_key]) for i in gaps], pa.string()), anti=False, live=False)
     if stored is None:
         return rows

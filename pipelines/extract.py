@@ -152,6 +152,16 @@ def _extract_system(
 
     started = time.monotonic()
     with make_client(conn, transport=transport, max_connections=max_connections, retry=retry) as client:
+        pipeline = make_pipeline(system, connection)
+        try:
+            if pipeline.has_pending_data:
+                # a killed run left a load package (its delta links inside): load it first, then read
+                # afresh (dlt's run() would load it and skip this run's extraction); before looking at
+                # which tables exist, so a table that package creates is merged into, not appended to
+                pipeline.normalize()
+                pipeline.load()
+        except PipelineStepFailed as exc:
+            raise ExtractError(f"{system}: loading the package a killed run left failed: {_cause(exc)}") from exc
         loaded = _loaded_tables(system, connection)
         if system == "crm":
             source = crm_source(client, entities, page_seen, loaded_tables=loaded)
@@ -165,11 +175,6 @@ def _extract_system(
             _forget_delta_links(system)
         pipeline = make_pipeline(system, connection)
         try:
-            if pipeline.has_pending_data:
-                # a killed run left a load package (its delta links inside): load it first, then read
-                # afresh (dlt's run() would load it and skip this run's extraction)
-                pipeline.normalize()
-                pipeline.load()
             # dlt's run() = extract → normalize → load; called step by step so a crash can land between them
             pipeline.extract(source, loader_file_format="parquet")
             crashpoint("extract.after_dlt_extract")

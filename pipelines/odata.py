@@ -13,6 +13,7 @@ the entity, the URL and the service's own error message — never a header, so n
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Iterator, Mapping
 
 import httpx
@@ -69,7 +70,10 @@ def get_page(
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
-        raise PageError(entity, str(response.request.url), f"the response is not JSON ({exc})", response.status_code) from None
+        try:  # JSON orjson refuses but the standard allows: an unpaired surrogate escape (\ud800)
+            body = json.loads(response.content)
+        except ValueError:
+            raise PageError(entity, str(response.request.url), f"the response is not JSON ({exc})", response.status_code) from None
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise PageError(entity, str(response.request.url), "the response has no 'value' array", response.status_code)
     return body

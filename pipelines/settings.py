@@ -35,6 +35,22 @@ CRM_PAGE_SIZE = 5000  # Dataverse: default and maximum odata.maxpagesize
 ERP_PAGE_SIZE = 10000  # F&O: maximum server-driven page
 ETAG_COLUMN = "odata_etag"  # the row's @odata.etag, the writeback's If-Match
 DELETED_COLUMN = "_p2c_deleted"  # CRM: change tracking reported the row deleted
+# a row with a value p2c cannot take as declared ("<column>: <problem>; …"): the row loads with
+# those values null (a missing key replaced by a stand-in) and goes to quarantine naming the column
+INVALID_COLUMN = "_p2c_invalid"
+# the longest text p2c takes from a declared text column: Dataverse's single-line text maximum
+# (the F&O string fields p2c maps are shorter)
+MAX_TEXT_LENGTH = 4000
+# dates and times either service can store (SQL Server datetime: 1753-01-01 to 9999-12-31)
+DATE_RANGE = ("1753-01-01", "9999-12-31")
+# option-set / enum columns whose values p2c interprets itself (the others go through a value map
+# in seeds/): the values the services document; anything else is an unknown value
+KNOWN_VALUES: dict[tuple[str, str], frozenset] = {
+    ("accounts", "statecode"): frozenset({0, 1}),
+    ("contacts", "statecode"): frozenset({0, 1}),
+    ("products", "statecode"): frozenset({0, 1, 2, 3}),
+    ("CustomersV3", "OnHoldStatus"): frozenset({"No", "Invoice", "All", "Payment", "Requisition", "Never"}),
+}
 
 # Dataverse: the one instance annotation p2c asks for (Prefer: odata.include-annotations); formatted
 # values and the other annotations are neither requested nor loaded

@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Iterator, Mapping, Protocol
 
 import httpx
 
@@ -32,6 +32,8 @@ from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_
 from reverse_etl.resolve import RefResolver, Unresolved, guid_from_entity_id
 from reverse_etl.store import LogEntry
 
+# writeback rows read from the warehouse at a time (a multiple of the $batch sizes)
+PLAN_CHUNK = 5000
 _EXISTS_WORDS = ("already exist", "duplicate", "matching key values")
 
 
@@ -141,28 +143,20 @@ class Writeback:
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, rows: list[WriteRow] | None = None, base_updates: list[dict] | None = None) -> WritebackResult:
+        """Apply ``rows`` and ``base_updates``; without them, the warehouse's writeback models,
+        streamed a chunk at a time (memory stays flat however large the plan)."""
         sync_schema.ensure(self.conn)
-        rows = store.read_writeback_rows(self.conn) if rows is None else rows
-        base_updates = store.read_base_updates(self.conn) if base_updates is None else base_updates
         quarantined = store.read_quarantine(self.conn)
-        plan = build_plan(rows, self.config)
         if self.book_run:
             store.start_run(self.conn, self.run_id)
         try:
             crashpoint("writeback.before_base_updates")
-            self.result.base_updates = store.apply_base_updates(self.conn, self.run_id, base_updates)
+            self.result.base_updates = store.apply_base_updates(
+                self.conn, self.run_id,
+                store.stream_base_updates(self.conn, PLAN_CHUNK) if base_updates is None else [base_updates])
             crashpoint("writeback.after_base_updates")
-            if self.progress:
-                totals = Counter((r.target_system, r.target_set) for r in plan.rows)
-                for (system, target_set), n in sorted(totals.items()):
-                    self.progress.start(system, target_set, n)
-            self._log_skipped(plan)
-            for _rank, rank_rows in plan.ranks:
-                groups: dict[tuple[str, str], list[WriteRow]] = defaultdict(list)
-                for row in rank_rows:
-                    groups[(row.target_system, row.target_set)].append(row)
-                for (system, target_set), group in sorted(groups.items()):
-                    self._write_group(system, group, quarantined)
+            for system, group in self._groups(rows):
+                self._write_group(system, group, quarantined)
             crashpoint("writeback.stage_done")
         except BaseException as exc:
             if self.book_run:
@@ -173,6 +167,34 @@ class Writeback:
         if self.book_run:
             store.finish_run(self.conn, self.run_id, self.result.counts, "ok" if self.result.clean else "partial")
         return self.result
+
+    def _groups(self, rows: list[WriteRow] | None) -> Iterator[tuple[str, list[WriteRow]]]:
+        """(system, rows of one target set) in plan order: dependency rank, then system and set,
+        each by record key; rows an entity's mode leaves out are logged as skipped on the way."""
+        if rows is not None:
+            plan = build_plan(rows, self.config)
+            if self.progress:
+                totals = Counter((r.target_system, r.target_set) for r in plan.rows)
+                for (system, target_set), n in sorted(totals.items()):
+                    self.progress.start(system, target_set, n)
+            self._log_skipped(plan)
+            for _rank, rank_rows in plan.ranks:
+                groups: dict[tuple[str, str], list[WriteRow]] = defaultdict(list)
+                for row in rank_rows:
+                    groups[(row.target_system, row.target_set)].append(row)
+                for (system, _target_set), group in sorted(groups.items()):
+                    yield system, group
+            return
+        groups = store.writeback_groups(self.conn)
+        if self.progress:
+            for _sequence, system, target_set, _model, n in groups:
+                self.progress.start(system, target_set, n)
+        for group in groups:
+            for chunk in store.stream_writeback_rows(self.conn, group, PLAN_CHUNK):
+                plan = build_plan(chunk, self.config)
+                self._log_skipped(plan)
+                if plan.rows:
+                    yield group[1], plan.rows
 
     def _log_skipped(self, plan: Plan) -> None:
         entries = [

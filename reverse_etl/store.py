@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from p2c.crashpoints import crashpoint
 from reverse_etl import sync_schema
@@ -84,6 +84,53 @@ def read_base_updates(conn) -> list[dict[str, Any]]:
     return _dicts(conn.execute(f"select * from {WRITEBACK_SCHEMA}.{BASE_UPDATES}"))
 
 
+def _stream(conn, sql: str, params: list | None = None, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """The rows of a query, ``chunk`` at a time, on a cursor of their own (the connection goes on
+    writing ``p2c_sync`` meanwhile)."""
+    # DuckDB: a cursor of its own; on PostgreSQL every execute has its own cursor already
+    own = getattr(conn, "dialect", "duckdb") == "duckdb"
+    cursor = conn.cursor() if own else conn.execute(sql, params or None)
+    try:
+        if own:
+            cursor.execute(sql, params or [])
+        cols = [d[0] for d in cursor.description]
+        while batch := cursor.fetchmany(chunk):
+            yield [dict(zip(cols, r)) for r in batch]
+    finally:
+        cursor.close()
+
+
+def writeback_groups(conn) -> list[tuple[int, str, str, str, int]]:
+    """(sequence, target system, target set, model, rows) of the writeback models, in plan order."""
+    groups = []
+    for table in _tables(conn, WRITEBACK_SCHEMA):
+        if table == BASE_UPDATES or "__" not in table:
+            continue
+        groups += [
+            (int(seq or 0), system, target_set, table, n)
+            for seq, system, target_set, n in conn.execute(
+                f'select sequence, target_system, target_set, count(*) from {WRITEBACK_SCHEMA}."{table}" group by sequence, target_system, target_set'
+            ).fetchall()
+        ]
+    return sorted(groups)
+
+
+def stream_writeback_rows(conn, group: tuple[int, str, str, str, int], chunk: int) -> Iterator[list[WriteRow]]:
+    """One group's rows (see :func:`writeback_groups`) by record key, ``chunk`` at a time: the
+    plan is never held in Python whole."""
+    sequence, system, target_set, table, _n = group
+    sql = (f'select * from {WRITEBACK_SCHEMA}."{table}" where coalesce(sequence, 0) = ? and target_system = ?'
+           " and target_set = ? order by record_key")
+    for rows in _stream(conn, sql, [sequence, system, target_set], chunk):
+        yield [WriteRow.from_mapping(r) for r in rows]
+
+
+def stream_base_updates(conn, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    if BASE_UPDATES not in _tables(conn, WRITEBACK_SCHEMA):
+        return
+    yield from _stream(conn, f"select * from {WRITEBACK_SCHEMA}.{BASE_UPDATES}", chunk=chunk)
+
+
 def read_quarantine(conn) -> dict[tuple[str, str], str]:
     """(entity, record_key) → reason, in both key spellings (with and without the company)."""
     if "quarantine" not in _tables(conn, "audit"):
@@ -145,23 +192,28 @@ def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tu
 
 def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
     """Insert log rows and upsert base and couplings, all in one transaction."""
-    s = sync_schema.SCHEMA
     with conn.transaction():
-        if log:
-            conn.insert(f"{s}.writeback_log", LOG_COLUMNS, log)
-            crashpoint("writeback.sync_log_inserted")
-        if state:
-            conn.insert(f"{s}.sync_state", _STATE_COLS, _first_per_key(state, 3), """
-                on conflict (entity, record_key, field) do update
-                set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
-            crashpoint("writeback.sync_state_upserted")
-        if couplings:
-            conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
-                on conflict (entity, record_key) do update set
-                    company = coalesce(excluded.company, couplings.company),
-                    crm_id = coalesce(excluded.crm_id, couplings.crm_id),
-                    erp_key = coalesce(excluded.erp_key, couplings.erp_key),
-                    run_id = excluded.run_id""")
+        _insert(conn, log, state, couplings)
+
+
+def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
+    """Insert log rows and upsert base and couplings (in the caller's transaction)."""
+    s = sync_schema.SCHEMA
+    if log:
+        conn.insert(f"{s}.writeback_log", LOG_COLUMNS, log)
+        crashpoint("writeback.sync_log_inserted")
+    if state:
+        conn.insert(f"{s}.sync_state", _STATE_COLS, _first_per_key(state, 3), """
+            on conflict (entity, record_key, field) do update
+            set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
+        crashpoint("writeback.sync_state_upserted")
+    if couplings:
+        conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
+            on conflict (entity, record_key) do update set
+                company = coalesce(excluded.company, couplings.company),
+                crm_id = coalesce(excluded.crm_id, couplings.crm_id),
+                erp_key = coalesce(excluded.erp_key, couplings.erp_key),
+                run_id = excluded.run_id""")
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
@@ -205,22 +257,26 @@ def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, st
     return {(a, b, c): n for a, b, c, n in rows if (a, b, c) in keys}
 
 
-def apply_base_updates(conn, run_id: str, updates: list[dict[str, Any]]) -> int:
-    """Coupled records whose base moves with nothing written: no HTTP, one transaction."""
-    if not updates:
-        return 0
+def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]]) -> int:
+    """Coupled records whose base moves with nothing written: no HTTP, one transaction.
+    ``updates`` comes in chunks (:func:`stream_base_updates`), each inserted as it arrives."""
     ts = now()
-    state, couplings = [], []
-    for u in updates:
-        base = u.get("base_after")
-        base = json.loads(base) if isinstance(base, str) else (base or {})
-        state += _state_rows(u["entity"], u["record_key"], base, run_id, ts)
-        erp_key = u.get("erp_key")
-        if isinstance(erp_key, dict):
-            erp_key = json.dumps(erp_key, sort_keys=True)
-        couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key, "natural_key", run_id, ts))
-    _write(conn, [], state, couplings)
-    return len(updates)
+    count = 0
+    with conn.transaction():
+        for chunk in updates:
+            state, couplings = [], []
+            for u in chunk:
+                base = u.get("base_after")
+                base = json.loads(base) if isinstance(base, str) else (base or {})
+                state += _state_rows(u["entity"], u["record_key"], base, run_id, ts)
+                erp_key = u.get("erp_key")
+                if isinstance(erp_key, dict):
+                    erp_key = json.dumps(erp_key, sort_keys=True)
+                couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key,
+                                  "natural_key", run_id, ts))
+            _insert(conn, [], state, couplings)
+            count += len(chunk)
+    return count
 
 
 def start_run(conn, run_id: str) -> None:

@@ -74,7 +74,8 @@ def up(
     spike_ms: int = typer.Option(2000, help="Length of a latency spike, in milliseconds."),
     retry_after: int = typer.Option(1, help="Seconds in the Retry-After of a --throttle-rate 429."),
     storm: bool = typer.Option(False, "--storm", help="Fault storm: 429 on 1/5, 503 on 1/20, 2% dropped mid-body, 2% delayed 2 s (overrides those options)."),
-    seed: Optional[int] = typer.Option(None, help="Seed for the injected faults (reproducible runs)."),
+    chaos: bool = typer.Option(False, "--chaos", help="Serve damaged rows in paged reads: null/missing keys, wrong JSON types, 10,000-character text, control characters, unpaired surrogates, unknown option-set/enum values, dates out of range, extra columns (listed in chaos.json)."),
+    seed: Optional[int] = typer.Option(None, help="Seed for the injected faults and the chaos (reproducible runs)."),
     default_company: str = typer.Option("usmf", help="ERP: the caller's default company (dataAreaId)."),
     without_columns: str = typer.Option("", help="CRM: columns the tenant lacks, 'set.column,…' (e.g. accounts.p2c_customergroupid)."),
     without_keys: str = typer.Option("", help="CRM: entity sets whose alternate keys were never defined, 'set,…'."),
@@ -99,7 +100,7 @@ def up(
         raise typer.Exit(0)
     options = server.Options(dir, crm_port, erp_port, tenant, client_id, client_secret, token_lifetime, rl,
                              error_rate, latency_ms, seed, default_company, throttle_rate, drop_rate, spike_rate,
-                             spike_ms, retry_after, without_columns=without_columns,
+                             spike_ms, retry_after, chaos=chaos, without_columns=without_columns,
                              without_keys=without_keys, untracked=untracked)
     try:
         from sandbox.dataverse_metadata import customize
@@ -123,6 +124,8 @@ def up(
         args += ["--rate-limit", rate_limit]
     if seed is not None:
         args += ["--seed", str(seed)]
+    if chaos:
+        args.append("--chaos")
     for flag, value in (("--without-columns", without_columns), ("--without-keys", without_keys), ("--untracked", untracked)):
         if value:
             args += [flag, value]
@@ -191,12 +194,14 @@ def status(dir: Path = DirOpt) -> None:
 @app.command()
 def reset(
     dir: Path = DirOpt,
-    scale: str = typer.Option("small", help="small (~2k records), medium (~100k) or large (~1M)."),
+    scale: str = typer.Option("small", help="tiny (~500 records, for fast tests), small (~2k), medium (~100k) or large (~1M)."),
     seed: int = typer.Option(7, help="Seed of the deterministic demo data."),
 ) -> None:
     """Replace the data in --dir by deterministic demo data (stop the sandbox first)."""
-    if scale not in ("small", "medium", "large"):
-        raise typer.BadParameter("--scale must be small, medium or large")
+    from sandbox.demo_data import SCALES
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"--scale must be {', '.join(SCALES)}")
     if server.read_pidfile(dir):
         console.print("[red]The sandbox is running on this directory; run `p2c sandbox down` first.")
         raise typer.Exit(1)

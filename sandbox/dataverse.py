@@ -32,6 +32,7 @@ from sandbox import batch as batchmod
 from sandbox import dataverse_metadata as md
 from sandbox import dataverse_rules as rules
 from sandbox import odata_http
+from sandbox.chaos import chaos_for
 from sandbox.dataverse_rules import NAMESPACE, DataverseError, bad
 from sandbox.odata_query import QueryError, key_parts, parse_filter, parse_orderby, parse_select, parse_top
 from sandbox.odata_http import Req
@@ -206,6 +207,7 @@ class Dataverse:
     def __init__(self, store: Store, options: Any = None):
         self.store = store
         self.options = options
+        self.chaos = chaos_for("crm", options)
         self.tracking_days = int(getattr(options, "extra", {}).get("change_tracking_days", CHANGE_TRACKING_DAYS)
                                  if options is not None else CHANGE_TRACKING_DAYS)
         self.catalog = md.customize(CRM, getattr(options, "without_columns", ""),
@@ -420,6 +422,8 @@ class Dataverse:
         self._expand(req, e, rows, out["value"])
         if (annotated := self._annotate(req, e, out["value"])) is not None:
             applied.append(annotated)
+        if self.chaos is not None:
+            out["value"] = self.chaos.page(e.set_name, out["value"], prefer)
         if page is not None and page.after is not None and top is None:
             skip = make_skiptoken(e, order, page.after, page_no,
                                   {"trackingversion": snapshot} if tracking else None)
@@ -483,6 +487,8 @@ class Dataverse:
         applied = [f"odata.maxpagesize={size}"] if "odata.maxpagesize" in prefer else []
         if (annotated := self._annotate(req, e, [r for r in out["value"] if "reason" not in r])) is not None:
             applied.append(annotated)
+        if self.chaos is not None:
+            out["value"] = self.chaos.page(e.set_name, out["value"], prefer)
         return Reply.json(200, out, {"Preference-Applied": ",".join(applied)} if applied else {})
 
     def _count(self, req: Req, e: Entity) -> Reply:

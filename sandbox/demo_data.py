@@ -33,7 +33,7 @@ from sandbox.server import crm_store, erp_store
 from sandbox.store import Store
 
 # accounts per scale; everything else is proportional (≈ 11.5 rows in all per account)
-SCALES: dict[str, int] = {"small": 145, "medium": 7_300, "large": 73_000}
+SCALES: dict[str, int] = {"tiny": 40, "small": 145, "medium": 7_300, "large": 73_000}
 CHUNK_ACCOUNTS = 2_000
 MANIFEST = "manifest.json"
 CASE_SAMPLE = 25  # manifest entries kept per (entity set, case); the counts cover every record

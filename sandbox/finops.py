@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from sandbox import finops_data as data
 from sandbox import finops_logic, odata_http
+from sandbox.chaos import chaos_for
 from sandbox.finops_metadata import metadata_xml, service_document
 from sandbox.finops_protocol import (
     NAMESPACE,
@@ -65,6 +66,7 @@ class FinOps:
 
     store: Any
     default_company: str = DEFAULT_COMPANY
+    chaos: Any = None  # sandbox.chaos.Chaos in chaos mode
 
     # --- dispatch -----------------------------------------------------------------------------
 
@@ -160,6 +162,8 @@ class FinOps:
         if truthy(req.opt("$count")):
             body["@odata.count"] = self.store_count(entity, query)
         body["value"] = [_render(entity, r, select) for r in rows]
+        if self.chaos is not None:
+            body["value"] = self.chaos.page(entity.set_name, body["value"], prefer)
         left = None if remaining is None else remaining - len(rows)
         if more and rows and (left is None or left > 0):
             next_token = _encode_token(query.cursor(rows[-1]), left)
@@ -364,7 +368,8 @@ def _next_link(req: Req, entity: Entity, token: str) -> str:
 
 def create_app(store: Any, options: Any = None):
     """The ASGI app of the F&O service; ``options.default_company`` is the caller's company."""
-    service = FinOps(store, default_company=getattr(options, "default_company", None) or DEFAULT_COMPANY)
+    service = FinOps(store, default_company=getattr(options, "default_company", None) or DEFAULT_COMPANY,
+                     chaos=chaos_for("erp", options))
 
     from starlette.concurrency import run_in_threadpool
 

@@ -6,6 +6,7 @@ exactly the same code as single requests; the ASGI wrapper builds :class:`Req` a
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -49,7 +50,11 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-        return cls(status, orjson.dumps(payload), dict(headers or {}), cls.json_type)
+        try:
+            body = orjson.dumps(payload)
+        except orjson.JSONEncodeError:  # text with an unpaired surrogate (chaos mode): escaped, as JSON allows
+            body = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+        return cls(status, body, dict(headers or {}), cls.json_type)
 
     @classmethod
     def error(cls, err: Any) -> Reply:

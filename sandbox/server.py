@@ -51,6 +51,7 @@ class Options:
     spike_rate: float = 0.0
     spike_ms: int = 2000
     retry_after: int = 1
+    chaos: bool = False  # serve damaged rows in paged reads (sandbox.chaos), seeded by ``seed``
     extra: dict[str, Any] = field(default_factory=dict)
     # a tenant without some customisations (sandbox.dataverse_metadata.customize)
     without_columns: str = ""

@@ -14,6 +14,7 @@ final as (
         company,
         reason,
         case reason
+            when 'invalid_value' then 'The ' || entity_set || ' row holds values p2c cannot take: ' || reason_detail || '. Correct them in the source system; the row is left out until then.'
             when 'missing_key' then 'The ' || entity_set || ' row has no natural key, so it cannot be matched to the other system.'
             when 'duplicate_key' then 'The key ' || natural_key || ' is used by more than one ' || entity_set || ' row in the same legal entity; p2c does not guess which one is meant.'
             when 'unmapped_company' then 'The ' || reason_detail || ' is not in the company map (seeds/company_map.csv).'

@@ -11,7 +11,9 @@ dbt's unit tests (development tests of the SQL on fixed inputs, ~3 of ~16 s on t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -72,7 +74,10 @@ def run_dbt(
     target = prepare_dbt(warehouse, builds=command in ("build", "run", "test"))
     args = dbt_args(command, warehouse, extra, target=target)
     try:
-        return dbtRunner(callbacks=[_on_dbt_event]).invoke((["--quiet"] if quiet else []) + args)
+        # dbt's own lines (its errors, even with --quiet) go to stderr: stdout is p2c's (`--json`)
+        with contextlib.redirect_stdout(sys.stderr):
+            runner = dbtRunner(manifest=_parsed(warehouse, target), callbacks=[_on_dbt_event])
+            return runner.invoke((["--quiet"] if quiet else []) + args)
     finally:
         _release_warehouse()
 
@@ -94,6 +99,31 @@ def prepare_dbt(warehouse: Path, builds: bool = True) -> str:
         with store.connect() as conn:
             sync_schema.ensure(conn)
     return store.dbt_target
+
+
+# a long-lived process (`p2c watch`) keeps dbt's parsed project between invocations
+_KEPT: dict = {"on": False, "digest": None, "manifest": None}
+
+
+def keep_parsed(on: bool) -> None:
+    """Keep dbt's parsed project (its manifest) in this process between builds; it is parsed
+    again when a model, macro, seed or data test changes."""
+    _KEPT.update(on=on, digest=None, manifest=None)
+
+
+def _parsed(warehouse: Path, target: str | None):
+    if not _KEPT["on"]:
+        return None
+    from dbt.cli.main import dbtRunner
+
+    from p2c.inputs import project_digest
+
+    digest = project_digest()
+    if digest != _KEPT["digest"]:
+        with contextlib.redirect_stdout(sys.stderr):
+            res = dbtRunner().invoke(["--quiet", *dbt_args("parse", warehouse, target=target)])
+        _KEPT.update(digest=digest if res.success else None, manifest=res.result if res.success else None)
+    return _KEPT["manifest"]
 
 
 def _on_dbt_event(event) -> None:

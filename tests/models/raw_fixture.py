@@ -43,7 +43,7 @@ def create_raw_schema(conn) -> None:
         conn.execute(f"create schema if not exists {system}_raw")
         for entity in _catalogue(system).values():
             cols = [f'"{snake(c.name)}" {_TYPES[c.type]}' for c in entity.columns]
-            cols.append("odata_etag varchar")
+            cols += ["odata_etag varchar", "_p2c_invalid varchar"]
             if system == "crm":
                 cols.append("_p2c_deleted boolean")
             cols += ["_dlt_load_id varchar", "_dlt_id varchar"]

@@ -43,6 +43,7 @@ final as (
         coalesce(state_code, 0) = 0 as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when contact_number is null then 'missing_key'
             when key_count > 1 and not is_deleted then 'duplicate_key'
             when company is null then 'unmapped_company'
@@ -50,6 +51,7 @@ final as (
             when customer_reason is not null then 'parent_quarantined'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when parent_customer_id is not null and customer_key is null and customer_reason is null then 'account ' || parent_customer_id
             when customer_reason is not null then 'account ' || parent_customer_id || ' (' || customer_reason || ')'

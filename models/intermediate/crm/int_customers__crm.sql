@@ -55,6 +55,7 @@ final as (
         coalesce(state_code, 0) = 0 as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when account_number is null then 'missing_key'
             when key_count > 1 and not is_deleted then 'duplicate_key'
             when company is null then 'unmapped_company'
@@ -63,6 +64,7 @@ final as (
             when payment_terms_code is not null and erp_payment_terms_name is null then 'unmapped_payment_terms'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
             when country_name is not null and iso_country_code is null then 'country ' || country_name

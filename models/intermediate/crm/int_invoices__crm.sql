@@ -59,12 +59,14 @@ final as (
         coalesce(state_code, 0) <> 3 as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when invoice_number is null then 'missing_key'
             when key_count > 1 and not is_deleted then 'duplicate_key'
             when company is null then 'unmapped_company'
             when currency_id is not null and currency_code is null then 'unmapped_currency'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then {{ business_unit_detail('business_unit_name', 'business_unit_id') }}
             when currency_id is not null and currency_code is null then 'currency ' || coalesce(currency_name, currency_id)
         end as reason_detail,

@@ -48,6 +48,7 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when price_list_name is null then 'parent_missing'
             when product_number is null and product_reason is null then 'parent_missing'
             when product_reason is not null then 'parent_quarantined'
@@ -55,6 +56,7 @@ final as (
             when unit_id is not null and unit_symbol is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when price_list_name is null then 'price list ' || coalesce(price_list_id, '(none)')
             when product_number is null and product_reason is null then 'product ' || coalesce(product_id, '(none)')
             when product_reason is not null then 'product ' || product_id || ' (' || product_reason || ')'

@@ -35,11 +35,13 @@ final as (
         coalesce(state_code, 0) = 0 as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when product_number is null then 'missing_key'
             when key_count > 1 and not is_deleted then 'duplicate_key'
             when default_unit_id is not null and unit_symbol is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when default_unit_id is not null and unit_symbol is null then 'unit ' || coalesce(unit_name, default_unit_id)
         end as reason_detail,
         {{ canonical_text('product_name') }} as name,

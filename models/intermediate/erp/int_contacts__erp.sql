@@ -41,10 +41,14 @@ final as (
         not is_inactive as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when contact_person_id is null then 'missing_key'
             when mapped_company is null then 'unmapped_company'
         end as reason,
-        case when mapped_company is null then 'legal entity ' || company end as reason_detail,
+        case
+            when invalid_values is not null then invalid_values
+            when mapped_company is null then 'legal entity ' || company
+        end as reason_detail,
         {{ canonical_text('first_name') }} as first_name,
         {{ canonical_text('last_name') }} as last_name,
         {{ canonical_text('email') }} as email,

@@ -51,6 +51,7 @@ final as (
         coalesce(on_hold_status, 'No') <> 'All' as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when customer_account is null then 'missing_key'
             when mapped_company is null then 'unmapped_company'
             when currency_code is not null and known_currency is null then 'unmapped_currency'
@@ -58,6 +59,7 @@ final as (
             when payment_terms_name is not null and known_payment_terms is null then 'unmapped_payment_terms'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when mapped_company is null then 'legal entity ' || company
             when currency_code is not null and known_currency is null then 'currency ' || currency_code
             when country_code is not null and known_country is null then 'country ' || country_code

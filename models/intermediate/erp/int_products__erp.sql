@@ -44,11 +44,13 @@ final as (
         not is_sales_prohibited as is_active,
         release_rank = 1 as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when product_number is null then 'missing_key'
             when mapped_company is null then 'unmapped_company'
             when sales_unit_symbol is not null and known_unit is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when mapped_company is null then 'legal entity ' || company
             when sales_unit_symbol is not null and known_unit is null then 'unit ' || sales_unit_symbol
         end as reason_detail,

@@ -23,6 +23,14 @@ erp as (
     select * from ranked where side = 'erp' and side_rank = 1
 ),
 
+quarantined as (
+    -- keys a quarantined row holds on a side: nothing is created there under that key
+    select entity, record_key, bool_or(side = 'crm') as crm_quarantined, bool_or(side = 'erp') as erp_quarantined
+    from {{ ref('int_records') }}
+    where reason is not null and record_key is not null
+    group by entity, record_key
+),
+
 base as (
     select entity, record_key, max(updated_at) as base_updated_at
     from {{ source('p2c_sync', 'sync_state') }}
@@ -71,12 +79,17 @@ final as (
             else 'none'
         end as presence,
         base.record_key is not null as has_base,
+        coalesce(quarantined.crm_quarantined, false) as crm_quarantined,
+        coalesce(quarantined.erp_quarantined, false) as erp_quarantined,
         entities.master,
         entities.sequence
     from paired
     left join base
         on paired.entity = base.entity
         and paired.record_key = base.record_key
+    left join quarantined
+        on paired.entity = quarantined.entity
+        and paired.record_key = quarantined.record_key
     left join entities
         on paired.entity = entities.entity
 )

@@ -8,6 +8,7 @@ final as (
         name as business_unit_name,
         _parentbusinessunitid_value as parent_business_unit_id,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

@@ -17,6 +17,7 @@ final as (
         _owningbusinessunit_value as business_unit_id,
         statecode as state_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

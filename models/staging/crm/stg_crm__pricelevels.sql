@@ -11,6 +11,7 @@ final as (
         enddate as end_date,
         statecode as state_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

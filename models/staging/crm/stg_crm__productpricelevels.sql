@@ -12,6 +12,7 @@ final as (
         cast(amount as decimal(18, 4)) as amount,
         pricingmethodcode as pricing_method_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

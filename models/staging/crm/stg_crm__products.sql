@@ -20,6 +20,7 @@ final as (
         p2c_isexternallymaintained as is_externally_maintained,
         statecode as state_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

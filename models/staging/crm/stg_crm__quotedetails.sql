@@ -23,6 +23,7 @@ final as (
 
         _owningbusinessunit_value as business_unit_id,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

@@ -23,6 +23,7 @@ final as (
         statecode as state_code,
         statuscode as status_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

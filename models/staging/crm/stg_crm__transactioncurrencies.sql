@@ -11,6 +11,7 @@ final as (
         cast(exchangerate as decimal(18, 4)) as exchange_rate,
         statecode as state_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

@@ -9,6 +9,7 @@ final as (
         baseuomname as base_unit_name,
         statecode as state_code,
         modifiedon as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag,
         coalesce(_p2c_deleted, false) as is_deleted
     from source

@@ -24,6 +24,7 @@ final as (
         cast(order_total_tax_amount as decimal(18, 4)) as total_tax,
         cast(order_total_charges_amount as decimal(18, 4)) as total_charges,
         cast(total_discount_amount as decimal(18, 4)) as total_discount,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

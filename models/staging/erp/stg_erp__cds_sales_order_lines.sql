@@ -17,6 +17,7 @@ final as (
         cast(total_tax_amount as decimal(18, 4)) as tax_amount,
         {{ erp_text('sales_order_line_status') }} as line_status,
         {{ erp_text('currency_code') }} as currency_code,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

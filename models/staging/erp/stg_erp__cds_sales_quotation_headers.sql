@@ -16,6 +16,7 @@ final as (
         {{ erp_text('payment_terms_name') }} as payment_terms_name,
         cast(quotation_total_amount as decimal(18, 4)) as total_amount,
         cast(quotation_total_tax_amount as decimal(18, 4)) as total_tax,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

@@ -15,6 +15,7 @@ final as (
         cast(line_discount_amount as decimal(18, 4)) as discount_amount,
         cast(line_amount as decimal(18, 4)) as line_amount,
         {{ erp_text('currency_code') }} as currency_code,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

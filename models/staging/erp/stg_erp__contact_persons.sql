@@ -17,6 +17,7 @@ final as (
         is_contact_person_externally_maintained = 'Yes' as is_externally_maintained,
         coalesce(is_inactive = 'Yes', false) as is_inactive,
         {{ erp_datetime('last_edit_date_time') }} as modified_at,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

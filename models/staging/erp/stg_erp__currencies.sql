@@ -7,6 +7,7 @@ final as (
         currency_code,
         {{ erp_text('name') }} as currency_name,
         {{ erp_text('symbol') }} as currency_symbol,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

@@ -8,6 +8,7 @@ final as (
         customer_group_id,
         {{ erp_text('description') }} as description,
         {{ erp_text('payment_term_id') }} as payment_terms_name,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

@@ -25,6 +25,7 @@ final as (
         {{ erp_text('primary_contact_email') }} as email,
         {{ erp_text('primary_contact_phone') }} as phone,
         {{ erp_text('primary_contact_url') }} as website,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

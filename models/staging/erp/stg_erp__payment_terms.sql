@@ -8,6 +8,7 @@ final as (
         name as payment_terms_name,
         {{ erp_text('description') }} as description,
         number_of_days,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

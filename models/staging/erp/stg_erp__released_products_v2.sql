@@ -17,6 +17,7 @@ final as (
         cast(unit_cost as decimal(18, 4)) as unit_cost,
         {{ erp_text('sales_sales_tax_item_group_code') }} as sales_tax_item_group,
         coalesce(is_sales_prohibited = 'Yes', false) as is_sales_prohibited,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

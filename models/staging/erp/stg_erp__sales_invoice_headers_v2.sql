@@ -17,6 +17,7 @@ final as (
         cast(total_charge_amount as decimal(18, 4)) as total_charges,
         {{ erp_text('payment_terms_name') }} as payment_terms_name,
         {{ erp_text('customers_order_reference') }} as customer_reference,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

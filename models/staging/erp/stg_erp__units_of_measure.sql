@@ -9,6 +9,7 @@ final as (
         {{ erp_text('unit_class') }} as unit_class,
         decimal_precision,
         is_base_unit = 'Yes' as is_base_unit,
+        _p2c_invalid as invalid_values,
         odata_etag
     from source
 )

@@ -1,0 +1,106 @@
+"""What ``dbt build`` reads, fingerprinted, so a quiet night does not rebuild what cannot change.
+
+The models are deterministic functions of their inputs: the raw tables dlt loaded (``crm_raw``,
+``erp_raw``; dlt's own ``_dlt*`` columns and tables left out, they change with every load), the
+``p2c_sync`` tables the models read (couplings, sync_state, conflict_decisions) and the dbt
+project itself (models, macros, seeds, data tests, ``dbt_project.yml``, ``profiles.yml``).
+
+After a build whose plan is empty (no writeback row, no base update) ``p2c run`` stores the
+fingerprint of those inputs in ``p2c_sync.transform_inputs``. When the next run finds the same
+fingerprint and the writeback models still empty, dbt would build the same empty plan again: the
+run skips ``dbt build`` and says so. Any change on either system, in the sync state, a conflict
+decision or the project gives another fingerprint, and dbt runs in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from p2c import settings
+from reverse_etl import sync_schema
+
+RAW_SCHEMAS = tuple(settings.DATASET_NAMES.values())
+SYNC_TABLES = ("couplings", "sync_state", "conflict_decisions")
+PROJECT_PATHS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
+MARKS = f"{sync_schema.SCHEMA}.transform_inputs"
+
+
+def project_digest() -> str:
+    """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
+    digest = hashlib.sha256()
+    for name in PROJECT_PATHS:
+        root = settings.PROJECT_DIR / name
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            if path.exists():
+                digest.update(str(path.relative_to(settings.PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(conn: duckdb.DuckDBPyConnection) -> str:
+    """One digest of every input of the dbt project (see the module docstring)."""
+    digest = hashlib.sha256(project_digest().encode())
+    tables = conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and ("
+        f"(table_schema in {RAW_SCHEMAS!r} and table_name not like '\\_dlt%' escape '\\')"
+        f" or (table_schema = '{sync_schema.SCHEMA}' and table_name in {SYNC_TABLES!r}))"
+        " order by all").fetchall()
+    for schema, table in tables:
+        columns = [c for (c,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+            " and column_name not like '\\_dlt%' escape '\\' order by ordinal_position", [schema, table]).fetchall()]
+        row_hash = f"hash({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)})" if columns else "0"
+        # order-independent: count, xor and sum of the row hashes
+        count, xor, total = conn.execute(
+            f'select count(*), bit_xor({row_hash}), sum({row_hash}::hugeint) from "{schema}"."{table}"').fetchone()
+        digest.update(f"{schema}.{table}:{','.join(columns)}:{count}:{xor}:{total};".encode())
+    return digest.hexdigest()
+
+
+def _plan_is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
+    tables = [t for (t,) in conn.execute(
+        "select table_name from information_schema.tables where table_schema = 'writeback'").fetchall()]
+    return bool(tables) and all(conn.execute(f'select count(*) from writeback."{t}"').fetchone()[0] == 0
+                                for t in tables)
+
+
+def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(f"create schema if not exists {sync_schema.SCHEMA}")
+    conn.execute(f"create table if not exists {MARKS} (fingerprint varchar not null, run_id varchar, recorded_at timestamp)")
+
+
+def unchanged_since(warehouse: Path, digest: str) -> str | None:
+    """The run whose empty plan these inputs would build again, or None (dbt must run)."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
+        _ensure(conn)
+        row = conn.execute(f"select run_id from {MARKS} where fingerprint = ?", [digest]).fetchone()
+        return (row[0] or "?") if row and _plan_is_empty(conn) else None
+
+
+def current(warehouse: Path) -> str:
+    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
+        sync_schema.ensure(conn)
+        return fingerprint(conn)
+
+
+def forget(warehouse: Path) -> None:
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
+            _ensure(conn)
+            conn.execute(f"delete from {MARKS}")
+
+
+def remember(warehouse: Path, digest: str, run_id: str) -> bool:
+    """After a build: keep ``digest`` if the plan it built is empty, else forget any. True if kept."""
+    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
+        _ensure(conn)
+        conn.execute(f"delete from {MARKS}")
+        if not _plan_is_empty(conn):
+            return False
+        conn.execute(f"insert into {MARKS} values (?, ?, current_timestamp::timestamp)", [digest, run_id])
+        return True
