@@ -64,6 +64,17 @@ def read_seed(project: Path, name: str) -> list[dict[str, str]]:
         return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
+def _portable_macros(project: Path) -> dict[str, Callable[..., str]]:
+    """The ``portable_json_*`` macros as they render on DuckDB (their ``default__`` forms, read from
+    ``macros/portable_json.sql``), so a model's SQL fragments read as DuckDB SQL here."""
+    module = jinja2.Environment().from_string((project / "macros" / "portable_json.sql").read_text(encoding="utf-8")).module
+
+    def plain(macro):
+        return lambda *args: " ".join(str(macro(*args)).split())
+
+    return {name.removeprefix("default__"): plain(getattr(module, name)) for name in dir(module) if name.startswith("default__")}
+
+
 def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """(entity, target) → the arguments of each writeback model's ``writeback_rows`` call, plus ``model``."""
     calls: dict[tuple[str, str], dict[str, Any]] = {}
@@ -79,6 +90,7 @@ def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
         env.from_string(path.read_text(encoding="utf-8")).render(
             writeback_rows=capture, ref=lambda name, *_: name, source=lambda a, b: f"{a}.{b}",
             config=lambda **_: "", var=lambda name, default=None: default, this=path.stem,
+            **_portable_macros(project),
         )
         for args, kwargs in seen:
             if len(args) >= 2:

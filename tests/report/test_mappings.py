@@ -56,7 +56,7 @@ def test_a_new_customer_gets_the_constants_and_template_defaults_of_the_model(co
 
 def test_changing_a_seed_changes_the_map(compiled, tmp_path):
     project = tmp_path / "project"
-    for part in ("seeds", "models"):
+    for part in ("seeds", "models", "macros"):
         shutil.copytree(PROJECT_DIR / part, project / part)
     shutil.copy(PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
     before = mappings.field_mappings(project, compiled, "customer")
