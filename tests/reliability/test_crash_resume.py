@@ -149,7 +149,8 @@ def crashed(sandbox_factory, tmp_path_factory):
     for point, occurrence, command in CHAIN:
         code, _ = job.run(f"{point}:{occurrence}", command)
         assert code == -signal.SIGKILL, (
-            f"{point}:{occurrence} was not reached (exit {code}):\n{job.outputs[-1].stderr[-2000:]}")
+            f"{point}:{occurrence} was not reached (exit {code}):\n{job.outputs[-1].stdout[-3000:]}\n"
+            f"{job.outputs[-1].stderr[-2000:]}")
         survived.append(f"{point}:{occurrence}")
     yield job, survived
     sb.stop()
