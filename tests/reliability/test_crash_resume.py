@@ -60,7 +60,9 @@ CHAIN: list[tuple[str, int, str]] = [
     ("writeback.sync_log_inserted", 1, "writeback"),
     ("writeback.sync_state_upserted", 1, "writeback"),
     ("writeback.after_batch_recorded", 1, "writeback"),
-    ("writeback.after_batch_sent", 3, "writeback"),
+    # a later batch of a fresh plan: the writeback-only resumes above have re-sent their plan until
+    # what is left of it waits on records they applied unrecorded; a run extracts and plans anew
+    ("writeback.after_batch_sent", 2, "run"),
     ("writeback.stage_done", 1, "writeback"),
     ("report.before_write", 1, "run"),
     ("report.half_written", 1, "run"),
