@@ -24,12 +24,14 @@ test: $(STAMP)
 	bash scripts/install-postgresql.sh >/dev/null || echo "postgresql could not be installed: the tests on a PostgreSQL warehouse will fail"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-# the reliability suite's long runs (tests/reliability/): 30 simulated days of the small tenant, and
-# the fault storm with its exhausted-retries phase; the rest of the suite runs in `make test`
+# the reliability suite's long runs (tests/reliability/, pytest marker `reliability`): 30 simulated
+# days of the small tenant, and the fault storm with its exhausted-retries phase; the rest of the
+# suite (crash chain, concurrent edits, chaos, properties, secrets) runs in `make test`
 soak: $(STAMP)
 	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} P2C_SOAK_SCALE=$${P2C_SOAK_SCALE:-small} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m "" tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
 
-# the whole reliability suite alone, with its figures printed (crash points, concurrent edits, chaos, soak, storm),
+# the whole reliability suite alone, with its figures printed (crash points, concurrent edits, chaos,
+# a 3-day soak of tiny, the storm),
 # and `p2c watch` carrying a CRM edit to the ERP within two cycles (tests/run/test_watch.py)
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m "" tests/reliability tests/run/test_watch.py

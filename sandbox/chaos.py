@@ -13,6 +13,7 @@ data directory: system, entity set, key, natural key, kind and column.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import threading
@@ -117,7 +118,9 @@ class Chaos:
 
     def _record(self, done: list[dict[str, Any]]) -> None:
         """Add to ``chaos.json`` (one entry per damaged row and kind, whichever server wrote it)."""
-        with self.lock:
+        # both servers add to the one file, from their own threads (and processes): one at a time
+        with self.lock, open(self.path.with_suffix(".lock"), "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
             try:
                 known = json.loads(self.path.read_text())
             except (OSError, ValueError):

@@ -1,6 +1,6 @@
 """A month of business: N simulated days, each a day of activity in both systems, then the nightly
-job until it writes nothing. ``make test`` soaks ``P2C_SOAK_DAYS`` (default 3) days of the ``tiny``
-demo tenant; ``make soak`` soaks 30 days of ``small`` and prints a table of the figures (changes,
+job until it writes nothing. ``make reliability`` soaks ``P2C_SOAK_DAYS`` (default 3) days of the
+``tiny`` demo tenant; ``make soak`` soaks 30 days of ``small`` and prints a table of the figures (changes,
 runs, written records, run seconds, sync rows, warehouse size per day).
 
 The first sync and every day must converge within three runs (the ERP computes values for what the
@@ -21,7 +21,7 @@ import pytest
 
 from tests.reliability.helpers import Job, unreconciled, written
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]  # make soak / make reliability: too long for make test
 
 DAYS = int(os.environ.get("P2C_SOAK_DAYS", "3"))
 SCALE = os.environ.get("P2C_SOAK_SCALE", "tiny")
