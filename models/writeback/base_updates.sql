@@ -1,5 +1,8 @@
 -- Coupled records whose base moves with nothing written (both sides agreed, or a first sync
--- found them equal): the writeback stores them in sync_state/couplings without any HTTP
+-- found them equal): the writeback stores them in sync_state/couplings without any HTTP.
+-- "Nothing pending" and "the base moves" are semi/anti joins on the record's key, not filters on
+-- aggregates: a planner cannot estimate a filter on max(...) and PostgreSQL, guessing one row,
+-- rescanned the grouped bases once per pair (over half an hour at medium)
 with pairs as (
     select * from {{ ref('int_record_pairs') }}
     where presence = 'both'
@@ -10,14 +13,16 @@ merged as (
     where presence = 'both'
 ),
 
-records as (
-    select
-        entity,
-        record_key,
-        max(case when write_crm or write_erp or is_held then 1 else 0 end) as has_pending,
-        max(case when not has_base or base_after_value is distinct from base_value then 1 else 0 end) as base_moves
+pending as (
+    select distinct entity, record_key
     from merged
-    group by entity, record_key
+    where write_crm or write_erp or is_held
+),
+
+moving as (
+    select distinct entity, record_key
+    from merged
+    where not has_base or base_after_value is distinct from base_value
 ),
 
 bases as (
@@ -35,11 +40,16 @@ final as (
         pairs.company,
         cast(bases.base_after as json) as base_after
     from pairs
-    inner join records
-        on pairs.entity = records.entity and pairs.record_key = records.record_key
     inner join bases
         on pairs.entity = bases.entity and pairs.record_key = bases.record_key
-    where records.has_pending = 0 and records.base_moves = 1
+    where exists (
+            select 1 from moving
+            where moving.entity = pairs.entity and moving.record_key = pairs.record_key
+        )
+        and not exists (
+            select 1 from pending
+            where pending.entity = pairs.entity and pending.record_key = pairs.record_key
+        )
 )
 
 select * from final
