@@ -1,4 +1,4 @@
-"""The writeback's HTTP clients: one per system, built by the shared ``pipelines`` modules.
+"""The writeback's HTTP clients: one per system, built by the core's HTTP client.
 
 ``p2c_core.connection.resolve_connection`` reads a system's connection from dlt config and
 ``p2c_core.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
@@ -15,14 +15,12 @@ from typing import Iterable
 
 import httpx
 
-from p2c_core.connection import resolve_connection
+from p2c_core.connection import SYSTEMS, System, resolve_connection
 from p2c_core.http import make_client, preflight
-
-SYSTEMS = ("crm", "erp")
 
 
 def make_clients(
-    systems: Iterable[str] = SYSTEMS,
+    systems: Iterable[System] = SYSTEMS,
     *,
     transport: httpx.BaseTransport | None = None,
     check: bool = True,
