@@ -57,7 +57,7 @@ def _peak_mb() -> float:
 
 def phase_floor(workers: int) -> dict:
     """Bare httpx paging + orjson parse of every entity set of both systems."""
-    from pipelines.connection import resolve_connection
+    from p2c_core.connection import resolve_connection
     from pipelines.settings import CRM_PAGE_SIZE, ENTITIES, ERP_PAGE_SIZE
 
     def read_all(system: str) -> int:
@@ -90,7 +90,7 @@ def phase_floor(workers: int) -> dict:
 
 def phase_extract(workers: int) -> dict:
     """``p2c extract all`` into a fresh warehouse (full load of both systems)."""
-    from p2c import settings
+    from p2c_core import settings
     from pipelines.extract import run_extract
 
     for path in (settings.warehouse_path(), settings.pipelines_dir()):

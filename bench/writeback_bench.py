@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from pipelines.odata import iter_pages
+from p2c_core.odata import iter_pages
 from reverse_etl.apply import Writeback
 from reverse_etl.clients import make_clients
 from reverse_etl.config import WritebackConfig

@@ -47,8 +47,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from p2c import preflight, settings
-from p2c import warehouse as p2c_warehouse
+from p2c import preflight
 from p2c.commands.run import canonical_counts, default_pipeline
 from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, prepare_dbt, run_dbt
 from p2c.lock import LockHeld, run_lock
@@ -57,12 +56,12 @@ from p2c.run import (
     EXIT_OK,
     InvariantFailed,
     RunSummary,
-    StageOutcome,
     StageRecord,
     execute_stage,
-    new_run_id,
 )
-from pipelines.connection import SYSTEMS, System
+from p2c_core import settings, warehouse as p2c_warehouse
+from p2c_core.connection import SYSTEMS, System
+from p2c_core.runs import StageOutcome, new_run_id
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from p2c import settings
-from reverse_etl import sync_schema
+from p2c_core import settings, sync_schema
 
 RAW_SCHEMAS = tuple(settings.DATASET_NAMES.values())
 SYNC_TABLES = ("couplings", "sync_state", "conflict_decisions")

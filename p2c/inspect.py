@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
 
 SYNC = sync_schema.SCHEMA
 

@@ -21,8 +21,8 @@ from xml.etree import ElementTree as ET
 
 import httpx
 
-from p2c.errors import ConfigError
-from p2c.settings import PROJECT_DIR
+from p2c_core.errors import ConfigError
+from p2c_core.settings import PROJECT_DIR
 
 SEEDS_DIR = PROJECT_DIR / "seeds"
 COMPANY_MAP = SEEDS_DIR / "company_map.csv"
@@ -35,8 +35,8 @@ TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check nam
 
 def connections() -> None:
     """Resolve both connections and fetch a token from each."""
-    from pipelines.connection import SYSTEMS, resolve_connection
-    from pipelines.http import preflight
+    from p2c_core.connection import SYSTEMS, resolve_connection
+    from p2c_core.http import preflight
 
     for system in SYSTEMS:
         preflight(resolve_connection(system))
@@ -191,9 +191,9 @@ def erp_problems(csdl: bytes) -> list[str]:
 
 def tenant_problems(transports: dict[str, httpx.BaseTransport] | None = None) -> list[str]:
     """Read both systems' metadata and list every problem (empty: ready)."""
-    from pipelines.connection import resolve_connection
-    from pipelines.http import make_client
-    from pipelines.odata import PageError, get_page
+    from p2c_core.connection import resolve_connection
+    from p2c_core.http import make_client
+    from p2c_core.odata import PageError, get_page
     from pipelines.settings import CRM_ENTITIES
 
     transports = transports or {}
@@ -247,7 +247,7 @@ def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
     """Raise ConfigError when the company map does not match the extracted organisations."""
     with company_map.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    from p2c import warehouse as wh
+    from p2c_core import warehouse as wh
 
     with wh.current(warehouse).connect(read_only=True) as conn:
         try:

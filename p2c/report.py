@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from p2c import inspect
-from p2c.crashpoints import crashpoint
+from p2c_core.crashpoints import crashpoint
 
 # colours of the per-entity bars and the legend, one per outcome
 OUTCOME_COLOURS = {

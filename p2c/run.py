@@ -19,7 +19,6 @@ Exit codes (stated in ``p2c run --help`` and the README):
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,11 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from p2c import settings, warehouse as wh
-from p2c.crashpoints import crashpoint
-from p2c.errors import ConfigError
 from p2c.lock import run_lock
-from reverse_etl import sync_schema
+from p2c_core import settings, sync_schema, warehouse as wh
+from p2c_core.crashpoints import crashpoint
+from p2c_core.errors import ConfigError
+from p2c_core.runs import StageOutcome, new_run_id
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -72,16 +71,6 @@ _TOUCHED = ("created", "updated", "deactivated", "failed", "waiting", "changed_s
 
 class InvariantFailed(RuntimeError):
     """A dbt test guarding an invariant failed; the writeback must not start."""
-
-
-@dataclass
-class StageOutcome:
-    """What a stage reports back: counts per entity, and whether records failed or wait."""
-
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    partial: bool = False
-    message: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,12 +134,6 @@ def by_canonical_entity(*stage_counts: dict[str, dict[str, int]]) -> dict[str, d
             for key, value in values.items():
                 row[key] = row.get(key, 0) + int(value or 0)
     return {name: raw[name] for name in (REFERENCE_DATA, *CANONICAL_ENTITIES) if name in raw}
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """Sortable and unique: UTC time to the second plus a short random suffix."""
-    now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
 def _now() -> datetime:

@@ -37,8 +37,8 @@ import dlt
 import httpx
 import pyarrow as pa
 
+from p2c_core.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
 from pipelines.batches import DLT_ID_HINT, absent_columns, page_table, parse_page, with_dlt_id
-from pipelines.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
 from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, LOOKUP_TABLE_ANNOTATION, EntitySpec, snake
 
 log = logging.getLogger("p2c.extract.crm")
@@ -241,7 +241,7 @@ def crm_source(
     parallelized: bool = True,
     loaded_tables: set[str] | None = None,
 ) -> dlt.sources.DltSource:
-    """The ``crm`` source over ``client`` (see :func:`pipelines.http.make_client`); ``entities`` selects sets.
+    """The ``crm`` source over ``client`` (see :func:`p2c_core.http.make_client`); ``entities`` selects sets.
 
     ``loaded_tables``: the tables the warehouse already holds (``None``: assume all of them).
     """

@@ -28,8 +28,8 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from p2c_core.odata import iter_pages
 from pipelines.batches import DLT_ID_HINT, page_table, parse_page
-from pipelines.odata import iter_pages
 from pipelines.settings import ERP_ENTITIES, ERP_PAGE_SIZE, EntitySpec, snake
 
 log = logging.getLogger("p2c.extract.erp")
@@ -68,7 +68,7 @@ def erp_source(
     full_reload: bool = False,
     parallelized: bool = True,
 ) -> dlt.sources.DltSource:
-    """The ``erp`` source over ``client`` (see :func:`pipelines.http.make_client`); ``entities`` selects collections."""
+    """The ``erp`` source over ``client`` (see :func:`p2c_core.http.make_client`); ``entities`` selects collections."""
     chosen = [e for e in ERP_ENTITIES if entities is None or e.entity_set in entities]
     report = on_page or (lambda entity, rows: None)
 

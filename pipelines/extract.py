@@ -4,10 +4,10 @@ API::
 
     results = run_extract(["crm", "erp"], on_page=callback)   # -> list[ExtractResult]
 
-Each system: resolve its connection (``pipelines.connection``), fetch a token (a wrong secret or
-an unreachable token URL raises ``p2c.errors.ConfigError`` before anything is read), then run its
+Each system: resolve its connection (``p2c_core.connection``), fetch a token (a wrong secret or
+an unreachable token URL raises ``p2c_core.errors.ConfigError`` before anything is read), then run its
 pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the configured
-warehouse (``p2c.warehouse``: the DuckDB file ``P2C_WAREHOUSE`` or PostgreSQL), working directory ``p2c.settings.pipelines_dir()`` — so
+warehouse (``p2c_core.warehouse``: the DuckDB file ``P2C_WAREHOUSE`` or PostgreSQL), working directory ``p2c_core.settings.pipelines_dir()`` — so
 ``dlt pipeline --pipelines-dir <dir> p2c_crm info|trace|failed-jobs`` shows the last run.
 On DuckDB one connection to the warehouse serves the whole run (both pipelines, every load job): dlt
 opens and closes the file per load job otherwise, and each close checkpoints the database.
@@ -31,14 +31,16 @@ import dlt
 import httpx
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from p2c import settings, warehouse
-from p2c.crashpoints import crashpoint
-from p2c.errors import ConfigError
-from pipelines.connection import System, resolve_connection
+from p2c_core import settings, warehouse
+from p2c_core.connection import System, resolve_connection
+from p2c_core.crashpoints import crashpoint
+from p2c_core.errors import ConfigError
+from p2c_core.http import RetryPolicy, make_client, preflight
+from p2c_core.odata import PageError
+from p2c_core.runs import StageOutcome
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
-from pipelines.http import RetryPolicy, make_client, preflight
-from pipelines.odata import PageError
+from pipelines.settings import CANONICAL_ENTITY
 
 OnPage = Callable[[str, str, int], None]  # (system, entity set, rows in the page)
 
@@ -76,8 +78,8 @@ def warehouse_connection() -> Iterator[warehouse.Connection]:
 
 
 def make_pipeline(system: System, connection: warehouse.Connection | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of one system, on the configured warehouse (``p2c.warehouse``) and the
-    pipelines dir of ``p2c.settings``.
+    """The dlt pipeline of one system, on the configured warehouse (``p2c_core.warehouse``) and the
+    pipelines dir of ``p2c_core.settings``.
 
     ``connection``: an open connection to the warehouse that dlt borrows (on DuckDB: cursors per
     thread, never closed); without one dlt opens the warehouse itself.
@@ -118,7 +120,7 @@ def extract_system(
 
     ``connection``: the run's warehouse connection (:func:`warehouse_connection`); without one the
     system opens its own for the duration of the call. ``checked``: the caller already fetched a
-    token (:func:`pipelines.http.preflight`), so it is not fetched twice.
+    token (:func:`p2c_core.http.preflight`), so it is not fetched twice.
     """
     if not checked:
         preflight(resolve_connection(system), transport=transport)
@@ -232,13 +234,12 @@ def run_extract(
         return [future.result() for future in futures]
 
 
-def extract_stage(run_id: str, systems: Iterable[System] = ("crm", "erp"), entities: Sequence[str] | None = None):
+def extract_stage(
+    run_id: str, systems: Iterable[System] = ("crm", "erp"), entities: Sequence[str] | None = None
+) -> StageOutcome:
     """``p2c run``'s extract stage: both systems; counts ``{"extracted": rows}`` per canonical entity.
 
     An orchestrator runs it per system (``systems``) and for the entity sets it selected."""
-    from p2c.run import StageOutcome
-    from pipelines.settings import CANONICAL_ENTITY
-
     counts: dict[str, dict[str, int]] = {}
     results = run_extract(systems, entities=entities)
     for result in results:

@@ -13,9 +13,9 @@ import argparse
 import logging
 import sys
 
-from p2c import settings, warehouse
-from p2c.errors import ConfigError
-from pipelines.connection import System
+from p2c_core import settings, warehouse
+from p2c_core.connection import System
+from p2c_core.errors import ConfigError
 from pipelines.extract import ExtractError, extract_system
 
 

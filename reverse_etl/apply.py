@@ -3,7 +3,7 @@
 For each dependency rank (parents first) and each target system and entity set in it: records
 whose parent did not make it are logged ``waiting`` (naming the parent) and not attempted; the
 rest are sent in ``$batch`` requests; each batch's outcomes are committed with the base they move
-(see :mod:`reverse_etl.store`). The HTTP clients come from ``pipelines.http.make_client`` (auth,
+(see :mod:`reverse_etl.store`). The HTTP clients come from ``p2c_core.http.make_client`` (auth,
 token renewal); this module never builds one.
 """
 
@@ -19,12 +19,13 @@ from typing import Callable, Iterator, Mapping, Protocol
 
 import httpx
 
-from p2c import warehouse
-from p2c.crashpoints import crashpoint
-from p2c.run import new_run_id
-from reverse_etl import store, sync_schema
+from p2c_core import sync_schema, warehouse
+from p2c_core.crashpoints import crashpoint
+from p2c_core.runs import StageOutcome, new_run_id
+from reverse_etl import store
 from reverse_etl.binding import GuidBinder
-from reverse_etl.config import WritebackConfig
+from reverse_etl.clients import make_clients
+from reverse_etl.config import WritebackConfig, load_config
 from reverse_etl.executor import BatchExecutor, Result, get_json
 from reverse_etl.keys import KeyValueError
 from reverse_etl.operations import Operation, build_crm, build_erp, crm_primary_key, erp_create_as_update
@@ -112,7 +113,7 @@ class Writeback:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.conn = warehouse.wrap(conn)  # a p2c.warehouse connection, or a DuckDB/psycopg2 one
+        self.conn = warehouse.wrap(conn)  # a p2c_core.warehouse connection, or a DuckDB/psycopg2 one
         self.config = config
         self.run_id = run_id or new_run_id()
         self.progress = progress
@@ -307,17 +308,13 @@ def run_writeback(conn, clients: Mapping[str, httpx.Client], config: WritebackCo
     return Writeback(conn, clients, config, **kw).run()
 
 
-def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None):
+def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None) -> StageOutcome:
     """The writeback as a stage of ``p2c run`` (``p2c.run.Pipeline.writeback``).
 
-    Opens the warehouse, writes, closes it; returns a ``p2c.run.StageOutcome`` with counts per
+    Opens the warehouse, writes, closes it; returns a :class:`~p2c_core.runs.StageOutcome` with counts per
     canonical entity (created, updated, deactivated, failed, changed_since_extract, waiting,
     skipped) and ``partial`` when some records did not go through. ``p2c.run`` books the stage in
     ``p2c_sync.runs``, so this does not."""
-    from p2c.run import StageOutcome
-    from reverse_etl.clients import make_clients
-    from reverse_etl.config import load_config
-
     config = load_config()
     clients = make_clients(transport=transport, max_connections=max(8, config.concurrency))
     try:

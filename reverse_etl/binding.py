@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from p2c.warehouse import Connection, MissingTable
+from p2c_core.warehouse import Connection, MissingTable
 from reverse_etl.keys import GUID
 from reverse_etl.operations import crm_primary_key
 from reverse_etl.resolve import RefResolver

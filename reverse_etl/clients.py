@@ -1,12 +1,12 @@
-"""The writeback's HTTP clients: one per system, built by the shared ``pipelines`` modules.
+"""The writeback's HTTP clients: one per system, built by the core's HTTP client.
 
-``pipelines.connection.resolve_connection`` reads a system's connection from dlt config and
-``pipelines.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
+``p2c_core.connection.resolve_connection`` reads a system's connection from dlt config and
+``p2c_core.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
 credentials renewed before expiry and on a 401). The clients are built without the transport's
 retries: the writeback's executor is the one retry layer for its ``$batch`` POSTs and key look-ups
 (``Retry-After`` on 429, backoff on 5xx and dropped connections), so a failing request is not
 retried by two layers at once.
-Configuration problems surface as :class:`p2c.errors.ConfigError` (exit code 2).
+Configuration problems surface as :class:`p2c_core.errors.ConfigError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from typing import Iterable
 
 import httpx
 
-from pipelines.connection import resolve_connection
-from pipelines.http import make_client, preflight
-
-SYSTEMS = ("crm", "erp")
+from p2c_core.connection import SYSTEMS, System, resolve_connection
+from p2c_core.http import make_client, preflight
 
 
 def make_clients(
-    systems: Iterable[str] = SYSTEMS,
+    systems: Iterable[System] = SYSTEMS,
     *,
     transport: httpx.BaseTransport | None = None,
     check: bool = True,

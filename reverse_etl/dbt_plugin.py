@@ -2,14 +2,14 @@
 
 The dbt models read ``p2c_sync.*`` as sources; on a fresh warehouse the writeback has not created
 them yet. dbt-duckdb calls ``configure_connection`` on each connection it opens, so the one DDL in
-:mod:`reverse_etl.sync_schema` (shared with the writeback) runs here too.
+:mod:`p2c_core.sync_schema` (shared with the writeback) runs here too.
 """
 
 from __future__ import annotations
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
 
 
 class Plugin(BasePlugin):

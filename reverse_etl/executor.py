@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import httpx
 
 # the one parser of Retry-After, and the same retryable statuses and OData headers as every client
-from pipelines.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
+from p2c_core.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
 
-from p2c.crashpoints import crashpoint
+from p2c_core.crashpoints import crashpoint
+from p2c_core.multipart import PartRequest, PartResponse, build_batch, parse_response
 from reverse_etl.config import WritebackConfig
-from reverse_etl.multipart import PartRequest, PartResponse, build_batch, parse_response
 from reverse_etl.operations import Operation
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Iterator, Mapping
 
-from p2c.crashpoints import crashpoint
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
+from p2c_core.crashpoints import crashpoint
 from reverse_etl.plan import WriteRow
 
 WRITEBACK_SCHEMA = "writeback"

@@ -14,7 +14,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS=false RUNTIME__DLTHUB_TELEMETRY=false
 export P2C_SANDBOX_DIR="${P2C_SANDBOX_DIR:-.sandbox}"
 DEMO_DIR="${P2C_DEMO_DIR:-warehouse/demo}"
 DEMO_MARK="$DEMO_DIR/.p2c-demo"
-# what a run writes beside its warehouse (see p2c/settings.py): the only names the demo removes
+# what a run writes beside its warehouse (see p2c_core/settings.py): the only names the demo removes
 DEMO_FILES=(p2c.duckdb p2c.duckdb.wal p2c.duckdb.lock p2c.duckdb.lock.json dlt_pipelines dbt_target dbt_logs)
 export P2C_WAREHOUSE="$DEMO_DIR/p2c.duckdb"
 unset P2C_PIPELINES_DIR

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from p2c.settings import PROJECT_DIR
+from p2c_core.settings import PROJECT_DIR
 
 
 def test_the_license_is_an_spdx_expression_not_the_deprecated_table():

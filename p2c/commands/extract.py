@@ -47,9 +47,9 @@ def extract_cmd(
     directory is beside it (dlt_pipelines/, or P2C_PIPELINES_DIR): inspect a run with
     `dlt pipeline --pipelines-dir <dir> p2c_crm info`.
     """
-    from p2c import settings
-    from p2c.errors import ConfigError
     from p2c.lock import LockHeld, run_lock
+    from p2c_core import settings
+    from p2c_core.errors import ConfigError
     from pipelines.extract import ExtractError, run_extract
 
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=console, show_path=False)], format="%(message)s")

@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from p2c import inspect, settings
+from p2c import inspect
 from p2c.commands.listing import (
     CSV_OPTION,
     JSON_OPTION,
@@ -28,6 +28,7 @@ from p2c.commands.listing import (
     show_table,
     write_csv,
 )
+from p2c_core import settings
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_CONFIG, EXIT_BUSY = 0, 1, 2, 3
 
@@ -87,7 +88,7 @@ def record_decision(
     conn, entity: str, record_key: str, field: str, take: str, value: str | None, decided_by: str | None
 ) -> None:
     """Store (or replace) the decision on one conflict; the next run's merge applies it."""
-    from reverse_etl import sync_schema
+    from p2c_core import sync_schema
 
     sync_schema.ensure(conn)
     conn.execute(

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from p2c import settings
+from p2c_core import settings
 
 # a list command cannot start: no warehouse yet (a configuration matter), or a run holds it
 EXIT_CONFIG, EXIT_BUSY = 2, 3
@@ -35,8 +35,8 @@ def open_warehouse(read_only: bool = True) -> Iterator[Any]:
     """The warehouse for a command: exit 2 when there is none yet, 3 while a run holds it."""
     import duckdb
 
-    from p2c import warehouse
-    from p2c.errors import ConfigError
+    from p2c_core import warehouse
+    from p2c_core.errors import ConfigError
 
     try:
         store = warehouse.current()

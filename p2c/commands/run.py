@@ -8,10 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
-from p2c import preflight, settings
+from p2c import preflight
 from p2c.commands.listing import show_table
-from p2c.errors import ConfigError
-from p2c.errors import ConfigError
 from p2c.lock import LockHeld
 from p2c.run import (
     EXIT_CONFIG,
@@ -24,6 +22,8 @@ from p2c.run import (
     execute,
     iter_summary_rows,
 )
+from p2c_core import settings
+from p2c_core.errors import ConfigError
 
 RUN_HELP = (
     "Run the whole sync once: extract both systems, dbt build, write the differences back, "
@@ -42,9 +42,9 @@ def _extract(run_id: str):
 
 def _transform(run_id: str):
     from p2c import inputs
-    from p2c import warehouse as wh
     from p2c.commands.transform import audit_counts, transform_stage
-    from p2c.run import StageOutcome
+    from p2c_core import warehouse as wh
+    from p2c_core.runs import StageOutcome
 
     warehouse = settings.warehouse_path()
     preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
@@ -69,7 +69,7 @@ def _transform(run_id: str):
 
 def canonical_counts() -> dict[str, int]:
     """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
-    from p2c import warehouse
+    from p2c_core import warehouse
 
     with warehouse.current().connect(read_only=True) as conn:
         return {
@@ -85,8 +85,8 @@ def _writeback(run_id: str):
 
 
 def _report(run_id: str) -> str:
-    from p2c import warehouse
     from p2c.report import write_report
+    from p2c_core import warehouse
 
     with warehouse.current().connect(read_only=True) as conn:
         return str(write_report(conn, run_id, settings.reports_dir()))

@@ -178,9 +178,9 @@ def write_company_map(seeds_dir: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def _organisations() -> tuple[list[dict], list[dict]]:
-    from pipelines.connection import resolve_connection
-    from pipelines.http import make_client
-    from pipelines.odata import iter_pages
+    from p2c_core.connection import resolve_connection
+    from p2c_core.http import make_client
+    from p2c_core.odata import iter_pages
 
     with make_client(resolve_connection("erp")) as client:
         legal = [r for page in iter_pages(client, "LegalEntities", entity="LegalEntities",
@@ -197,7 +197,7 @@ def _organisations() -> tuple[list[dict], list[dict]]:
 def check(out: Console) -> int:
     """Connections, then the tenant metadata; prints each problem with its fix. The exit code."""
     from p2c import preflight
-    from p2c.errors import ConfigError
+    from p2c_core.errors import ConfigError
 
     try:
         preflight.connections()
@@ -296,7 +296,7 @@ def init_cmd(
         del os.environ[name]
     os.environ.update(_environment(config, secrets))
     from p2c import preflight
-    from p2c.errors import ConfigError
+    from p2c_core.errors import ConfigError
 
     try:
         preflight.connections()

@@ -22,9 +22,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from p2c import preflight, settings, warehouse as wh
-from p2c.crashpoints import crashpoint
-from p2c.errors import ConfigError
+from p2c import preflight
+from p2c_core import settings, warehouse as wh
+from p2c_core.crashpoints import crashpoint
+from p2c_core.errors import ConfigError
 
 PROJECT_DIR = settings.PROJECT_DIR  # the dbt project and its profiles.yml
 EXIT_OK, EXIT_CONFIG, EXIT_FAILED = 0, 2, 4
@@ -87,7 +88,7 @@ def prepare_dbt(warehouse: Path, builds: bool = True) -> str:
 
     ``builds``: dbt will read ``p2c_sync`` (a build), so it must exist: dbt-duckdb's plugin
     creates it on DuckDB; dbt-postgres has no plugins, so it is created here."""
-    from reverse_etl import sync_schema
+    from p2c_core import sync_schema
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     store = wh.current(warehouse)
@@ -165,7 +166,7 @@ def summarize(res) -> TransformResult:
 
 def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
     """Conflicts (and open ones), quarantined rows and writeback rows per entity, from the audit models."""
-    from p2c import warehouse as wh
+    from p2c_core import warehouse as wh
 
     counts: dict[str, dict[str, int]] = {}
     queries = {
@@ -203,7 +204,8 @@ def transform(
 def transform_stage(run_id: str):
     """The transform step of ``p2c run``: raises ``InvariantFailed`` when dbt build fails, and
     ``ConfigError`` (naming the file) when dbt could not load a seed."""
-    from p2c.run import InvariantFailed, StageOutcome
+    from p2c.run import InvariantFailed
+    from p2c_core.runs import StageOutcome
 
     result = transform()
     if result.seed_errors:  # a value map is configuration, not an invariant

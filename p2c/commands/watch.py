@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 
 from p2c.commands.run import default_pipeline
-from p2c.errors import ConfigError
 from p2c.lock import LockHeld
 from p2c.run import EXIT_CONFIG, execute
+from p2c_core.errors import ConfigError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 

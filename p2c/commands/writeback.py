@@ -209,10 +209,10 @@ def writeback_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome counts as JSON."),
 ) -> None:
     """Apply the plan to both systems: batched, dependency-ordered, guarded by If-Match."""
-    from p2c import settings
-    from p2c.errors import ConfigError
     from p2c.lock import LockHeld, run_lock
-    from p2c.run import new_run_id
+    from p2c_core import settings
+    from p2c_core.errors import ConfigError
+    from p2c_core.runs import new_run_id
     from reverse_etl.apply import Writeback
     from reverse_etl.clients import make_clients
     from reverse_etl.config import load_config

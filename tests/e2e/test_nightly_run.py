@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from conftest import warehouse_env
-from p2c import warehouse
 from p2c.lock import run_lock
+from p2c_core import warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

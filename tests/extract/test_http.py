@@ -7,9 +7,9 @@ import logging
 import httpx
 import pytest
 
-from p2c.errors import ConfigError
-from pipelines.connection import Connection, resolve_connection
-from pipelines.http import RetryPolicy, make_client, preflight, retry_after_seconds
+from p2c_core.connection import Connection, resolve_connection
+from p2c_core.errors import ConfigError
+from p2c_core.http import RetryPolicy, make_client, preflight, retry_after_seconds
 
 SECRET = "s3cr3t-value-never-shown"
 TOKEN_URL = "http://login.test/tenant/oauth2/v2.0/token"

@@ -6,8 +6,8 @@ import duckdb
 import httpx
 import pytest
 
+from p2c_core.http import RetryPolicy
 from pipelines.extract import ExtractError, extract_system
-from pipelines.http import RetryPolicy
 
 TOKEN = "tok-very-secret"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from p2c.crashpoints import ENV, POINTS
+from p2c_core.crashpoints import ENV, POINTS
 
 from . import systems
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reverse_etl import multipart
+from p2c_core import multipart
 from reverse_etl.keys import DATAVERSE_UNSUPPORTED, UnsupportedKeyValue, crm_key_segment, erp_key_segment, filter_eq
 from sandbox import batch as sandbox_batch
 from sandbox.odata_query import key_parts, parse_filter

@@ -132,7 +132,7 @@ def test_open_conflicts_and_quarantine_are_listed_with_reasons(page):
 def test_a_run_that_failed_before_any_stage_still_gets_a_report(chromium, tmp_path):
     wh = tmp_path / "p2c.duckdb"
     with duckdb.connect(str(wh)) as conn:
-        from reverse_etl import sync_schema
+        from p2c_core import sync_schema
 
         sync_schema.ensure(conn)
         conn.execute(

@@ -1,6 +1,6 @@
 """A small warehouse with known rows for the report and inspection tests.
 
-``p2c_sync`` comes from ``reverse_etl.sync_schema.ensure`` (the real DDL); the ``audit`` tables
+``p2c_sync`` comes from ``p2c_core.sync_schema.ensure`` (the real DDL); the ``audit`` tables
 are created with the contract's columns (docs/architecture.md) and filled by hand, so these tests
 do not depend on a dbt build.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
 
 RUN_ID = "20250301T020000Z-beef"
 PREVIOUS_RUN = "20250228T020000Z-aaaa"

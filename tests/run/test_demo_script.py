@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from p2c.settings import PROJECT_DIR
+from p2c_core.settings import PROJECT_DIR
 
 DEMO = PROJECT_DIR / "scripts" / "demo.sh"
 

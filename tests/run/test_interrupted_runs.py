@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from p2c.run import EXIT_OK, execute
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
 
 from .test_orchestration import Recorder, paths  # noqa: F401  (the fixture)
 
@@ -20,7 +20,8 @@ from .test_orchestration import Recorder, paths  # noqa: F401  (the fixture)
 HANGING_RUN = """
 import sys, time
 from pathlib import Path
-from p2c.run import Pipeline, StageOutcome, execute
+from p2c.run import Pipeline, execute
+from p2c_core.runs import StageOutcome
 
 def extract(run_id):
     print("extracting", run_id, flush=True)

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from p2c import preflight
 from p2c.commands import transform as transform_command
-from p2c.errors import ConfigError
-from p2c.run import EXIT_CONFIG, Pipeline, StageOutcome, execute
-from p2c.settings import PROJECT_DIR
+from p2c.run import EXIT_CONFIG, Pipeline, execute
+from p2c_core.errors import ConfigError
+from p2c_core.runs import StageOutcome
+from p2c_core.settings import PROJECT_DIR
 
 GARBAGE = {  # inserted as line 4 of seeds/currency_map.csv
     "unclosed quote": ('"Pound Sterling,GBP\n', "line 4"),

@@ -15,8 +15,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from p2c.errors import ConfigError
-from p2c.run import EXIT_CONFIG, EXIT_OK, Pipeline, StageOutcome, execute
+from p2c.run import EXIT_CONFIG, EXIT_OK, Pipeline, execute
+from p2c_core.errors import ConfigError
+from p2c_core.runs import StageOutcome
 
 
 def _p2c(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -71,7 +72,7 @@ def test_a_refused_secret_prints_nothing_but_the_error(tmp_path, monkeypatch):
 KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
-from p2c.run import Pipeline, StageOutcome, execute
+from p2c.run import Pipeline, execute
 def die(run_id):
     os.kill(os.getpid(), signal.SIGKILL)
 execute(Pipeline(preflight=lambda: None, extract=die, transform=die, writeback=die, report=lambda r: None),
@@ -101,7 +102,7 @@ def test_a_killed_run_shows_interrupted_and_the_next_run_says_it_resumes(tmp_pat
 
 def test_a_running_row_whose_process_lives_stays_running(tmp_path):
     from p2c import inspect
-    from reverse_etl import sync_schema
+    from p2c_core import sync_schema
 
     warehouse = tmp_path / "p2c.duckdb"
     with duckdb.connect(str(warehouse)) as conn:

@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from p2c.errors import ConfigError
 from p2c.lock import LockHeld, run_lock
 from p2c.run import (
     EXIT_CONFIG,
@@ -22,9 +21,10 @@ from p2c.run import (
     EXIT_PARTIAL,
     InvariantFailed,
     Pipeline,
-    StageOutcome,
     execute,
 )
+from p2c_core.errors import ConfigError
+from p2c_core.runs import StageOutcome
 
 
 class Recorder:

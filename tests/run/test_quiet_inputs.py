@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from p2c import inputs
-from reverse_etl import sync_schema
+from p2c_core import sync_schema
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from p2c import warehouse
-from p2c.errors import ConfigError
+from p2c_core import warehouse
+from p2c_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

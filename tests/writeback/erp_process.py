@@ -54,7 +54,7 @@ def erp_state(base: str) -> dict[str, dict]:
 
 def write(data_dir: str, base: str, n: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from reverse_etl import sync_schema
+    from p2c_core import sync_schema
     from reverse_etl.apply import Writeback
     from reverse_etl.config import WritebackConfig
     from writeback.helpers import row, warehouse

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from p2c_core.http import retry_after_seconds
 from reverse_etl.config import WritebackConfig
-from reverse_etl.executor import BatchExecutor, backoff_seconds, retry_after_seconds  # re-exported from pipelines.http
+from reverse_etl.executor import BatchExecutor, backoff_seconds
 from reverse_etl.operations import build_crm
 
 from .fake_service import FakeService

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from p2c_core.multipart import PartRequest, build_batch, parse_response
 from reverse_etl.keys import UnsupportedKeyValue, crm_key_segment, erp_key_segment, string_literal
-from reverse_etl.multipart import PartRequest, build_batch, parse_response
 from sandbox import batch as sandbox_batch
 
 

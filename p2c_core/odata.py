@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 import httpx
 import orjson
 
-from p2c.crashpoints import crashpoint
+from p2c_core.crashpoints import crashpoint
 
 NEXT_LINK = "@odata.nextLink"
 DELTA_LINK = "@odata.deltaLink"

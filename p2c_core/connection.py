@@ -16,7 +16,7 @@ such as ``SOURCES__CRM__CREDENTIALS__CLIENT_SECRET``)::
                                     token_url         default: Entra ID's v2 endpoint for the tenant
                                     scope             default: <origin of base_url>/.default
 
-A missing or malformed setting raises :class:`p2c.errors.ConfigError` naming the setting.
+A missing or malformed setting raises :class:`p2c_core.errors.ConfigError` naming the setting.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from p2c.errors import ConfigError
+from p2c_core.errors import ConfigError
 
 System = Literal["crm", "erp"]
 SYSTEMS: tuple[System, ...] = ("crm", "erp")

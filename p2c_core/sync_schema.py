@@ -1,17 +1,21 @@
 """The one definition of the ``p2c_sync`` schema.
 
-The writeback owns these tables and the dbt models read them as sources. On a fresh warehouse
-they do not exist yet, so both sides create them (empty) from this module before anything else:
-the writeback directly; on DuckDB, dbt through the dbt-duckdb plugin ``reverse_etl.dbt_plugin``
-that runs :data:`DDL` on every connection it opens; on PostgreSQL (dbt-postgres has no plugins),
-``p2c``'s transform stage before it invokes dbt (``python -m reverse_etl.sync_schema`` does it
-before a hand-run ``dbt build``). The DDL is plain SQL both engines accept.
+The writeback keeps its state here (couplings, sync_state, writeback_log), runs are booked in
+``runs``, ``p2c conflicts decide`` stores ``conflict_decisions``, and the dbt models read them as
+sources. On a fresh warehouse they do not exist yet, so every writer and dbt create them (empty)
+from this module before anything else: the writers directly; on DuckDB, dbt through the
+dbt-duckdb plugin ``reverse_etl.dbt_plugin`` that runs :data:`DDL` on every connection it opens;
+on PostgreSQL (dbt-postgres has no plugins), ``p2c``'s transform stage before it invokes dbt
+(``python -m p2c_core.sync_schema`` does it before a hand-run ``dbt build``). The DDL is plain
+SQL both engines accept.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+
+from p2c_core import warehouse
 
 SCHEMA = "p2c_sync"
 
@@ -115,15 +119,13 @@ def process_gone(pid: int | None, host: str | None) -> bool:
 
 
 def ensure(conn) -> None:
-    """Create the ``p2c_sync`` schema and its tables if missing (a ``p2c.warehouse`` connection,
+    """Create the ``p2c_sync`` schema and its tables if missing (a ``p2c_core.warehouse`` connection,
     or dbt-duckdb's own DuckDB connection)."""
     run = getattr(conn, "execute_script", None) or conn.execute
     run(DDL)
 
 
-if __name__ == "__main__":  # before a hand-run `dbt build` on a server warehouse: python -m reverse_etl.sync_schema
-    from p2c import warehouse
-
+if __name__ == "__main__":  # before a hand-run `dbt build` on a server warehouse: python -m p2c_core.sync_schema
     with warehouse.current().connect() as connection:
         ensure(connection)
     print(f"{SCHEMA} is ready in {warehouse.current().describe()}")

@@ -16,7 +16,7 @@ The stages ask this module, never the engine: :func:`current` gives the :class:`
 and a :class:`Connection` runs the same SQL on both engines (``?`` parameters, explicit
 ``begin``/``commit``, :meth:`Connection.insert` for bulk rows, :class:`MissingTable` for a table
 that is not built yet). A bad value stops the run before anything is written, with a
-:class:`~p2c.errors.ConfigError` naming the setting; the password never appears in a message,
+:class:`~p2c_core.errors.ConfigError` naming the setting; the password never appears in a message,
 a log line or ``describe()``.
 """
 
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
-from p2c import settings
-from p2c.errors import ConfigError
+from p2c_core import settings
+from p2c_core.errors import ConfigError
 
 DESTINATIONS = ("duckdb", "postgres")
 SETTING = "warehouse.destination"  # [warehouse] destination, env WAREHOUSE__DESTINATION
@@ -264,7 +264,7 @@ class DuckDBWarehouse(Warehouse):
         if read_only:
             return DuckDBConnection(duckdb.connect(str(self.path), read_only=True))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # the threads and memory limit profiles.yml gives dbt (p2c.settings.duckdb_config)
+        # the threads and memory limit profiles.yml gives dbt (p2c_core.settings.duckdb_config)
         return DuckDBConnection(duckdb.connect(str(self.path), config=settings.duckdb_config()))
 
     def dlt_destination(self, connection: Connection | None = None):

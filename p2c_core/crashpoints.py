@@ -58,7 +58,7 @@ def _target() -> tuple[str, int] | None:
 def crashpoint(name: str) -> None:
     """SIGKILL this process if ``P2C_CRASH_AT`` names ``name`` and this is the chosen occurrence."""
     if name not in POINTS:
-        raise KeyError(f"unknown crash point {name!r}: add it to p2c.crashpoints.POINTS")
+        raise KeyError(f"unknown crash point {name!r}: add it to p2c_core.crashpoints.POINTS")
     target = _target()
     if target is None or target[0] != name:
         return

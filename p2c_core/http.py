@@ -12,7 +12,7 @@ What the client does for you:
   use, renewed shortly before ``expires_in`` runs out, and renewed once more if the service answers
   401 (the request is then resent once). One token is shared by all threads using the client.
   A token endpoint that is unreachable or refuses the credentials raises
-  :class:`p2c.errors.ConfigError` naming the setting; the secret never appears in messages,
+  :class:`p2c_core.errors.ConfigError` naming the setting; the secret never appears in messages,
   reprs or logs (the ``Authorization`` header and the token form are never logged).
 * **Retries** (tenacity, in the transport so every call gets them): 429 is resent after
   ``Retry-After`` (seconds or an HTTP date, capped), any method, since a throttled request was not
@@ -41,8 +41,8 @@ from typing import Callable, Iterator
 import httpx
 import tenacity
 
-from p2c.errors import ConfigError
-from pipelines.connection import Connection
+from p2c_core.connection import Connection
+from p2c_core.errors import ConfigError
 
 log = logging.getLogger("p2c.http")
 
