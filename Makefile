@@ -28,13 +28,18 @@ test: $(STAMP)
 # days of the small tenant, and the fault storm with its exhausted-retries phase; the rest of the
 # suite (crash chain, concurrent edits, chaos, properties, secrets) runs in `make test`
 soak: $(STAMP)
-	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} P2C_SOAK_SCALE=$${P2C_SOAK_SCALE:-small} $(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m "" tests/reliability/test_soak.py tests/reliability/test_fault_storm.py
+	mkdir -p reports && rm -f reports/soak.txt
+	P2C_RELIABILITY_LONG=1 P2C_SOAK_DAYS=$${P2C_SOAK_DAYS:-30} P2C_SOAK_SCALE=$${P2C_SOAK_SCALE:-small} P2C_FIGURES=reports/soak.txt \
+		$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "" tests/reliability/test_soak.py tests/reliability/test_fault_storm.py; \
+		status=$$?; cat reports/soak.txt; exit $$status
 
 # the whole reliability suite alone, with its figures printed (crash points, concurrent edits, chaos,
 # a 3-day soak of tiny, the storm),
 # and `p2c watch` carrying a CRM edit to the ERP within two cycles (tests/run/test_watch.py)
 reliability: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -s -m "" tests/reliability tests/run/test_watch.py
+	mkdir -p reports && rm -f reports/reliability.txt
+	P2C_FIGURES=reports/reliability.txt $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "" tests/reliability tests/run/test_watch.py; \
+		status=$$?; cat reports/reliability.txt; exit $$status
 
 demo: $(STAMP)
 	bash scripts/demo.sh

@@ -65,6 +65,16 @@ class Job:
         raise AssertionError(f"no quiet run after {limit} runs: {[s['entities'] for s in summaries]}")
 
 
+def figure(line: str) -> None:
+    """A figure the suite reports: printed, and added to the file ``P2C_FIGURES`` names when set
+    (under pytest-xdist a worker's prints never reach the terminal; ``make soak`` and
+    ``make reliability`` show the file at the end)."""
+    print(line, flush=True)
+    if os.environ.get("P2C_FIGURES"):
+        with open(os.environ["P2C_FIGURES"], "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+
 def written(summary: dict) -> int:
     return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deleted", 0) for c in summary["entities"].values())
 

@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from tests.reliability.helpers import Job, unreconciled, written
+from tests.reliability.helpers import Job, figure, unreconciled, written
 
 pytestmark = [pytest.mark.e2e]
 
@@ -49,7 +49,7 @@ def test_no_run_crashes_and_the_runs_converge(chaotic):
     assert written(json.loads(outputs[0].stdout)) > 0  # the good rows were written on the first run
     assert written(json.loads(outputs[-1].stdout)) == 0, "no quiet run"
     kinds = Counter(d["kind"] for d in damaged)
-    print(f"\nchaos: {len(damaged)} rows damaged, {sum(d['bad'] for d in damaged)} bad: {dict(kinds)}")
+    figure(f"chaos: {len(damaged)} rows damaged, {sum(d['bad'] for d in damaged)} bad: {dict(kinds)}")
     assert {"null_key", "missing_key", "wrong_type", "long_text", "control_chars", "lone_surrogate",
             "unknown_value", "date_out_of_range", "extra_column"} <= set(kinds)
 
@@ -69,7 +69,7 @@ def test_every_bad_row_is_quarantined_with_a_reason_naming_the_column(chaotic):
         if not hits:
             missing.append(d)
     bad = sum(d["bad"] for d in damaged)
-    print(f"\nchaos: bad rows tried {bad}, quarantined naming the column {bad - len(missing)}")
+    figure(f"chaos: bad rows tried {bad}, quarantined naming the column {bad - len(missing)}")
     assert missing == []
     # and nothing else is quarantined as invalid, and no bad row twice
     damaged_rows = Counter((d["entity_set"], d["natural_key"]) for d in damaged if d["bad"])

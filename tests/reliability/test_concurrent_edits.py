@@ -26,7 +26,7 @@ from collections import Counter
 import pytest
 
 from reverse_etl.keys import crm_key_segment, erp_key_segment
-from tests.reliability.helpers import Job, unreconciled, written
+from tests.reliability.helpers import Job, figure, unreconciled, written
 
 pytestmark = [pytest.mark.e2e]
 
@@ -152,7 +152,7 @@ def test_at_least_50_concurrent_edits_in_both_systems_of_every_kind(edited):
     assert sum(kinds.values()) >= 50
     assert set(kinds) == {"crm_same_field", "crm_other_field", "crm_deactivated", "crm_deleted",
                           "erp_same_field", "erp_other_field", "erp_on_hold"}
-    print(f"\nconcurrent edits: {sum(kinds.values())} {dict(kinds)}")
+    figure(f"concurrent edits: {sum(kinds.values())} {dict(kinds)}")
 
 
 def test_none_is_overwritten_and_each_is_logged_changed_since_extract(edited):
@@ -170,8 +170,8 @@ def test_none_is_overwritten_and_each_is_logged_changed_since_extract(edited):
             still = all(erp[f] == v for f, v in e["body"].items())
         if not still:
             overwritten.append((e["kind"], e["key"]))
-    print(f"\nconcurrent edits overwritten: {len(overwritten)}; logged changed_since_extract: "
-          f"{len(edited['edits']) - len(not_logged)} of {len(edited['edits'])}")
+    figure(f"concurrent edits overwritten: {len(overwritten)}; logged changed_since_extract: "
+           f"{len(edited['edits']) - len(not_logged)} of {len(edited['edits'])}")
     assert overwritten == []
     assert not_logged == []
 

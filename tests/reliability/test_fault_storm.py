@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.reliability.helpers import LONG, Job, diff, dump_systems, guids, unreconciled, written
+from tests.reliability.helpers import LONG, Job, diff, dump_systems, figure, guids, unreconciled, written
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]  # make soak / make reliability: too long for make test
 
@@ -46,7 +46,7 @@ def stormed(twins):
     clean_runs = clean.converge()
     storm_runs = storm.converge(limit=5)
     faults = fault_counts(storm)
-    print("fault storm:", json.dumps(faults))
+    figure(f"fault storm: {json.dumps(faults)}")
     return clean_runs, storm_runs, faults
 
 

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.reliability.helpers import Job, unreconciled, written
+from tests.reliability.helpers import Job, figure, unreconciled, written
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]  # make soak / make reliability: too long for make test
 
@@ -46,8 +46,8 @@ def soaked(sandbox_factory, tmp_path_factory):
     job = Job(sb, tmp_path_factory.mktemp("soak"))
     first = job.converge(limit=3)  # the demo data settles within one more run after the one that wrote
     days = [{"day": 0, "summaries": first}]
-    print(f"\nsoak: {DAYS} days\n{'day':>4} {'changes':>8} {'runs':>5} {'written':>8} {'s/run':>6} {'sync_state':>11} "
-          f"{'log':>6} {'MB':>6}", flush=True)
+    figure(f"soak: {DAYS} days of {SCALE}\n{'day':>4} {'changes':>8} {'runs':>5} {'written':>8} {'s/run':>6} "
+          f"{'sync_state':>11} {'log':>6} {'MB':>6}")
     for day in range(1, DAYS + 1):
         act = sb.cli("activity", "--seed", str(100 + day))
         assert act.returncode == 0, act.stdout + act.stderr
@@ -65,8 +65,8 @@ def soaked(sandbox_factory, tmp_path_factory):
             "unreconciled": unreconciled(job), "twice": natural_key_twice(job), "quiet": quiet[-1],
         })
         d = days[-1]
-        print(f"{d['day']:>4} {d['changes']:>8} {d['runs']:>5} {d['written']:>8} {d['seconds']:>6} "
-              f"{d['sync']['sync_state']:>11} {d['sync']['writeback_log']:>6} {d['warehouse_mb']:>6}", flush=True)
+        figure(f"{d['day']:>4} {d['changes']:>8} {d['runs']:>5} {d['written']:>8} {d['seconds']:>6} "
+              f"{d['sync']['sync_state']:>11} {d['sync']['writeback_log']:>6} {d['warehouse_mb']:>6}")
     sb.stop()
     return days
 
