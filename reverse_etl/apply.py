@@ -26,7 +26,7 @@ from reverse_etl import store
 from reverse_etl.binding import GuidBinder
 from reverse_etl.clients import make_clients
 from reverse_etl.config import WritebackConfig, load_config
-from reverse_etl.executor import BatchExecutor, Result, get_json
+from reverse_etl.executor import BatchExecutor, RequestFailed, Result, get_json
 from reverse_etl.keys import KeyValueError
 from reverse_etl.operations import Operation, build_crm, build_erp, crm_primary_key, erp_create_as_update
 from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_outcome
@@ -265,6 +265,10 @@ class Writeback:
                 early.append(LogEntry(row, row.operation, "waiting", error_code="p2c_parent", error_message=str(exc)))
             except KeyValueError as exc:
                 early.append(LogEntry(row, row.operation, "failed", error_code="p2c_key", error_message=str(exc)))
+            except RequestFailed as exc:  # the CRM did not answer the lookup of a key this record needs
+                code, message = error_of(exc.response)
+                early.append(LogEntry(row, row.operation, "failed", exc.response.status if exc.response else None,
+                                      code, f"looking up a referenced record: {message or exc}"))
         return ops, early
 
     def _entry(self, res: Result, status: str) -> LogEntry:

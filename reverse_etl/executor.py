@@ -175,21 +175,32 @@ def _as_part(resp: httpx.Response | None) -> PartResponse | None:
     return PartResponse(resp.status_code, resp.reason_phrase, dict(resp.headers), resp.text)
 
 
+class RequestFailed(RuntimeError):
+    """A GET the service refused, or left unanswered, after every attempt; ``response`` holds the
+    service's last answer (``None``: the connection failed)."""
+
+    def __init__(self, message: str, response: PartResponse | None = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+
 def get_json(client: httpx.Client, path: str, params: dict, config: WritebackConfig,
              sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random) -> dict:
-    """A GET with the same retry rules as a batch (used for key lookups)."""
+    """A GET with the same retry rules as a batch (used for key lookups); :class:`RequestFailed`
+    when the retries are exhausted."""
     for attempt in range(1, config.max_attempts + 1):
         try:
             resp = client.get(path, params=params, headers=ODATA_HEADERS)
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
             if attempt == config.max_attempts:
-                raise
+                raise RequestFailed(f"the connection failed: {type(exc).__name__}") from exc
             sleep(backoff_seconds(attempt, config.backoff_base, config.backoff_cap, rand))
             continue
         if resp.status_code in RETRY_STATUSES and attempt < config.max_attempts:
             wait = retry_after_seconds(resp.headers.get("Retry-After"))
             sleep(wait if wait is not None else backoff_seconds(attempt, config.backoff_base, config.backoff_cap, rand))
             continue
-        resp.raise_for_status()
+        if resp.status_code >= 400:
+            raise RequestFailed(f"HTTP {resp.status_code}: {resp.text[:500]}", _as_part(resp))
         return resp.json()
     raise RuntimeError("unreachable")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable
 
+from reverse_etl.executor import RequestFailed
 from reverse_etl.keys import filter_eq
 
 _ENTITY_ID = re.compile(r"\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$")
@@ -49,11 +50,14 @@ class RefResolver:
         primary_key: Callable[[str], str],
         chunk: int = 50,
     ) -> None:
-        """``fetch(path, params)`` → JSON of a GET (retries are the caller's)."""
+        """``fetch(path, params)`` → JSON of a GET (retries are the caller's; it raises
+        :class:`RequestFailed` when they are exhausted)."""
         self.fetch = fetch
         self.primary_key = primary_key
         self.chunk = chunk
         self.cache: dict[tuple[str, tuple], str | None] = {}
+        # lookups the CRM did not answer in this run: the records that need them fail, the rest go on
+        self.failed: dict[tuple[str, tuple], RequestFailed] = {}
         self.queries = 0
 
     def remember(self, ref_set: str, key: dict, guid: str) -> None:
@@ -81,7 +85,7 @@ class RefResolver:
         for _ in range(4):  # nesting depth of references in practice: 1, at most 2
             pending: dict[str, dict[tuple, dict]] = {}
             for ref_set, key in self._innermost(self.substitute_partial(k) for k in keys):
-                if (ref_set, _freeze(key)) not in self.cache:
+                if (ref_set, _freeze(key)) not in self.cache and (ref_set, _freeze(key)) not in self.failed:
                     pending.setdefault(ref_set, {})[_freeze(key)] = key
             if not pending:
                 return
@@ -98,7 +102,11 @@ class RefResolver:
             ]
             params = {"$select": ",".join([pk, *[c for c in cols if c != pk]]), "$filter": " or ".join(clauses)}
             self.queries += 1
-            rows = self.fetch(ref_set, params).get("value", [])
+            try:
+                rows = self.fetch(ref_set, params).get("value", [])
+            except RequestFailed as exc:
+                self.failed.update({(ref_set, _freeze(k)): exc for k in chunk})
+                continue
             for k in chunk:
                 self.cache.setdefault((ref_set, _freeze(k)), None)
             for row in rows:
@@ -118,10 +126,14 @@ class RefResolver:
         return out
 
     def substitute(self, key: dict) -> dict:
-        """``key`` with every reference replaced by its GUID; :class:`Unresolved` if one is missing."""
+        """``key`` with every reference replaced by its GUID; :class:`Unresolved` if one is missing,
+        the lookup's :class:`RequestFailed` if the CRM did not answer it."""
         out = self.substitute_partial(key)
         for value in out.values():
             if _is_ref(value):
+                for ref_set, inner in self._innermost([{"ref": value}]):
+                    if (ref_set, _freeze(inner)) in self.failed:
+                        raise self.failed[(ref_set, _freeze(inner))]
                 raise Unresolved(value["ref"], value["key"])
         return out
 

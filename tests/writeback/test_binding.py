@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
+import httpx
 import pytest
 
+from p2c_core.multipart import PartResponse
 from reverse_etl.binding import GuidBinder, alternate_key_bind
+from reverse_etl.config import WritebackConfig
+from reverse_etl.executor import RequestFailed, get_json
 from reverse_etl.operations import crm_primary_key
 from reverse_etl.resolve import RefResolver, Unresolved
 
@@ -59,3 +65,42 @@ def test_a_deleted_or_ambiguous_record_is_not_bound_from_the_warehouse(warehouse
         binder.prefetch([payload])
         with pytest.raises(Unresolved):
             binder.bind(payload)
+
+
+def test_a_lookup_the_crm_does_not_answer_fails_only_the_records_that_need_it(warehouse):
+    """Retries exhausted on a lookup: the keys it asked for raise the service's refusal (their
+    records fail with its message), the other lookups resolve and their records go on."""
+    refused = RequestFailed("HTTP 429", PartResponse(429, "Too Many Requests", {}, json.dumps(
+        {"error": {"code": "0x80072321", "message": "Number of requests exceeded the limit of 6000"}})))
+
+    def fetch(path, params):
+        if "BUSY-1" in params["$filter"]:
+            raise refused
+        return {"value": [{"accountid": "0a1b2c3d-0000-4000-8000-0000000000ff", "accountnumber": "NEW-1"}]}
+
+    resolver = RefResolver(fetch, crm_primary_key, chunk=1)
+    busy = {"parentcustomerid": {"ref": "accounts", "key": {"accountnumber": "BUSY-1"}}}
+    new = {"parentcustomerid": {"ref": "accounts", "key": {"accountnumber": "NEW-1"}}}
+    resolver.prefetch([busy, new])
+    assert resolver.substitute(new) == {"parentcustomerid": "0a1b2c3d-0000-4000-8000-0000000000ff"}
+    with pytest.raises(RequestFailed) as info:
+        resolver.substitute(busy)
+    assert info.value.response.status == 429
+    resolver.prefetch([busy])  # not asked again in this run
+    assert resolver.queries == 2
+
+
+def test_get_json_gives_up_with_the_services_last_answer():
+    config = WritebackConfig(max_attempts=2, backoff_base=0.0, backoff_cap=0.0)
+    answers = iter([httpx.Response(503), httpx.Response(429, json={"error": {"message": "Number of requests exceeded"}})])
+    client = httpx.Client(base_url="http://crm.test/", transport=httpx.MockTransport(lambda request: next(answers)))
+    with pytest.raises(RequestFailed) as info:
+        get_json(client, "accounts", {}, config, sleep=lambda s: None)
+    assert info.value.response.status == 429 and "Number of requests exceeded" in info.value.response.text
+    dropped = httpx.Client(base_url="http://crm.test/", transport=httpx.MockTransport(_drop))
+    with pytest.raises(RequestFailed, match="the connection failed: ReadError"):
+        get_json(dropped, "accounts", {}, config, sleep=lambda s: None)
+
+
+def _drop(request):
+    raise httpx.ReadError("reset", request=request)
