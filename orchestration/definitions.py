@@ -48,24 +48,18 @@ from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from p2c import preflight
-from p2c.commands.run import canonical_counts, default_pipeline
-from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, prepare_dbt, run_dbt
 from p2c.lock import LockHeld, run_lock
-from p2c.run import (
-    EXIT_LOCKED,
-    EXIT_OK,
-    InvariantFailed,
-    RunSummary,
-    StageRecord,
-    execute_stage,
-)
+from p2c.run import EXIT_LOCKED, EXIT_OK, RunSummary, StageRecord, default_pipeline, execute_stage, record_stage
 from p2c_core import settings, warehouse as p2c_warehouse
 from p2c_core.connection import SYSTEMS, System
+from p2c_core.errors import InvariantFailed
 from p2c_core.runs import StageOutcome, new_run_id
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline
 from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
+from transform.runner import dbt_args, prepare_dbt, run_dbt
+from transform.stage import NIGHTLY_EXCLUDE, audit_counts, canonical_counts
 
 CRON = os.environ.get("P2C_DAGSTER_CRON", "30 2 * * *")
 TIMEZONE = os.environ.get("P2C_DAGSTER_TIMEZONE", "UTC")
@@ -89,8 +83,6 @@ def p2c_run_id(context: dg.AssetExecutionContext) -> str:
 
 def book_run(run_id: str, *, final: bool) -> RunSummary:
     """The ``run`` rows of ``p2c_sync.runs`` from the stage rows this Dagster run booked so far."""
-    from p2c.run import record_stage
-
     warehouse = settings.warehouse_path()
     with p2c_warehouse.current(warehouse).connect(read_only=True) as conn:
         totals = conn.execute(
