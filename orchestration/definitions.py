@@ -59,7 +59,7 @@ from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline
 from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
 from transform.runner import dbt_args, prepare_dbt, run_dbt
-from transform.stage import NIGHTLY_EXCLUDE, audit_counts, canonical_counts
+from transform.stage import NIGHTLY_EXCLUDE, audit_counts, with_canonical_counts
 
 CRON = os.environ.get("P2C_DAGSTER_CRON", "30 2 * * *")
 TIMEZONE = os.environ.get("P2C_DAGSTER_TIMEZONE", "UTC")
@@ -235,10 +235,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             failures = [f"{r['unique_id']}: {(r.get('message') or '').strip()}"
                         for r in results if r.get("status") in ("error", "fail")]
             raise InvariantFailed("; ".join(failures[:5]) or "dbt build failed")
-        outcome = StageOutcome(counts=audit_counts(warehouse))
-        for entity, records in canonical_counts().items():
-            outcome.counts.setdefault(entity, {})["canonical"] = records
-        return outcome
+        return with_canonical_counts(StageOutcome(counts=audit_counts(warehouse)))
 
     try:
         run_stage(context, "transform", transform)

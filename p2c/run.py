@@ -312,7 +312,7 @@ def _extract(run_id: str) -> StageOutcome:
 
 def _transform(run_id: str) -> StageOutcome:
     from transform import inputs
-    from transform.stage import audit_counts, canonical_counts, transform_stage
+    from transform.stage import audit_counts, transform_stage, with_canonical_counts
 
     warehouse = settings.warehouse_path()
     preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
@@ -330,9 +330,7 @@ def _transform(run_id: str) -> StageOutcome:
         outcome = transform_stage(run_id)
         if fingerprinted:
             inputs.remember(warehouse, digest, run_id)
-    for entity, records in canonical_counts().items():
-        outcome.counts.setdefault(entity, {})["canonical"] = records
-    return outcome
+    return with_canonical_counts(outcome)
 
 
 def _writeback(run_id: str) -> StageOutcome:

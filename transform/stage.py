@@ -105,10 +105,11 @@ def transform_stage(run_id: str) -> StageOutcome:
                                                          "unit_tests": result.unit_tests})
 
 
-def canonical_counts() -> dict[str, int]:
-    """Rows per canonical table (``canonical.customers`` → ``customer``), for the run's summary."""
+def with_canonical_counts(outcome: StageOutcome) -> StageOutcome:
+    """``outcome`` with the rows of each canonical table (``canonical.customers`` → ``customer``)
+    as its entity's ``canonical`` count, for the run's summary."""
     with wh.current().connect(read_only=True) as conn:
-        return {
-            name.removesuffix("s"): conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
-            for name in conn.tables("canonical")
-        }
+        for name in conn.tables("canonical"):
+            records = conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
+            outcome.counts.setdefault(name.removesuffix("s"), {})["canonical"] = records
+    return outcome
