@@ -48,24 +48,18 @@ from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from p2c import preflight
-from p2c.commands.run import canonical_counts, default_pipeline
-from p2c.commands.transform import NIGHTLY_EXCLUDE, audit_counts, dbt_args, prepare_dbt, run_dbt
 from p2c.lock import LockHeld, run_lock
-from p2c.run import (
-    EXIT_LOCKED,
-    EXIT_OK,
-    InvariantFailed,
-    RunSummary,
-    StageRecord,
-    execute_stage,
-)
+from p2c.run import EXIT_LOCKED, EXIT_OK, RunSummary, StageRecord, default_pipeline, execute_stage, record_stage
 from p2c_core import settings, warehouse as p2c_warehouse
 from p2c_core.connection import SYSTEMS, System
+from p2c_core.errors import InvariantFailed
 from p2c_core.runs import StageOutcome, new_run_id
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline
 from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
+from transform.runner import dbt_args, prepare_dbt, run_dbt
+from transform.stage import NIGHTLY_EXCLUDE, audit_counts, with_canonical_counts
 
 CRON = os.environ.get("P2C_DAGSTER_CRON", "30 2 * * *")
 TIMEZONE = os.environ.get("P2C_DAGSTER_TIMEZONE", "UTC")
@@ -89,8 +83,6 @@ def p2c_run_id(context: dg.AssetExecutionContext) -> str:
 
 def book_run(run_id: str, *, final: bool) -> RunSummary:
     """The ``run`` rows of ``p2c_sync.runs`` from the stage rows this Dagster run booked so far."""
-    from p2c.run import record_stage
-
     warehouse = settings.warehouse_path()
     with p2c_warehouse.current(warehouse).connect(read_only=True) as conn:
         totals = conn.execute(
@@ -243,10 +235,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             failures = [f"{r['unique_id']}: {(r.get('message') or '').strip()}"
                         for r in results if r.get("status") in ("error", "fail")]
             raise InvariantFailed("; ".join(failures[:5]) or "dbt build failed")
-        outcome = StageOutcome(counts=audit_counts(warehouse))
-        for entity, records in canonical_counts().items():
-            outcome.counts.setdefault(entity, {})["canonical"] = records
-        return outcome
+        return with_canonical_counts(StageOutcome(counts=audit_counts(warehouse)))
 
     try:
         run_stage(context, "transform", transform)

@@ -131,7 +131,7 @@ def _read_compiled(models_dir: Path) -> dict[str, str]:
 
 def _dbt_compile(tmp: Path) -> Path:
     """``dbt compile`` against a throw-away DuckDB file (never the warehouse: a run may hold it)."""
-    from p2c.commands.transform import run_dbt
+    from transform.runner import run_dbt
 
     saved = {k: os.environ.get(k) for k in ("P2C_WAREHOUSE", "DBT_TARGET_PATH", "DBT_LOG_PATH")}
     os.environ["DBT_TARGET_PATH"] = str(tmp / "dbt_target")

@@ -3,18 +3,16 @@
 Connection checks (a token from each system) and the tenant check run before extraction. The
 tenant check reads each system's metadata — Dataverse ``EntityDefinitions`` (attributes, alternate
 keys, ``ChangeTrackingEnabled``) and F&O ``$metadata`` — and lists every column, key or setting p2c
-needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The seed check runs
-before dbt (a value map edited by hand and broken is named with its file and line, instead of
-DuckDB's CSV sniffer failing mid-build). The organisation check runs on what was just extracted,
-before dbt and the writeback: a company map that names a legal entity the ERP does not have, or a
-business unit the CRM does not have, would send every record of that company to quarantine or,
-worse, to the wrong company.
+needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The organisation
+check runs on what was just extracted, before dbt and the writeback: a company map that names a
+legal entity the ERP does not have, or a business unit the CRM does not have, would send every
+record of that company to quarantine or, worse, to the wrong company. (The seed check, which runs
+before dbt, is the transform stage's own: :mod:`transform.seeds`.)
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -22,12 +20,10 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from p2c_core.errors import ConfigError
-from p2c_core.settings import PROJECT_DIR
+from p2c_core.settings import shown
+from transform.seeds import SEEDS_DIR
 
-SEEDS_DIR = PROJECT_DIR / "seeds"
 COMPANY_MAP = SEEDS_DIR / "company_map.csv"
-# seed column types (``column_types`` in seeds/_seeds.yml) whose values must parse, and how
-_TYPE_CHECKS = {"integer": int, "bigint": int, "smallint": int, "double": float, "decimal": float}
 
 
 TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check names
@@ -40,66 +36,6 @@ def connections() -> None:
 
     for system in SYSTEMS:
         preflight(resolve_connection(system))
-
-
-def seed_problem(text: str, column_types: dict[str, str] | None = None) -> str | None:
-    """What is wrong with one seed CSV's text, as ``line N: …``; None when dbt can load it (pure).
-
-    Every row has the header's number of fields, quotes close, and values of the typed columns
-    (integer, …) parse; blank lines are skipped, as dbt does."""
-    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(rows, None)
-        if not header:
-            return "line 1: the file is empty (a seed needs its header line)"
-        header = [h.strip() for h in header]
-        missing = [c for c in (column_types or {}) if c not in header]
-        if missing:
-            return f"line 1: the header lacks the column(s) {', '.join(missing)} (it has: {', '.join(header)})"
-        checks = {header.index(c): (c, t, _TYPE_CHECKS[t.lower()]) for c, t in (column_types or {}).items()
-                  if t.lower() in _TYPE_CHECKS}
-        start = rows.line_num + 1  # the line a row starts on (a quoted field may span lines)
-        for row in rows:
-            if not row:
-                start = rows.line_num + 1
-                continue
-            if len(row) != len(header):
-                return f"line {start}: {len(row)} fields where the header has {len(header)} ({', '.join(header)})"
-            for i, (column, type_, parse) in checks.items():
-                value = row[i].strip()
-                if value:
-                    try:
-                        parse(value)
-                    except ValueError:
-                        return f"line {rows.line_num}: {column} is {type_}, not {value!r}"
-            start = rows.line_num + 1
-    except csv.Error as err:
-        if "unexpected end of data" in str(err):
-            return f"line {start}: a quote opened on this line is never closed"
-        return f"line {start}: {err}"
-    return None
-
-
-def seeds(seeds_dir: Path | None = None) -> None:
-    """Raise ConfigError naming the first seed file (and its line) that dbt could not load."""
-    import yaml
-
-    seeds_dir = seeds_dir or SEEDS_DIR
-    declared = yaml.safe_load((seeds_dir / "_seeds.yml").read_text(encoding="utf-8")) if (seeds_dir / "_seeds.yml").exists() else {}
-    types = {s["name"]: (s.get("config") or {}).get("column_types") or {} for s in (declared or {}).get("seeds", [])}
-    for path in sorted(seeds_dir.glob("*.csv")):
-        try:
-            problem = seed_problem(path.read_text(encoding="utf-8"), types.get(path.stem))
-        except UnicodeDecodeError as err:
-            line = path.read_bytes()[: err.start].count(b"\n") + 1
-            problem = f"line {line}: not UTF-8 text ({err.reason})"
-        if problem:
-            raise ConfigError(_shown(path), f"{problem}; fix the file (it is a value map dbt loads as a seed)")
-
-
-def _shown(path: Path) -> str:
-    """A project file as the user knows it: relative to the project."""
-    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
 
 
 def before_run() -> None:
@@ -257,4 +193,4 @@ def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
             return  # not extracted (a partial extraction): dbt's own tests will speak
     problems = company_map_problems(rows, legal_entities, business_units)
     if problems:
-        raise ConfigError(_shown(company_map), "; ".join(problems))
+        raise ConfigError(shown(company_map), "; ".join(problems))

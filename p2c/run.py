@@ -3,7 +3,9 @@
 The run holds the lock for its whole length, gives itself a run id, and records each stage's
 counts and duration in ``p2c_sync.runs``. Stages talk to the warehouse themselves and close it
 before the next one starts (DuckDB allows one writing process at a time), so this module only
-opens the warehouse briefly to book-keep.
+opens the warehouse briefly to book-keep (through :mod:`p2c_core.runs`, the table's one writer).
+:func:`default_pipeline` wires the real stages: ``pipelines``, ``transform``, ``reverse_etl`` and
+the report; ``p2c run``, ``p2c watch``, ``p2c plan`` and the Dagster code location run it.
 
 Exit codes (stated in ``p2c run --help`` and the README):
 
@@ -18,7 +20,6 @@ Exit codes (stated in ``p2c run --help`` and the README):
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,10 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from p2c import preflight
 from p2c.lock import run_lock
-from p2c_core import settings, sync_schema, warehouse as wh
+from p2c_core import runs, settings, sync_schema, warehouse as wh
 from p2c_core.crashpoints import crashpoint
-from p2c_core.errors import ConfigError
+from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome, new_run_id
 
 EXIT_OK = 0
@@ -67,10 +69,6 @@ CANONICAL_ENTITIES = (
 REFERENCE_DATA = "reference data"
 # outcomes that are not "unchanged" when computing it from a stage's canonical record count
 _TOUCHED = ("created", "updated", "deactivated", "failed", "waiting", "changed_since_extract")
-
-
-class InvariantFailed(RuntimeError):
-    """A dbt test guarding an invariant failed; the writeback must not start."""
 
 
 @dataclass
@@ -150,49 +148,23 @@ def record_stage(
     counts: dict[str, dict[str, int]] | None = None,
     message: str | None = None,
 ) -> None:
-    """Write one stage's rows to ``p2c_sync.runs``: its total, and one row per entity."""
-    counts = counts or {}
-    total: dict[str, int] = {}
-    for per_entity in counts.values():
-        for key, value in per_entity.items():
-            total[key] = total.get(key, 0) + int(value or 0)
-    process = sync_schema.this_process()
-    rows = [(run_id, stage, "", status, started, finished, json.dumps(total), message, *process)]
-    rows += [
-        (run_id, stage, entity, status, started, finished, json.dumps(c), None, *process)
-        for entity, c in sorted(counts.items())
-    ]
+    """Book one stage of a run in the warehouse's ``p2c_sync.runs`` (:func:`p2c_core.runs.book_stage`)."""
     with wh.current(warehouse).connect() as conn:
         sync_schema.ensure(conn)
-        with conn.transaction():
-            conn.execute("delete from p2c_sync.runs where run_id = ? and stage = ?", [run_id, stage])
-            conn.insert("p2c_sync.runs", ("run_id", "stage", "entity", "status", "started_at", "finished_at", "counts",
-                                          "message", "pid", "host"), rows)
-
-
-INTERRUPTED_MESSAGE = "interrupted: its process ended before the run finished (killed, or the machine stopped)"
+        runs.book_stage(conn, run_id, stage, status, started, finished, counts, message)
 
 
 def close_interrupted_runs(warehouse: Path) -> list[dict[str, Any]]:
-    """Mark every ``running`` row ``interrupted`` and return those runs (id, start), oldest first.
+    """The runs a dead process left ``running``, now ``interrupted`` (:func:`p2c_core.runs.close_interrupted`).
 
-    Call it only while holding the run lock: then no run of this warehouse is running, so a row
-    still saying so belongs to a process that died. The next run re-extracts and re-plans from what
-    both systems hold, so nothing the interrupted run wrote is written twice."""
+    The next run re-extracts and re-plans from what both systems hold, so nothing the interrupted
+    run wrote is written twice."""
     store = wh.current(warehouse)
     if not store.exists():
         return []
     with store.connect() as conn:
         sync_schema.ensure(conn)
-        runs = conn.execute(
-            """select run_id, started_at from p2c_sync.runs
-               where status = 'running' and stage = 'run' and entity = '' order by started_at"""
-        ).fetchall()
-        conn.execute(
-            "update p2c_sync.runs set status = 'interrupted', message = coalesce(message, ?) where status = 'running'",
-            [INTERRUPTED_MESSAGE],
-        )
-    return [{"run_id": run_id, "started_at": started_at} for run_id, started_at in runs]
+        return runs.close_interrupted(conn)
 
 
 def writable_warehouse_dir(warehouse: Path) -> None:
@@ -327,6 +299,62 @@ def execute_stage(name: str, stage: Stage, run_id: str, *, warehouse: Path | Non
     # the callers' progress display learns of the failure through the record it gets back
     record_stage(warehouse, run_id, name, "failed", started, _now(), {}, message)
     return StageRecord(name, "failed", time.monotonic() - t0, {}, message), code
+
+
+# --- the real stages (tests inject others through Pipeline) ---------------------------------------
+
+
+def _extract(run_id: str) -> StageOutcome:
+    from pipelines.extract import extract_stage
+
+    return extract_stage(run_id)
+
+
+def _transform(run_id: str) -> StageOutcome:
+    from transform import inputs
+    from transform.stage import audit_counts, transform_stage, with_canonical_counts
+
+    warehouse = settings.warehouse_path()
+    preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
+    # a quiet night: the same inputs as a build whose plan was empty build it again; skip dbt
+    # (the fingerprint is taken on DuckDB; a PostgreSQL warehouse always builds)
+    fingerprinted = wh.current().destination == "duckdb"
+    digest = inputs.current(warehouse) if fingerprinted else None
+    quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
+    if quiet_since:
+        outcome = StageOutcome(counts=audit_counts(warehouse), message=(
+            f"dbt build not run: its inputs are those of run {quiet_since}, whose plan was empty"))
+    else:
+        if fingerprinted:
+            inputs.forget(warehouse)  # until this build has passed
+        outcome = transform_stage(run_id)
+        if fingerprinted:
+            inputs.remember(warehouse, digest, run_id)
+    return with_canonical_counts(outcome)
+
+
+def _writeback(run_id: str) -> StageOutcome:
+    from reverse_etl.apply import run_stage
+
+    return run_stage(run_id)
+
+
+def _report(run_id: str) -> str:
+    from p2c.report import write_report
+
+    with wh.current().connect(read_only=True) as conn:
+        return str(write_report(conn, run_id, settings.reports_dir()))
+
+
+def default_pipeline() -> Pipeline:
+    """The real stages: what ``p2c run``, ``p2c watch``, ``p2c plan`` and the Dagster code location run."""
+    return Pipeline(
+        preflight=preflight.before_run,
+        extract=_extract,
+        transform=_transform,
+        writeback=_writeback,
+        report=_report,
+    )
 
 
 def iter_summary_rows(summary: RunSummary) -> Iterator[tuple[str, ...]]:

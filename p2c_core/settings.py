@@ -30,6 +30,11 @@ PIPELINE_NAMES = {"crm": "p2c_crm", "erp": "p2c_erp"}
 DATASET_NAMES = {"crm": "crm_raw", "erp": "erp_raw"}
 
 
+def shown(path: Path) -> str:
+    """A project file as the user knows it (the setting a ``ConfigError`` names): relative to the project."""
+    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
+
+
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else None

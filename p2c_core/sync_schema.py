@@ -1,11 +1,11 @@
 """The one definition of the ``p2c_sync`` schema.
 
 The writeback keeps its state here (couplings, sync_state, writeback_log), runs are booked in
-``runs``, ``p2c conflicts decide`` stores ``conflict_decisions``, and the dbt models read them as
+``runs`` (by :mod:`p2c_core.runs`, its one writer), ``p2c conflicts decide`` stores ``conflict_decisions``, and the dbt models read them as
 sources. On a fresh warehouse they do not exist yet, so every writer and dbt create them (empty)
 from this module before anything else: the writers directly; on DuckDB, dbt through the
-dbt-duckdb plugin ``reverse_etl.dbt_plugin`` that runs :data:`DDL` on every connection it opens;
-on PostgreSQL (dbt-postgres has no plugins), ``p2c``'s transform stage before it invokes dbt
+dbt-duckdb plugin ``transform.dbt_plugin`` that runs :data:`DDL` on every connection it opens;
+on PostgreSQL (dbt-postgres has no plugins), the transform stage before it invokes dbt
 (``python -m p2c_core.sync_schema`` does it before a hand-run ``dbt build``). The DDL is plain
 SQL both engines accept.
 """

@@ -15,13 +15,14 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Iterator, Mapping, Protocol
 
 import httpx
 
 from p2c_core import sync_schema, warehouse
 from p2c_core.crashpoints import crashpoint
-from p2c_core.runs import StageOutcome, new_run_id
+from p2c_core.runs import StageOutcome, book_stage, new_run_id
 from reverse_etl import store
 from reverse_etl.binding import GuidBinder
 from reverse_etl.clients import make_clients
@@ -148,8 +149,9 @@ class Writeback:
         streamed a chunk at a time (memory stays flat however large the plan)."""
         sync_schema.ensure(self.conn)
         quarantined = store.read_quarantine(self.conn)
+        started = store.now()
         if self.book_run:
-            store.start_run(self.conn, self.run_id)
+            book_stage(self.conn, self.run_id, "writeback", "running", started)
         try:
             crashpoint("writeback.before_base_updates")
             self.result.base_updates = store.apply_base_updates(
@@ -161,13 +163,19 @@ class Writeback:
             crashpoint("writeback.stage_done")
         except BaseException as exc:
             if self.book_run:
-                store.finish_run(self.conn, self.run_id, self.result.counts, "failed", f"{type(exc).__name__}: {exc}")
+                self._book(started, "failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self.result.http_requests = sum(e.requests_sent for e in self.executors.values()) + self.resolver.queries
         if self.book_run:
-            store.finish_run(self.conn, self.run_id, self.result.counts, "ok" if self.result.clean else "partial")
+            self._book(started, "ok" if self.result.clean else "partial")
         return self.result
+
+    def _book(self, started: datetime, status: str, message: str | None = None) -> None:
+        """Book this writeback, run on its own, in ``p2c_sync.runs``: its total and one row per entity set."""
+        counts = self.result.counts
+        statuses = {entity_set: _entity_set_status(c) for entity_set, c in counts.items()}
+        book_stage(self.conn, self.run_id, "writeback", status, started, store.now(), counts, message, statuses)
 
     def _groups(self, rows: list[WriteRow] | None) -> Iterator[tuple[str, list[WriteRow]]]:
         """(system, rows of one target set) in plan order: dependency rank, then system and set,
@@ -301,6 +309,11 @@ def _summary_word(e: LogEntry) -> str:
     if e.status == "written":
         return "created" if e.operation == "create" else ("deactivated" if e.operation == "deactivate" else "updated")
     return e.status
+
+
+def _entity_set_status(counts: Mapping[str, int]) -> str:
+    """``partial`` when some records of an entity set failed or wait, else ``ok``."""
+    return "partial" if counts.get("failed") or counts.get("waiting") or counts.get("changed_since_extract") else "ok"
 
 
 def _no_crm(path: str, params: dict) -> dict:

@@ -279,36 +279,6 @@ def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]
     return count
 
 
-def start_run(conn, run_id: str) -> None:
-    conn.execute(
-        f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, pid, host)
-            values (?, 'writeback', '', 'running', ?, ?, ?)""",
-        [run_id, now(), *sync_schema.this_process()],
-    )
-
-
-def finish_run(conn, run_id: str, counts: Mapping[str, Mapping[str, int]], status: str, message: str | None = None) -> None:
-    """Close the run's writeback row and add one row per entity set with its counts."""
-    ts = now()
-    total: dict[str, int] = {}
-    for c in counts.values():
-        for k, v in c.items():
-            total[k] = total.get(k, 0) + v
-    with conn.transaction():
-        conn.execute(
-            f"""update {sync_schema.SCHEMA}.runs set status = ?, finished_at = ?, counts = ?, message = ?
-                where run_id = ? and stage = 'writeback' and entity = ''""",
-            [status, ts, json.dumps(total), message, run_id],
-        )
-        for entity_set, c in sorted(counts.items()):
-            entity_status = "ok" if not (c.get("failed") or c.get("waiting") or c.get("changed_since_extract")) else "partial"
-            conn.execute(
-                f"""insert into {sync_schema.SCHEMA}.runs (run_id, stage, entity, status, started_at, finished_at, counts)
-                    values (?, 'writeback', ?, ?, ?, ?, ?)""",
-                [run_id, entity_set, entity_status, ts, ts, json.dumps(dict(c))],
-            )
-
-
 def read_errors(conn, entity: str | None = None, key: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
     """Records whose latest outcome (in the latest writeback run) is not ``written``."""
     if "writeback_log" not in _tables(conn, sync_schema.SCHEMA):

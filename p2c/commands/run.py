@@ -8,21 +8,19 @@ import sys
 import typer
 from rich.console import Console
 
-from p2c import preflight
 from p2c.commands.listing import show_table
 from p2c.lock import LockHeld
 from p2c.run import (
     EXIT_CONFIG,
     EXIT_LOCKED,
     SUMMARY_COLUMNS,
-    Pipeline,
     RunSummary,
     StageRecord,
     by_canonical_entity,
+    default_pipeline,
     execute,
     iter_summary_rows,
 )
-from p2c_core import settings
 from p2c_core.errors import ConfigError
 
 RUN_HELP = (
@@ -32,74 +30,6 @@ RUN_HELP = (
     "2 configuration or connection error before anything was written; 3 another run holds the "
     "lock; 4 a dbt test guarding an invariant failed, nothing was written."
 )
-
-
-def _extract(run_id: str):
-    from pipelines.extract import extract_stage
-
-    return extract_stage(run_id)
-
-
-def _transform(run_id: str):
-    from p2c import inputs
-    from p2c.commands.transform import audit_counts, transform_stage
-    from p2c_core import warehouse as wh
-    from p2c_core.runs import StageOutcome
-
-    warehouse = settings.warehouse_path()
-    preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
-    # a quiet night: the same inputs as a build whose plan was empty build it again; skip dbt
-    # (the fingerprint is taken on DuckDB; a PostgreSQL warehouse always builds)
-    fingerprinted = wh.current().destination == "duckdb"
-    digest = inputs.current(warehouse) if fingerprinted else None
-    quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
-    if quiet_since:
-        outcome = StageOutcome(counts=audit_counts(warehouse), message=(
-            f"dbt build not run: its inputs are those of run {quiet_since}, whose plan was empty"))
-    else:
-        if fingerprinted:
-            inputs.forget(warehouse)  # until this build has passed
-        outcome = transform_stage(run_id)
-        if fingerprinted:
-            inputs.remember(warehouse, digest, run_id)
-    for entity, records in canonical_counts().items():
-        outcome.counts.setdefault(entity, {})["canonical"] = records
-    return outcome
-
-
-def canonical_counts() -> dict[str, int]:
-    """Rows per canonical table (``canonical.customers`` → ``customer``), for the summary."""
-    from p2c_core import warehouse
-
-    with warehouse.current().connect(read_only=True) as conn:
-        return {
-            name.removesuffix("s"): conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
-            for name in conn.tables("canonical")
-        }
-
-
-def _writeback(run_id: str):
-    from reverse_etl.apply import run_stage
-
-    return run_stage(run_id)
-
-
-def _report(run_id: str) -> str:
-    from p2c.report import write_report
-    from p2c_core import warehouse
-
-    with warehouse.current().connect(read_only=True) as conn:
-        return str(write_report(conn, run_id, settings.reports_dir()))
-
-
-def default_pipeline() -> Pipeline:
-    return Pipeline(
-        preflight=preflight.before_run,
-        extract=_extract,
-        transform=_transform,
-        writeback=_writeback,
-        report=_report,
-    )
 
 
 LABELS = {"canonical": "records", "changed_since_extract": "changed since extract"}

@@ -3,7 +3,7 @@
 Every interval it runs what ``p2c run`` runs (extract, dbt build, writeback, report) under the
 same run lock, so it never overlaps a ``p2c run`` or another watcher: a cycle that finds the lock
 held is skipped and said so. A cycle in which neither system reported a change costs the
-extraction (delta links, the ERP's reads) and a fingerprint: ``p2c.inputs`` skips dbt when its
+extraction (delta links, the ERP's reads) and a fingerprint: ``transform.inputs`` skips dbt when its
 inputs are those of a build whose plan was empty. dbt's parsed project is kept between cycles
 (re-parsed when a model, macro or seed changes). SIGTERM or Ctrl-C ends the watcher after the
 cycle in progress, with exit 0. Each cycle prints one JSON line (``--json``) or a summary line.
@@ -20,10 +20,10 @@ import time
 import typer
 from rich.console import Console
 
-from p2c.commands.run import default_pipeline
 from p2c.lock import LockHeld
-from p2c.run import EXIT_CONFIG, execute
+from p2c.run import EXIT_CONFIG, default_pipeline, execute
 from p2c_core.errors import ConfigError
+from transform.runner import keep_parsed
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -53,9 +53,7 @@ def watch_cmd(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    from p2c.commands import transform
-
-    transform.keep_parsed(True)
+    keep_parsed(True)
     pipeline = default_pipeline()
     done = 0
     while not stop.is_set():

@@ -117,9 +117,8 @@ def _refresh() -> int:
     """Extract and transform (writing nothing to either system), as the next run would: its exit code."""
     from rich.console import Console
 
-    from p2c.commands.run import default_pipeline
     from p2c.lock import LockHeld
-    from p2c.run import execute
+    from p2c.run import default_pipeline, execute
 
     progress = Console(stderr=True)  # stdout stays the plan's (JSON with --json)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from p2c.commands.transform import dbt_args
+from transform.runner import dbt_args
 from raw_fixture import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from p2c.commands.transform import dbt_args
+from transform.runner import dbt_args
 
 ROOT = Path(__file__).resolve().parents[2]
 DIALECTS = ("postgres", "snowflake", "bigquery", "databricks")

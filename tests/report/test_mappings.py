@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from p2c import mappings
 from p2c.cli import app
-from p2c.commands.transform import PROJECT_DIR
+from p2c_core.settings import PROJECT_DIR
 
 runner = CliRunner()
 

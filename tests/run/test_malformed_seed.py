@@ -9,12 +9,11 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from p2c import preflight
-from p2c.commands import transform as transform_command
 from p2c.run import EXIT_CONFIG, Pipeline, execute
 from p2c_core.errors import ConfigError
 from p2c_core.runs import StageOutcome
 from p2c_core.settings import PROJECT_DIR
+from transform import seeds, stage
 
 GARBAGE = {  # inserted as line 4 of seeds/currency_map.csv
     "unclosed quote": ('"Pound Sterling,GBP\n', "line 4"),
@@ -24,14 +23,14 @@ GARBAGE = {  # inserted as line 4 of seeds/currency_map.csv
 
 @pytest.fixture()
 def broken_seeds(tmp_path, monkeypatch, request) -> Path:
-    seeds = tmp_path / "seeds"
-    shutil.copytree(PROJECT_DIR / "seeds", seeds)
-    currency_map = seeds / "currency_map.csv"
+    seeds_dir = tmp_path / "seeds"
+    shutil.copytree(PROJECT_DIR / "seeds", seeds_dir)
+    currency_map = seeds_dir / "currency_map.csv"
     lines = currency_map.read_text().splitlines(keepends=True)
     currency_map.write_text("".join(lines[:3]) + GARBAGE[request.param][0] + "".join(lines[3:]))
-    monkeypatch.setattr(preflight, "SEEDS_DIR", seeds)
+    monkeypatch.setattr(seeds, "SEEDS_DIR", seeds_dir)
     monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "wh" / "p2c.duckdb"))
-    return seeds
+    return seeds_dir
 
 
 @pytest.mark.parametrize("broken_seeds", list(GARBAGE), indirect=True)
@@ -39,7 +38,7 @@ def test_p2c_run_exits_2_naming_the_seed_file_and_line(broken_seeds, request):
     needle = GARBAGE[request.node.callspec.params["broken_seeds"]][1]
     warehouse = broken_seeds.parent / "wh" / "p2c.duckdb"
     pipeline = Pipeline(preflight=lambda: None, extract=lambda run_id: StageOutcome({}),
-                        transform=transform_command.transform_stage,
+                        transform=stage.transform_stage,
                         writeback=lambda run_id: pytest.fail("the writeback must not start"),
                         report=lambda run_id: None)
     summary = execute(pipeline, warehouse=warehouse, lock_path=Path(f"{warehouse}.lock"))
@@ -60,7 +59,7 @@ def test_p2c_transform_prints_one_message_and_exits_2(broken_seeds):
 
 
 def test_the_shipped_seeds_pass_the_check():
-    preflight.seeds()  # raises on any problem
+    seeds.check_seeds()  # raises on any problem
 
 
 @pytest.mark.parametrize(("text", "types", "problem"), [
@@ -71,7 +70,7 @@ def test_the_shipped_seeds_pass_the_check():
     ("a\n1\n", {"b": "varchar"}, "line 1: the header lacks the column(s) b"),
 ])
 def test_seed_problem(text, types, problem):
-    found = preflight.seed_problem(text, types)
+    found = seeds.seed_problem(text, types)
     assert (found is None) if problem is None else found.startswith(problem), found
 
 
@@ -81,9 +80,9 @@ def test_a_seed_dbt_refuses_is_a_config_error_naming_the_file(monkeypatch):
                            original_file_path="seeds/currency_map.csv")
     failed = SimpleNamespace(node=node, status="error",
                              message="Runtime Error\n  Error when sniffing file\n  hint: …\n")
-    result = transform_command.summarize(SimpleNamespace(success=False, exception=None,
+    result = stage.summarize(SimpleNamespace(success=False, exception=None,
                                                          result=SimpleNamespace(results=[failed])))
-    monkeypatch.setattr(transform_command, "transform", lambda: result)
+    monkeypatch.setattr(stage, "transform", lambda: result)
     with pytest.raises(ConfigError) as err:
-        transform_command.transform_stage("run-1")
+        stage.transform_stage("run-1")
     assert err.value.setting == "seeds/currency_map.csv" and "hint" not in str(err.value)

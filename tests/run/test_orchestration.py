@@ -19,11 +19,10 @@ from p2c.run import (
     EXIT_INVARIANT,
     EXIT_OK,
     EXIT_PARTIAL,
-    InvariantFailed,
     Pipeline,
     execute,
 )
-from p2c_core.errors import ConfigError
+from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome
 
 

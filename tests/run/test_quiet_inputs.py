@@ -1,11 +1,11 @@
-"""A quiet night skips dbt only when nothing dbt reads has changed (p2c.inputs)."""
+"""A quiet night skips dbt only when nothing dbt reads has changed (transform.inputs)."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from p2c import inputs
+from transform import inputs
 from p2c_core import sync_schema
 
 

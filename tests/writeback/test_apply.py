@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reverse_etl import store
@@ -176,3 +178,19 @@ def test_log_and_base_are_one_transaction(tmp_path, monkeypatch):
     _run(conn, crm)
     assert len(crm.rows("accounts")) == 2
     assert conn.execute("select count(*) from p2c_sync.sync_state").fetchone()[0] == 2
+
+
+def test_a_writeback_on_its_own_books_its_run(tmp_path):
+    """``p2c writeback`` without ``p2c run`` books itself through the core's writer of
+    ``p2c_sync.runs``: the stage's total row, and one row per entity set with its own status."""
+    crm = FakeService()
+    good = row(key="usmf|A-1")
+    bad = row("order", "usmf|SO-1", target_set="salesorders", target_key={"ordernumber": "SO-1"},
+              payload={"bad": True}, sequence=7)
+    conn = warehouse(tmp_path / "w.duckdb", [good, bad])
+    result = _run(conn, crm)
+    rows = conn.execute("select stage, entity, status, finished_at is not null, counts from p2c_sync.runs"
+                        " where run_id = ? order by entity", [result.run_id]).fetchall()
+    assert [r[:4] for r in rows] == [("writeback", "", "partial", True), ("writeback", "crm:accounts", "ok", True),
+                                     ("writeback", "crm:salesorders", "partial", True)]
+    assert json.loads(rows[0][4]) == {"written": 1, "failed": 1}

@@ -1,7 +1,7 @@
 """dbt-duckdb plugin: make sure ``p2c_sync`` exists before any model reads it.
 
-The dbt models read ``p2c_sync.*`` as sources; on a fresh warehouse the writeback has not created
-them yet. dbt-duckdb calls ``configure_connection`` on each connection it opens, so the one DDL in
+The dbt models read ``p2c_sync.*`` as sources; on a fresh warehouse no writer has created them
+yet. dbt-duckdb calls ``configure_connection`` on each connection it opens, so the one DDL in
 :mod:`p2c_core.sync_schema` (shared with the writeback) runs here too.
 """
 
