@@ -188,7 +188,7 @@ def test_after_every_crash_the_next_runs_converge_to_the_uncrashed_state(crashed
                       where status = 'written' group by all having count(*) > 1""") == []
     assert (job.reports / "latest.html").read_text().rstrip().endswith("</html>")
     figure(f"crash chain: {len(survived)} SIGKILLs at {len({p.split(':')[0] for p in survived})} named points, "
-           f"a sandbox restart mid-extract and two token revocations survived; converged in {len(runs)} more runs, "
+           f"a sandbox restart mid-extract and two token revocations survived; then {len(runs)} clean run(s) to quiet, "
            f"end-state diff empty")
 
 

@@ -16,7 +16,8 @@ import json
 
 import pytest
 
-from tests.reliability.helpers import LONG, Job, diff, dump_systems, figure, guids, unreconciled, written
+from tests.reliability import systems
+from tests.reliability.helpers import LONG, Job, figure, unreconciled, written
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]  # make soak / make reliability: too long for make test
 
@@ -27,9 +28,8 @@ FAST_RETRIES = {"WRITEBACK__BACKOFF_BASE": "0.05", "WRITEBACK__BACKOFF_CAP": "0.
 def twins(sandbox_factory, tmp_path_factory):
     clean = sandbox_factory(scale="small", seed=21)
     storm = sandbox_factory(scale="small", seed=21, storm=True, fault_seed=3)
-    known = guids(clean.dir)
-    assert known == guids(storm.dir)
-    yield Job(clean, tmp_path_factory.mktemp("clean")), Job(storm, tmp_path_factory.mktemp("storm"), **FAST_RETRIES), known
+    assert systems.diff(systems.snapshot(clean.dir), systems.snapshot(storm.dir)) == {}  # the same tenant
+    yield Job(clean, tmp_path_factory.mktemp("clean")), Job(storm, tmp_path_factory.mktemp("storm"), **FAST_RETRIES)
     storm.stop()
     clean.stop()
 
@@ -42,7 +42,7 @@ def fault_counts(job: Job) -> dict:
 
 @pytest.fixture(scope="module")
 def stormed(twins):
-    clean, storm, known = twins
+    clean, storm = twins
     clean_runs = clean.converge()
     storm_runs = storm.converge(limit=5)
     faults = fault_counts(storm)
@@ -61,8 +61,10 @@ def test_the_storm_really_happened(stormed):
 
 
 def test_after_the_storm_both_systems_hold_what_a_clean_run_left(twins, stormed):
-    clean, storm, known = twins
-    assert diff(dump_systems(clean.sandbox.dir, known), dump_systems(storm.sandbox.dir, known)) == {}
+    clean, storm = twins
+    calm, stormy = systems.snapshot(clean.sandbox.dir), systems.snapshot(storm.sandbox.dir)
+    assert systems.diff(calm, stormy) == {}  # every row of every entity set of both systems
+    assert systems.duplicates(stormy) == systems.duplicates(calm)  # only the demo's planted duplicates
     assert unreconciled(storm) == []
     # nothing twice: the same canonical records on both sides
     for table in ("customers", "products", "orders", "invoices"):
@@ -75,7 +77,7 @@ def exhausted(twins, stormed):
     if not LONG:
         pytest.skip("the exhausted-retries phase runs in `make soak` (P2C_RELIABILITY_LONG=1): four more runs")
     """A day of business, then one storm run with a single attempt per batch, then calm runs."""
-    clean, storm, known = twins
+    clean, storm = twins
     storm.sandbox.options["storm"] = False
     storm.sandbox.start()  # calm while the day of business is played
     day = storm.sandbox.cli("activity", "--seed", "4")
@@ -101,7 +103,7 @@ def test_a_run_that_exhausts_its_retries_fails_the_records_with_the_service_mess
 
 
 def test_the_next_clean_run_settles_them(twins, exhausted):
-    clean, storm, known = twins
+    clean, storm = twins
     _, _, failures, settled = exhausted
     assert written(settled[-1]) == 0
     assert unreconciled(storm) == []
