@@ -85,8 +85,9 @@ class RefResolver:
         for _ in range(4):  # nesting depth of references in practice: 1, at most 2
             pending: dict[str, dict[tuple, dict]] = {}
             for ref_set, key in self._innermost(self.substitute_partial(k) for k in keys):
-                if (ref_set, _freeze(key)) not in self.cache and (ref_set, _freeze(key)) not in self.failed:
-                    pending.setdefault(ref_set, {})[_freeze(key)] = key
+                known = (ref_set, _freeze(key))
+                if known not in self.cache and known not in self.failed:
+                    pending.setdefault(ref_set, {})[known[1]] = key
             if not pending:
                 return
             for ref_set, by_frozen in pending.items():
