@@ -61,7 +61,9 @@ def figure(line: str) -> None:
 
 
 def written(summary: dict) -> int:
-    return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deleted", 0) for c in summary["entities"].values())
+    """Records a run wrote, from its ``--json`` summary (0: a quiet run)."""
+    return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deactivated", 0)
+               for c in summary["entities"].values())
 
 
 def unreconciled(job: Job) -> list[tuple]:

@@ -30,7 +30,7 @@ import pytest
 from p2c_core.crashpoints import ENV, POINTS
 
 from . import systems
-from .helpers import figure
+from .helpers import figure, written
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -121,11 +121,6 @@ def _follow(proc: subprocess.Popen, stage: str, action) -> list[str]:
     proc.wait(300)
     assert done, "".join(lines)[-3000:]
     return lines
-
-
-def written(summary: dict) -> int:
-    return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deactivated", 0)
-               for c in summary["entities"].values())
 
 
 @pytest.fixture(scope="module")
