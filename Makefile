@@ -13,10 +13,14 @@ export DO_NOT_TRACK := 1
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+SANDBOX := packages/p2c-sandbox
+
+# p2c and, beside it, the sandbox: its own distribution (p2c-sandbox), never a dependency of p2c;
+# installed, it plugs `p2c sandbox …` into the CLI
+$(STAMP): pyproject.toml $(SANDBOX)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dagster]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dagster]' -e $(SANDBOX)
 	touch $(STAMP)
 
 test: $(STAMP)
