@@ -318,7 +318,7 @@ def _transform(run_id: str) -> StageOutcome:
     preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
     # a quiet night: the same inputs as a build whose plan was empty build it again; skip dbt
     # (the fingerprint is taken on DuckDB; a PostgreSQL warehouse always builds)
-    fingerprinted = wh.current().destination == "duckdb"
+    fingerprinted = inputs.fingerprinted(warehouse)
     digest = inputs.current(warehouse) if fingerprinted else None
     quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
     if quiet_since:

@@ -2,7 +2,8 @@
 
 The writeback keeps its state here (couplings, sync_state, writeback_log), runs are booked in
 ``runs`` (by :mod:`p2c_core.runs`, its one writer), ``p2c conflicts decide`` stores ``conflict_decisions``, and the dbt models read them as
-sources. On a fresh warehouse they do not exist yet, so every writer and dbt create them (empty)
+sources; the transform stage keeps the fingerprint of a quiet night's inputs in ``transform_inputs``
+(:mod:`transform.inputs`). On a fresh warehouse they do not exist yet, so every writer and dbt create them (empty)
 from this module before anything else: the writers directly; on DuckDB, dbt through the
 dbt-duckdb plugin ``transform.dbt_plugin`` that runs :data:`DDL` on every connection it opens;
 on PostgreSQL (dbt-postgres has no plugins), the transform stage before it invokes dbt
@@ -78,6 +79,13 @@ TABLES: dict[str, str] = {
         decided_by    varchar,
         applied_run_id varchar,
         primary key (entity, record_key, field)
+    """,
+    # the fingerprint of what the last build whose plan was empty read (transform.inputs): a run
+    # that finds the same inputs skips dbt build; at most one row
+    "transform_inputs": """
+        fingerprint   varchar not null,
+        run_id        varchar,
+        recorded_at   timestamp
     """,
 }
 

@@ -5,11 +5,15 @@ The models are deterministic functions of their inputs: the raw tables dlt loade
 ``p2c_sync`` tables the models read (couplings, sync_state, conflict_decisions) and the dbt
 project itself (models, macros, seeds, data tests, ``dbt_project.yml``, ``profiles.yml``).
 
-After a build whose plan is empty (no writeback row, no base update) ``p2c run`` stores the
-fingerprint of those inputs in ``p2c_sync.transform_inputs``. When the next run finds the same
-fingerprint and the writeback models still empty, dbt would build the same empty plan again: the
-run skips ``dbt build`` and says so. Any change on either system, in the sync state, a conflict
-decision or the project gives another fingerprint, and dbt runs in full.
+After a build whose plan is empty (no writeback row, no base update) the transform stage
+(:func:`transform.stage.transform_stage`) stores the fingerprint of those inputs in
+``p2c_sync.transform_inputs`` (declared with the other ``p2c_sync`` tables in
+:mod:`p2c_core.sync_schema`). When the next run finds the same fingerprint and the writeback
+models still empty, dbt would build the same empty plan again: the run skips ``dbt build`` and
+says so. Any change on either system, in the sync state, a conflict decision or the project gives
+another fingerprint, and dbt runs in full. The warehouse is reached through
+:mod:`p2c_core.warehouse`; the row hashes are DuckDB's, so a PostgreSQL warehouse always builds
+(:func:`fingerprinted`).
 """
 
 from __future__ import annotations
@@ -17,14 +21,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import duckdb
-
-from p2c_core import settings, sync_schema
+from p2c_core import settings, sync_schema, warehouse as wh
 
 RAW_SCHEMAS = tuple(settings.DATASET_NAMES.values())
 SYNC_TABLES = ("couplings", "sync_state", "conflict_decisions")
 PROJECT_PATHS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
-MARKS = f"{sync_schema.SCHEMA}.transform_inputs"
+MARKS = f"{sync_schema.SCHEMA}.transform_inputs"  # declared in p2c_core.sync_schema with the other tables
 
 
 def project_digest() -> str:
@@ -39,14 +41,20 @@ def project_digest() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(conn: duckdb.DuckDBPyConnection) -> str:
-    """One digest of every input of the dbt project (see the module docstring)."""
+def fingerprinted(warehouse: Path) -> bool:
+    """Whether a quiet night can be told on this warehouse: the fingerprint's row hashes are DuckDB's
+    (``hash``, ``bit_xor``, ``hugeint``), so a PostgreSQL warehouse always builds."""
+    return wh.current(warehouse).destination == "duckdb"
+
+
+def fingerprint(conn: wh.Connection) -> str:
+    """One digest of every input of the dbt project (see the module docstring); a DuckDB connection."""
     digest = hashlib.sha256(project_digest().encode())
     tables = conn.execute(
         "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and ("
         f"(table_schema in {RAW_SCHEMAS!r} and table_name not like '\\_dlt%' escape '\\')"
         f" or (table_schema = '{sync_schema.SCHEMA}' and table_name in {SYNC_TABLES!r}))"
-        " order by all").fetchall()
+        " order by table_schema, table_name").fetchall()
     for schema, table in tables:
         columns = [c for (c,) in conn.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
@@ -59,47 +67,44 @@ def fingerprint(conn: duckdb.DuckDBPyConnection) -> str:
     return digest.hexdigest()
 
 
-def _plan_is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
-    tables = [t for (t,) in conn.execute(
-        "select table_name from information_schema.tables where table_schema = 'writeback'").fetchall()]
+def _plan_is_empty(conn: wh.Connection) -> bool:
+    tables = conn.tables("writeback")
     return bool(tables) and all(conn.execute(f'select count(*) from writeback."{t}"').fetchone()[0] == 0
                                 for t in tables)
 
 
-def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(f"create schema if not exists {sync_schema.SCHEMA}")
-    conn.execute(f"create table if not exists {MARKS} (fingerprint varchar not null, run_id varchar, recorded_at timestamp)")
+def _connect(warehouse: Path) -> wh.Connection:
+    conn = wh.current(warehouse).connect()
+    sync_schema.ensure(conn)
+    return conn
 
 
 def unchanged_since(warehouse: Path, digest: str) -> str | None:
     """The run whose empty plan these inputs would build again, or None (dbt must run)."""
-    if not warehouse.exists():
+    if not wh.current(warehouse).exists():
         return None
-    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
-        _ensure(conn)
+    with _connect(warehouse) as conn:
         row = conn.execute(f"select run_id from {MARKS} where fingerprint = ?", [digest]).fetchone()
         return (row[0] or "?") if row and _plan_is_empty(conn) else None
 
 
 def current(warehouse: Path) -> str:
-    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
-        sync_schema.ensure(conn)
+    with _connect(warehouse) as conn:
         return fingerprint(conn)
 
 
 def forget(warehouse: Path) -> None:
-    if warehouse.exists():
-        with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
-            _ensure(conn)
+    if wh.current(warehouse).exists():
+        with _connect(warehouse) as conn:
             conn.execute(f"delete from {MARKS}")
 
 
 def remember(warehouse: Path, digest: str, run_id: str) -> bool:
     """After a build: keep ``digest`` if the plan it built is empty, else forget any. True if kept."""
-    with duckdb.connect(str(warehouse), config=settings.duckdb_config()) as conn:
-        _ensure(conn)
+    with _connect(warehouse) as conn:
         conn.execute(f"delete from {MARKS}")
         if not _plan_is_empty(conn):
             return False
-        conn.execute(f"insert into {MARKS} values (?, ?, current_timestamp::timestamp)", [digest, run_id])
+        conn.execute(f"insert into {MARKS} (fingerprint, run_id, recorded_at) values (?, ?, current_timestamp::timestamp)",
+                     [digest, run_id])
         return True
