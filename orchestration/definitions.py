@@ -47,19 +47,17 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from p2c import preflight
 from p2c.lock import LockHeld, run_lock
 from p2c.run import EXIT_LOCKED, EXIT_OK, RunSummary, StageRecord, default_pipeline, execute_stage, record_stage
 from p2c_core import settings, warehouse as p2c_warehouse
 from p2c_core.connection import SYSTEMS, System
-from p2c_core.errors import InvariantFailed
-from p2c_core.runs import StageOutcome, new_run_id
+from p2c_core.runs import new_run_id
 from pipelines.crm import crm_source
 from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline
 from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
-from transform.runner import dbt_args, prepare_dbt, run_dbt
-from transform.stage import NIGHTLY_EXCLUDE, audit_counts, with_canonical_counts
+from transform.runner import dbt_args, run_dbt
+from transform.stage import TransformResult, nightly_dbt_args, summarize_run_results, transform_stage
 
 CRON = os.environ.get("P2C_DAGSTER_CRON", "30 2 * * *")
 TIMEZONE = os.environ.get("P2C_DAGSTER_TIMEZONE", "UTC")
@@ -224,19 +222,14 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` (the nightly build: unit tests left out), as ``p2c run``'s transform stage."""
     events: list = []
 
-    def transform(run_id: str) -> StageOutcome:
-        warehouse = settings.warehouse_path()
-        preflight.organisation(warehouse)  # a company map that does not match: exit 2, before dbt
-        target = prepare_dbt(warehouse)  # the configured warehouse's target and connection
-        invocation = dbt.cli(["build", "--target", target, *NIGHTLY_EXCLUDE], context=context, raise_on_error=False)
+    def build(warehouse: Path) -> TransformResult:
+        invocation = dbt.cli(nightly_dbt_args(warehouse), context=context, raise_on_error=False)
         events.extend(invocation.stream())
-        if not invocation.is_successful():
-            results = invocation.get_artifact("run_results.json").get("results", [])
-            failures = [f"{r['unique_id']}: {(r.get('message') or '').strip()}"
-                        for r in results if r.get("status") in ("error", "fail")]
-            raise InvariantFailed("; ".join(failures[:5]) or "dbt build failed")
-        return with_canonical_counts(StageOutcome(counts=audit_counts(warehouse)))
+        return summarize_run_results(invocation.get_artifact("run_results.json"), invocation.is_successful())
 
+    # the transform stage of `p2c run` with dbt run by Dagster; it always builds (a skipped build
+    # would leave the dbt assets unmaterialized and skip the writeback and the report)
+    transform = partial(transform_stage, build=build, skip_quiet_night=False)
     try:
         run_stage(context, "transform", transform)
     finally:

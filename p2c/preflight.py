@@ -3,27 +3,19 @@
 Connection checks (a token from each system) and the tenant check run before extraction. The
 tenant check reads each system's metadata — Dataverse ``EntityDefinitions`` (attributes, alternate
 keys, ``ChangeTrackingEnabled``) and F&O ``$metadata`` — and lists every column, key or setting p2c
-needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The organisation
-check runs on what was just extracted, before dbt and the writeback: a company map that names a
-legal entity the ERP does not have, or a business unit the CRM does not have, would send every
-record of that company to quarantine or, worse, to the wrong company. (The seed check, which runs
-before dbt, is the transform stage's own: :mod:`transform.seeds`.)
+needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The checks that
+run on what was just extracted, before dbt (the company map against the extracted organisations,
+the seeds dbt loads), are the transform stage's own: :mod:`transform.seeds`.
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
 
 from p2c_core.errors import ConfigError
-from p2c_core.settings import shown
-from transform.seeds import SEEDS_DIR
-
-COMPANY_MAP = SEEDS_DIR / "company_map.csv"
 
 
 TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check names
@@ -158,39 +150,3 @@ def tenant(transports: dict[str, httpx.BaseTransport] | None = None) -> None:
     if problems:
         raise ConfigError(TENANT_SETTING, f"{len(problems)} problem(s), fix them before the first run:\n  - "
                           + "\n  - ".join(problems))
-
-
-def company_map_problems(
-    rows: list[dict[str, str]], legal_entities: set[str], business_units: set[str]
-) -> list[str]:
-    """What is wrong with the company map against the two systems' organisations (pure)."""
-    problems = []
-    known = {e.lower() for e in legal_entities}  # dataAreaId is case-insensitive in F&O
-    for row in rows:
-        company, unit = row.get("company", "").strip(), row.get("business_unit_name", "").strip()
-        if company.lower() not in known:
-            problems.append(
-                f"legal entity {company!r} does not exist in the ERP (it has: {', '.join(sorted(legal_entities)) or 'none'})"
-            )
-        if unit not in business_units:
-            problems.append(
-                f"business unit {unit!r} does not exist in the CRM (it has: {', '.join(sorted(business_units)) or 'none'})"
-            )
-    return problems
-
-
-def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
-    """Raise ConfigError when the company map does not match the extracted organisations."""
-    with company_map.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    from p2c_core import warehouse as wh
-
-    with wh.current(warehouse).connect(read_only=True) as conn:
-        try:
-            legal_entities = {r[0] for r in conn.execute("select legal_entity_id from erp_raw.legal_entities").fetchall()}
-            business_units = {r[0] for r in conn.execute("select name from crm_raw.businessunits").fetchall()}
-        except wh.MissingTable:
-            return  # not extracted (a partial extraction): dbt's own tests will speak
-    problems = company_map_problems(rows, legal_entities, business_units)
-    if problems:
-        raise ConfigError(shown(company_map), "; ".join(problems))

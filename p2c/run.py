@@ -311,26 +311,10 @@ def _extract(run_id: str) -> StageOutcome:
 
 
 def _transform(run_id: str) -> StageOutcome:
-    from transform import inputs
-    from transform.stage import audit_counts, transform_stage, with_canonical_counts
+    from transform.stage import transform_stage
 
-    warehouse = settings.warehouse_path()
-    preflight.organisation(warehouse)  # before dbt and the writeback: exit 2
-    # a quiet night: the same inputs as a build whose plan was empty build it again; skip dbt
-    # (the fingerprint is taken on DuckDB; a PostgreSQL warehouse always builds)
-    fingerprinted = inputs.fingerprinted(warehouse)
-    digest = inputs.current(warehouse) if fingerprinted else None
-    quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
-    if quiet_since:
-        outcome = StageOutcome(counts=audit_counts(warehouse), message=(
-            f"dbt build not run: its inputs are those of run {quiet_since}, whose plan was empty"))
-    else:
-        if fingerprinted:
-            inputs.forget(warehouse)  # until this build has passed
-        outcome = transform_stage(run_id)
-        if fingerprinted:
-            inputs.remember(warehouse, digest, run_id)
-    return with_canonical_counts(outcome)
+    # the company map check, a quiet night's skip, dbt build, the audit and canonical counts
+    return transform_stage(run_id)
 
 
 def _writeback(run_id: str) -> StageOutcome:

@@ -1,7 +1,11 @@
-"""The seed check: a value map edited by hand and broken is a configuration error before dbt runs.
+"""The seed checks: a seed that dbt cannot load, or a company map that does not match the systems,
+is a configuration error before dbt runs.
 
 dbt loads the value maps (``seeds/*.csv``) as seeds; a malformed one would fail mid-build in
 DuckDB's CSV sniffer. :func:`check_seeds` names the file and line instead (a ``ConfigError``: exit 2).
+:func:`organisation` checks the company map against the organisations just extracted: a map that
+names a legal entity the ERP does not have, or a business unit the CRM does not have, would send
+every record of that company to quarantine or, worse, to the wrong company.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ import csv
 import io
 from pathlib import Path
 
+from p2c_core import warehouse as wh
 from p2c_core.errors import ConfigError
 from p2c_core.settings import PROJECT_DIR, shown
 
 SEEDS_DIR = PROJECT_DIR / "seeds"
+COMPANY_MAP = SEEDS_DIR / "company_map.csv"
 # seed column types (``column_types`` in seeds/_seeds.yml) whose values must parse, and how
 _TYPE_CHECKS = {"integer": int, "bigint": int, "smallint": int, "double": float, "decimal": float}
 
@@ -71,3 +77,37 @@ def check_seeds(seeds_dir: Path | None = None) -> None:
             problem = f"line {line}: not UTF-8 text ({err.reason})"
         if problem:
             raise ConfigError(shown(path), f"{problem}; fix the file (it is a value map dbt loads as a seed)")
+
+
+def company_map_problems(
+    rows: list[dict[str, str]], legal_entities: set[str], business_units: set[str]
+) -> list[str]:
+    """What is wrong with the company map against the two systems' organisations (pure)."""
+    problems = []
+    known = {e.lower() for e in legal_entities}  # dataAreaId is case-insensitive in F&O
+    for row in rows:
+        company, unit = row.get("company", "").strip(), row.get("business_unit_name", "").strip()
+        if company.lower() not in known:
+            problems.append(
+                f"legal entity {company!r} does not exist in the ERP (it has: {', '.join(sorted(legal_entities)) or 'none'})"
+            )
+        if unit not in business_units:
+            problems.append(
+                f"business unit {unit!r} does not exist in the CRM (it has: {', '.join(sorted(business_units)) or 'none'})"
+            )
+    return problems
+
+
+def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
+    """Raise ConfigError when the company map does not match the extracted organisations."""
+    with company_map.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with wh.current(warehouse).connect(read_only=True) as conn:
+        try:
+            legal_entities = {r[0] for r in conn.execute("select legal_entity_id from erp_raw.legal_entities").fetchall()}
+            business_units = {r[0] for r in conn.execute("select name from crm_raw.businessunits").fetchall()}
+        except wh.MissingTable:
+            return  # not extracted (a partial extraction): dbt's own tests will speak
+    problems = company_map_problems(rows, legal_entities, business_units)
+    if problems:
+        raise ConfigError(shown(company_map), "; ".join(problems))

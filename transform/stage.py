@@ -1,23 +1,34 @@
 """The transform stage: ``dbt build``, and what the audit models found.
 
 :func:`transform` checks the seeds, builds, and counts conflicts and quarantined rows per entity
-(``p2c transform`` prints it); :func:`transform_stage` is the same step for ``p2c run`` (a failed
-dbt test stops the run before the writeback). The nightly build leaves out dbt's unit tests
-(development tests of the SQL on fixed inputs, ~3 of ~16 s on the sandbox's ``small``);
-``p2c transform --unit-tests``, ``dbt build`` by hand and the test suite run them.
+(``p2c transform`` prints it). :func:`transform_stage` is the transform step of a nightly run,
+whoever runs it: ``p2c run`` (and ``p2c watch``, ``p2c plan``'s refresh) through :mod:`p2c.run`,
+and the Dagster code location's dbt step. In order: the company map against the organisations
+just extracted (:func:`transform.seeds.organisation`), the quiet night (:mod:`transform.inputs`:
+inputs a build with an empty plan read already, no build), the seed check, the nightly build, its
+failures as ``ConfigError`` (a seed dbt refused: exit 2) or ``InvariantFailed`` (a model or test:
+exit 4, the writeback does not start), then the audit and canonical counts.
+
+Only the way dbt is invoked differs: in this process (:func:`build_in_process`, dbt's Python API),
+or by the caller (Dagster's ``DbtCliResource``, with :func:`nightly_dbt_args` and
+:func:`summarize_run_results`). The nightly build leaves out dbt's unit tests (development tests
+of the SQL on fixed inputs, ~3 of ~16 s on the sandbox's ``small``); ``p2c transform
+--unit-tests``, ``dbt build`` by hand and the test suite run them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from p2c_core import settings, warehouse as wh
 from p2c_core.crashpoints import crashpoint
 from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome
-from transform.runner import run_dbt
-from transform.seeds import check_seeds
+from transform import inputs
+from transform.runner import prepare_dbt, run_dbt
+from transform.seeds import check_seeds, organisation
 
 # the nightly build leaves dbt's unit tests out (``--unit-tests`` runs them)
 NIGHTLY_EXCLUDE = ["--exclude", "resource_type:unit_test"]
@@ -36,23 +47,36 @@ class TransformResult:
     per_entity: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+def _tally(result: TransformResult, resource_type: str, unique_id: str, status: str, message: str | None) -> None:
+    bucket = {"model": result.models, "seed": result.models, "unit_test": result.unit_tests}.get(
+        resource_type, result.tests)
+    if resource_type in ("model", "seed", "test", "unit_test"):
+        bucket[status] = bucket.get(status, 0) + 1
+    if status in ("error", "fail"):
+        result.failures.append(f"{unique_id}: {(message or '').strip()}")
+
+
 def summarize(res) -> TransformResult:
     """Counts of models and tests by status from a dbt run result (pure)."""
     result = TransformResult(success=bool(res.success))
     for node_result in getattr(res.result, "results", None) or []:
         node = node_result.node
         status = str(getattr(node_result.status, "value", node_result.status))
-        bucket = {"model": result.models, "seed": result.models, "unit_test": result.unit_tests}.get(
-            node.resource_type, result.tests)
-        if node.resource_type in ("model", "seed", "test", "unit_test"):
-            bucket[status] = bucket.get(status, 0) + 1
+        _tally(result, node.resource_type, node.unique_id, status, node_result.message)
         if status == "error" and node.resource_type == "seed":
             first = next((line for line in (node_result.message or "").splitlines() if line.strip()), "")
             result.seed_errors.append((node.original_file_path, first.strip()))
-        if status in ("error", "fail"):
-            result.failures.append(f"{node.unique_id}: {(node_result.message or '').strip()}")
     if res.exception is not None:
         result.failures.append(f"dbt: {res.exception}")
+    return result
+
+
+def summarize_run_results(run_results: dict[str, Any], success: bool) -> TransformResult:
+    """The same counts from dbt's ``run_results.json``, for a build dbt ran outside this process
+    (``success``: whether that invocation succeeded) (pure)."""
+    result = TransformResult(success=success)
+    for row in run_results.get("results", []):
+        _tally(result, row["unique_id"].split(".", 1)[0], row["unique_id"], str(row.get("status")), row.get("message"))
     return result
 
 
@@ -75,34 +99,71 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
     return dict(sorted(counts.items()))
 
 
-def transform(
-    warehouse: Path | None = None, select: str | None = None, quiet: bool = True, unit_tests: bool = False
+def build_in_process(
+    warehouse: Path, select: str | None = None, quiet: bool = True, unit_tests: bool = False
 ) -> TransformResult:
-    """``dbt build`` (without dbt's unit tests unless ``unit_tests``), then the audit counts per entity."""
-    check_seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
-    warehouse = warehouse or settings.warehouse_path()
+    """``dbt build`` in this process (without dbt's unit tests unless ``unit_tests``)."""
     extra = ["--select", select] if select else []
     if not unit_tests:
         extra += NIGHTLY_EXCLUDE
     crashpoint("transform.before_dbt")
     result = summarize(run_dbt("build", extra, warehouse=warehouse, quiet=quiet))
     crashpoint("transform.after_dbt")
+    return result
+
+
+def transform(
+    warehouse: Path | None = None, select: str | None = None, quiet: bool = True, unit_tests: bool = False
+) -> TransformResult:
+    """``dbt build`` (without dbt's unit tests unless ``unit_tests``), then the audit counts per entity."""
+    check_seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
+    warehouse = warehouse or settings.warehouse_path()
+    result = build_in_process(warehouse, select, quiet, unit_tests)
     if wh.current(warehouse).exists():
         result.per_entity = audit_counts(warehouse)
     return result
 
 
-def transform_stage(run_id: str) -> StageOutcome:
-    """The transform step of ``p2c run``: raises ``InvariantFailed`` when dbt build fails, and
-    ``ConfigError`` (naming the file) when dbt could not load a seed."""
-    result = transform()
+def nightly_dbt_args(warehouse: Path) -> list[str]:
+    """dbt's arguments for the nightly build, for a caller that invokes dbt itself (Dagster's
+    ``DbtCliResource``, which adds the project and profiles directories): the configured
+    warehouse's target, with the environment its profile reads set up, and the nightly selection."""
+    return ["build", "--target", prepare_dbt(warehouse), *NIGHTLY_EXCLUDE]
+
+
+def outcome(result: TransformResult, warehouse: Path) -> StageOutcome:
+    """A build's result as the stage's outcome: ``ConfigError`` naming the file when dbt could not
+    load a seed, ``InvariantFailed`` when a model or test failed, else the audit counts."""
     if result.seed_errors:  # a value map is configuration, not an invariant
         path, message = result.seed_errors[0]
         raise ConfigError(path, message or "dbt could not load this seed")
     if not result.success:
         raise InvariantFailed("; ".join(result.failures[:5]) or "dbt build failed")
-    return StageOutcome(counts=result.per_entity, detail={"models": result.models, "tests": result.tests,
-                                                         "unit_tests": result.unit_tests})
+    return StageOutcome(counts=audit_counts(warehouse), detail={"models": result.models, "tests": result.tests,
+                                                                "unit_tests": result.unit_tests})
+
+
+def transform_stage(
+    run_id: str, build: Callable[[Path], TransformResult] = build_in_process, skip_quiet_night: bool = True
+) -> StageOutcome:
+    """The transform step of a nightly run (see the module docstring); ``build`` invokes dbt's
+    nightly build on the warehouse. ``skip_quiet_night``: skip the build when its inputs are those
+    of a build whose plan was empty (on DuckDB; a PostgreSQL warehouse always builds)."""
+    warehouse = settings.warehouse_path()
+    organisation(warehouse)  # a company map that does not match the systems: exit 2, before dbt
+    fingerprinted = skip_quiet_night and inputs.fingerprinted(warehouse)
+    digest = inputs.current(warehouse) if fingerprinted else None
+    quiet_since = inputs.unchanged_since(warehouse, digest) if fingerprinted else None
+    if quiet_since:
+        return with_canonical_counts(StageOutcome(counts=audit_counts(warehouse), message=(
+            f"dbt build not run: its inputs are those of run {quiet_since}, whose plan was empty")))
+    if fingerprinted:
+        inputs.forget(warehouse)  # until this build has passed
+    check_seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
+    done = outcome(build(warehouse), warehouse)
+    if fingerprinted:
+        inputs.remember(warehouse, digest, run_id)
+    return with_canonical_counts(done)
 
 
 def with_canonical_counts(outcome: StageOutcome) -> StageOutcome:

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from p2c.preflight import COMPANY_MAP, company_map_problems, organisation
 from p2c_core.errors import ConfigError
+from transform.seeds import COMPANY_MAP, company_map_problems, organisation
 
 
 def test_the_shipped_company_map_matches_the_demo_organisation():
