@@ -1,7 +1,9 @@
-"""Read-only queries over the warehouse, shared by the inspection commands and the HTML report.
+"""Queries over the warehouse, shared by the inspection commands and the HTML report, and the one
+write a person makes there.
 
 One function per question a person asks after a run (what ran, what conflicts are open, what is in
-quarantine, how a record is coupled). Every function takes a DuckDB connection and returns plain
+quarantine, how a record is coupled); :func:`record_decision` stores how a person settled a conflict
+(``p2c conflicts decide``), which the next run's merge applies. Every function takes a DuckDB connection and returns plain
 dicts; a table that does not exist yet (a warehouse before its first dbt build) reads as empty, so
 the commands and the report work on a fresh warehouse too. Failed writes come from
 :func:`reverse_etl.store.read_errors`, the writeback's own query.
@@ -10,7 +12,7 @@ the commands and the report work on a fresh warehouse too. Failed writes come fr
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from p2c_core import sync_schema
@@ -293,4 +295,19 @@ def write_history(conn, record_key: str, limit: int = 10) -> list[dict[str, Any]
             """,
             [record_key, limit],
         )
+    )
+
+
+def record_decision(
+    conn, entity: str, record_key: str, field: str, take: str, value: str | None, decided_by: str | None
+) -> None:
+    """Store (or replace) the decision on one conflict; the next run's merge applies it."""
+    sync_schema.ensure(conn)
+    conn.execute(
+        f"""insert into {SYNC}.conflict_decisions
+            (entity, record_key, field, take, value, decided_at, decided_by, applied_run_id)
+            values (?, ?, ?, ?, ?, ?, ?, null)
+            on conflict (entity, record_key, field) do update set take = excluded.take, value = excluded.value,
+                decided_at = excluded.decided_at, decided_by = excluded.decided_by, applied_run_id = null""",
+        [entity, record_key, field, take, value, datetime.now(timezone.utc).replace(tzinfo=None), decided_by],
     )

@@ -3,7 +3,8 @@
 Read-only views of the warehouse for the people who run p2c: they open the warehouse read-only
 (the one exception, ``conflicts decide``, records a decision in ``p2c_sync.conflict_decisions``
 that the next run applies). Lists take ``--csv FILE`` for people who work in Excel and ``--json``
-for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report.
+for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report, and so does the
+writer of a decision (:func:`p2c.inspect.record_decision`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -84,21 +84,6 @@ def conflicts_cmd(
                       "or [bold]--value V[/bold]; the next run applies it")
 
 
-def record_decision(
-    conn, entity: str, record_key: str, field: str, take: str, value: str | None, decided_by: str | None
-) -> None:
-    """Store (or replace) the decision on one conflict; the next run's merge applies it."""
-    from p2c_core import sync_schema
-
-    sync_schema.ensure(conn)
-    conn.execute(
-        f"""insert or replace into {sync_schema.SCHEMA}.conflict_decisions
-            (entity, record_key, field, take, value, decided_at, decided_by, applied_run_id)
-            values (?, ?, ?, ?, ?, ?, ?, null)""",
-        [entity, record_key, field, take, value, datetime.now(timezone.utc).replace(tzinfo=None), decided_by],
-    )
-
-
 @conflicts_app.command("decide")
 def decide_cmd(
     entity: str = typer.Argument(..., help="Canonical entity, e.g. customer."),
@@ -120,7 +105,7 @@ def decide_cmd(
             console.print(f"[red]no conflict on {entity} {record_key} {field}[/red] in the last run: "
                           "[bold]p2c conflicts[/bold] lists them")
             raise typer.Exit(EXIT_NOT_FOUND)
-        record_decision(conn, entity, record_key, field, take or "value", value, getpass.getuser())
+        inspect.record_decision(conn, entity, record_key, field, take or "value", value, getpass.getuser())
     chosen = f"the {take.upper()} value {conflict[f'{take}_value']!r}" if take else f"the value {value!r}"
     if not conflict["is_open"]:
         console.print(f"[yellow]note[/yellow]: this conflict was already settled by policy ({conflict['outcome']}); "

@@ -5,190 +5,22 @@ them as options, for scripts), writes ``.dlt/config.toml`` and ``.dlt/secrets.to
 the secret is never echoed or printed), fetches a token from each system, reads the ERP's legal
 entities and the CRM's business units to draft the company map, and ends with the tenant check of
 ``p2c doctor``. ``p2c doctor`` prints that check: connections, then every column, alternate key
-or setting the tenants lack, with the fix. Exit codes: 0 ready, 2 something to fix.
+or setting the tenants lack, with the fix. Exit codes: 0 ready, 2 something to fix. What the
+commands write and read (the settings files, the company map draft) is :mod:`p2c.setup`'s.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import sys
-import tomllib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 
 EXIT_OK, EXIT_CONFIG = 0, 2
-SYSTEMS = ("crm", "erp")
-COMPANY_MAP_COLUMNS = ("business_unit_name", "company", "accounting_currency", "company_rank")
 
 console = Console(stderr=True)
-
-
-# --- TOML files -----------------------------------------------------------------------------------
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return _toml_string(str(value))
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    escaped = "".join(
-        "\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
-        for c in text
-    )
-    return f'"{escaped}"'
-
-
-def _toml_key(key: str) -> str:
-    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else _toml_string(key)
-
-
-def dump_toml(data: dict[str, Any], header: str = "") -> str:
-    """Nested tables of scalars as TOML (what dlt's config files hold)."""
-    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-
-    def table(path: list[str], values: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
-        if scalars or not path:
-            if path:
-                lines.extend(["", f"[{'.'.join(map(_toml_key, path))}]"])
-            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
-        for k, v in values.items():
-            if isinstance(v, dict):
-                table(path + [k], v)
-
-    table([], data)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _merge(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in new.items():
-        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def _without(data: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-    """``data`` without the dotted ``keys`` (a real tenant drops the sandbox's token_url and scope)."""
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out[k] = _without(v, {x.split(".", 1)[1] for x in keys if x.startswith(k + ".")})
-        elif k not in keys:
-            out[k] = v
-    return out
-
-
-def write_settings(dlt_dir: Path, config: dict[str, Any], secrets: dict[str, Any], unset: set[str]) -> None:
-    """Merge into ``config.toml`` and ``secrets.toml`` (created with mode 600) under ``dlt_dir``."""
-    dlt_dir.mkdir(parents=True, exist_ok=True)
-    config_path, secrets_path = dlt_dir / "config.toml", dlt_dir / "secrets.toml"
-    merged = _merge(_without(_read_toml(config_path), unset), config)
-    config_path.write_text(dump_toml(merged, "written by `p2c init`; settings: see README 'Configuration for a real tenant'"),
-                           encoding="utf-8")
-    merged_secrets = _merge(_read_toml(secrets_path), secrets)
-    fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(dump_toml(merged_secrets, "written by `p2c init`; never commit this file"))
-    os.chmod(secrets_path, 0o600)  # an existing file keeps its mode on open: make sure
-
-
-def _environment(config: dict[str, Any], secrets: dict[str, Any]) -> dict[str, str]:
-    """The same settings as dlt environment variables (``SOURCES__CRM__BASE_URL``)."""
-    out: dict[str, str] = {}
-
-    def walk(prefix: list[str], values: dict[str, Any]) -> None:
-        for k, v in values.items():
-            if isinstance(v, dict):
-                walk(prefix + [k], v)
-            else:
-                out["__".join(prefix + [k]).upper()] = str(v)
-
-    walk([], _merge(config, secrets))
-    return out
-
-
-# --- the company map draft --------------------------------------------------------------------------
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split() if w]
-
-
-def draft_company_map(legal_entities: list[dict[str, Any]], business_units: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One row per legal entity, each paired with a business unit: a draft for a person to check.
-
-    Child units are the candidates (the root unit only when none is left). A unit whose
-    distinguishing words begin words of the legal entity's name is taken first ("Contoso US" for
-    "Contoso Entertainment System USA"); the legal entities left get the units left, in order.
-    """
-    named = [u for u in business_units if u.get("name")]
-    root = next((str(u["name"]) for u in named if not u.get("_parentbusinessunitid_value")), "")
-    units = [str(u["name"]) for u in named if u.get("_parentbusinessunitid_value")] or [str(u["name"]) for u in named]
-    common = set.intersection(*(set(_words(u)) for u in units)) if len(units) > 1 else set()
-    entities = sorted(legal_entities, key=lambda e: str(e.get("LegalEntityId", "")).lower())
-    chosen: dict[int, str] = {}
-    free = list(units)
-    for i, entity in enumerate(entities):
-        words = _words(str(entity.get("Name") or ""))
-        scores = [(sum(any(w.startswith(u) for w in words) for u in set(_words(unit)) - common), unit) for unit in free]
-        best = max(scores, default=(0, ""))
-        if best[0] > 0:
-            chosen[i] = best[1]
-            free.remove(best[1])
-    for i in range(len(entities)):
-        if i not in chosen:
-            chosen[i] = free.pop(0) if free else root
-    return [
-        {
-            "business_unit_name": chosen[i],
-            "company": str(entity.get("LegalEntityId", "")).lower(),
-            "accounting_currency": str(entity.get("AccountingCurrency") or ""),
-            "company_rank": str(i + 1),
-        }
-        for i, entity in enumerate(entities)
-    ]
-
-
-def write_company_map(seeds_dir: Path, rows: list[dict[str, str]]) -> Path:
-    """``company_map.csv``, or ``company_map.draft.csv`` beside an existing map (never overwritten)."""
-    seeds_dir.mkdir(parents=True, exist_ok=True)
-    path = seeds_dir / "company_map.csv"
-    if path.exists():
-        path = seeds_dir / "company_map.draft.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COMPANY_MAP_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def _organisations() -> tuple[list[dict], list[dict]]:
-    from p2c_core.connection import resolve_connection
-    from p2c_core.http import make_client
-    from p2c_core.odata import iter_pages
-
-    with make_client(resolve_connection("erp")) as client:
-        legal = [r for page in iter_pages(client, "LegalEntities", entity="LegalEntities",
-                                          params={"$select": "LegalEntityId,Name,AccountingCurrency"}) for r in page["value"]]
-    with make_client(resolve_connection("crm")) as client:
-        units = [r for page in iter_pages(client, "businessunits", entity="businessunits",
-                                          params={"$select": "name,_parentbusinessunitid_value"}) for r in page["value"]]
-    return legal, units
 
 
 # --- the checks -------------------------------------------------------------------------------------
@@ -271,43 +103,30 @@ def init_cmd(
     client_id = _ask(client_id, "Client id", "--client-id", interactive=interactive)
     client_secret = _ask(client_secret, "Client secret (hidden)", "--client-secret / P2C_CLIENT_SECRET",
                          interactive=interactive, secret=True)
-    config: dict[str, Any] = {"sources": {}}
-    secrets: dict[str, Any] = {"sources": {}}
-    unset: set[str] = set()
-    given = {
-        "crm": (crm_url, client_id, client_secret, crm_token_url, crm_scope),
-        "erp": (erp_url, erp_client_id or client_id, erp_client_secret or client_secret, erp_token_url, erp_scope),
-    }
-    for system, (url, cid, secret, token_url, scope) in given.items():
-        credentials: dict[str, Any] = {"tenant": tenant, "client_id": cid}
-        for name, value in (("token_url", token_url), ("scope", scope)):
-            if value:
-                credentials[name] = value
-            else:  # Entra ID's defaults apply: drop what pointed at the sandbox
-                unset.add(f"sources.{system}.credentials.{name}")
-        config["sources"][system] = {"base_url": url.rstrip("/") + "/", "credentials": credentials}
-        secrets["sources"][system] = {"credentials": {"client_secret": secret}}
-    dlt_dir = dir / ".dlt"
-    write_settings(dlt_dir, config, secrets, unset)
-    console.print(f"[green]✓[/green] wrote {dlt_dir / 'config.toml'} and {dlt_dir / 'secrets.toml'} (mode 600)")
 
-    # the checks read exactly what was written, wherever this process runs from
-    for name in [k for k in os.environ if k.startswith(("SOURCES__CRM__", "SOURCES__ERP__"))]:
-        del os.environ[name]
-    os.environ.update(_environment(config, secrets))
-    from p2c import preflight
+    from p2c import preflight, setup
     from p2c_core.errors import ConfigError
 
+    config, secrets, unset = setup.tenant_settings(tenant, {
+        "crm": setup.SystemAccess(crm_url, client_id, client_secret, crm_token_url, crm_scope),
+        "erp": setup.SystemAccess(erp_url, erp_client_id or client_id, erp_client_secret or client_secret,
+                                  erp_token_url, erp_scope),
+    })
+    dlt_dir = dir / ".dlt"
+    setup.write_settings(dlt_dir, config, secrets, unset)
+    console.print(f"[green]✓[/green] wrote {dlt_dir / 'config.toml'} and {dlt_dir / 'secrets.toml'} (mode 600)")
+
+    setup.use_settings(config, secrets)  # the checks read exactly what was written
     try:
         preflight.connections()
-        legal, units = _organisations()
+        legal, units = setup.organisations()
     except ConfigError as err:
         console.print(f"[red]✗ connection:[/red] {err}")
         raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:  # a service error while reading organisations: name it, no traceback
         console.print(f"[red]✗ reading legal entities / business units failed:[/red] {exc}")
         raise typer.Exit(EXIT_CONFIG) from None
-    path = write_company_map(dir / "seeds", draft_company_map(legal, units))
+    path = setup.write_company_map(dir / "seeds", setup.draft_company_map(legal, units))
     console.print(f"[green]✓[/green] drafted {path} from {len(legal)} legal entities and {len(units)} business units:"
                   " check each pairing, then `p2c transform`")
     raise typer.Exit(check(console))

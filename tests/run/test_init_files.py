@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from p2c.commands.setup import draft_company_map, dump_toml, write_company_map, write_settings
+from p2c.setup import draft_company_map, dump_toml, write_company_map, write_settings
 
 AWKWARD = ['plain', '', 'quote " and back\\slash', "new\nline\ttab\r", "\x00\x1f\x7f", "é ✓ 𝄞",
            "'single' \"\"\" triple", "# not a comment", "= [not] {a table}", "trailing\\"]
