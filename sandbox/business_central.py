@@ -236,6 +236,8 @@ class BusinessCentral:
                 params += args
             if paged:
                 order = odata_query.parse_orderby(req.opt("$orderby"), public, namespace=NAMESPACE)
+                if not order and target.set_name in HEADER_OF:  # lines in document order, as BC lists them
+                    order = [("documentId", False), ("sequence", False)]
         except odata_query.QueryError as exc:
             raise bad_request(exc.message) from None
         return finops_data.Query(stored, " AND ".join(clauses) or None, tuple(params),

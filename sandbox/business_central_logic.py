@@ -234,6 +234,8 @@ class Books:
                        "Base Unit of Measure", "Item")
         elif set_name in ("salesQuotes", "salesOrders"):
             self._document(set_name, before, values)
+        elif set_name == "salesInvoices":
+            raise BusinessRuleError(f"Posted sales invoice {merged.get('number')} cannot be changed.")
         elif set_name in HEADER_OF:
             self._line(set_name, before, values)
         return values

@@ -82,8 +82,11 @@ def _line(extra: tuple[Col, ...] = ()) -> tuple[Col, ...]:
 
 
 def _set(set_name: str, type_name: str, columns: tuple[Col, ...]) -> Entity:
+    names = {c.name for c in columns}
+    # indexed look-ups: a number or code within a company, a document's lines in order
+    alternate = next(((COMPANY, *k) for k in (("documentId", "sequence"), ("number",), ("code",)) if set(k) <= names), None)
     return Entity(set_name, type_name, (COMPANY, "id"), (_g(COMPANY), *columns), primary_name=None, company=True,
-                  statecode=False, has_timestamps=False)
+                  statecode=False, has_timestamps=False, alternate_keys=(alternate,) if alternate else ())
 
 
 BC_ENTITIES: tuple[Entity, ...] = (
