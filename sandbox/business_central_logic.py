@@ -424,7 +424,7 @@ class Books:
             item = self.get("items", ln.get("itemId"))
             if item is not None and item.get("type") == "Inventory":
                 update(self.store, "items", item, {"inventory": float(money(item.get("inventory")) - money(ln["quantity"]))})
-        update(self.store, "salesOrders", order, {"fullyShipped": True, "status": "Released"})
+        update(self.store, "salesOrders", order, {"fullyShipped": True, "status": "Open"})  # posting releases it
         if customer is not None:
             update(self.store, "customers", customer,
                    {"balanceDue": float(money(customer.get("balanceDue")) + money(invoice["totalAmountIncludingTax"]))})

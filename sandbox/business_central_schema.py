@@ -154,9 +154,9 @@ LINES = {"salesQuotes": "salesQuoteLines", "salesOrders": "salesOrderLines", "sa
 HEADER_OF = {lines: header for header, lines in LINES.items()}
 
 QUOTE_STATUS = ("Draft", "Sent", "Accepted", "Expired")
-# the documented order statuses, and "Released" (the issue's "a submitted CRM order arrives released";
-# the v2.0 page lists only the first three: unverified)
-ORDER_STATUS = ("Draft", "In Review", "Open", "Released")
+# the documented order statuses; presumed (unverified) to show BC's document status Open as "Draft",
+# Pending Approval as "In Review" and Released as "Open" (a submitted CRM order arrives released: "Open")
+ORDER_STATUS = ("Draft", "In Review", "Open")
 INVOICE_STATUS = ("Draft", "In Review", "Open", "Paid", "Canceled", "Corrective")
 LINE_TYPES = ("Comment", "Account", "Item", "Resource", "Fixed Asset", "Charge")
 
