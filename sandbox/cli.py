@@ -221,11 +221,12 @@ def activity(
     seed: int = typer.Option(1, help="Seed of the simulated day."),
     crm_url: Optional[str] = typer.Option(None, help="CRM base URL (default: the running sandbox's)."),
     erp_url: Optional[str] = typer.Option(None, help="ERP base URL (default: the running sandbox's)."),
+    bc_url: Optional[str] = typer.Option(None, help="Business Central base URL (default: the running sandbox's; none: no BC day)."),
     tenant: str = typer.Option("p2c-sandbox", help="Entra tenant."),
     client_id: str = typer.Option("p2c-sandbox-client", help="Client id."),
     client_secret: str = typer.Option("p2c-sandbox-secret", help="Client secret."),
 ) -> None:
-    """Play a day of business (sellers in the CRM, order processing in the ERP) against the running servers."""
+    """Play a day of business (sellers in the CRM, order processing in F&O and in Business Central) against the running servers."""
     info = server.read_pidfile(dir) or {}
     crm = crm_url or info.get("crm_url")
     erp = erp_url or info.get("erp_url")
@@ -234,7 +235,8 @@ def activity(
         raise typer.Exit(2)
     from sandbox import activity as activity_mod
 
-    summary = activity_mod.run(dir, crm, erp, seed, Credentials(tenant, client_id, client_secret))
+    summary = activity_mod.run(dir, crm, erp, seed, Credentials(tenant, client_id, client_secret),
+                               bc_url=bc_url or info.get("bc_url"))
     _print_summary(f"Activity (seed {seed})", summary)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -347,3 +348,102 @@ def test_at_most_five_requests_are_served_at_once(tmp_path):
     results = asyncio.run(burst())
     assert [r.status_code for r in results] == [200] * 12
     assert app.gate.peak == 5 and app.gate.active == 0
+
+
+# --- demo data and the day ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from sandbox import demo_data
+
+    d = tmp_path_factory.mktemp("bc-demo")
+    summary = demo_data.reset(d, "small", 7)
+    return d, summary, demo_data.load_manifest(d)
+
+
+def _store(d: Path) -> Store:
+    return server.bc_store(d)
+
+
+def test_demo_data_at_small_is_the_erp_business_in_bc_shape(demo):
+    d, summary, manifest = demo
+    bc, erp = _store(d), server.erp_store(d)
+    section = manifest["bc"]
+    assert summary["bc"] == section["counts"] and all(bc.count(s) == n > 0 for s, n in section["counts"].items())
+    assert set(section["companies"]) == {"CRONUS USA", "CRONUS Europe"}
+    for name, info in section["companies"].items():
+        assert bc.get("companies", info["id"])["name"] == name and re.fullmatch(r"[0-9a-f-]{36}", info["id"])
+        cid, le = info["id"], info["legal_entity"]
+        bc_numbers = {r["number"] for r in bc.iter_rows("customers", '"companyId" = ?', (cid,))}
+        erp_numbers = {r["CustomerAccount"] for r in erp.iter_rows("CustomersV3", '"dataAreaId" = ?', (le,))}
+        assert {n for n in bc_numbers if not n.startswith("C-")} == erp_numbers
+        lcy = "USD" if le == "usmf" else "EUR"
+        assert lcy not in {r["code"] for r in bc.iter_rows("currencies", '"companyId" = ?', (cid,))}
+        assert "CHF" in {r["code"] for r in bc.iter_rows("currencies", '"companyId" = ?', (cid,))}
+    assert not bc.fetch('SELECT 1 FROM customers WHERE currencyCode IN (\'USD\', \'EUR\') AND '
+                        'currencyId != \'00000000-0000-0000-0000-000000000000\' AND ((currencyCode = \'USD\') = '
+                        '(companyId = ?))', (section["companies"]["CRONUS USA"]["id"],))
+    # every line has its document; totals are the lines' sums; persons point at a company contact
+    for header, lines in (("salesOrders", "salesOrderLines"), ("salesQuotes", "salesQuoteLines"),
+                          ("salesInvoices", "salesInvoiceLines")):
+        assert not bc.fetch(f'SELECT 1 FROM "{lines}" l WHERE NOT EXISTS (SELECT 1 FROM "{header}" h WHERE h.id = l.documentId)')
+        assert not bc.fetch(f'SELECT 1 FROM "{header}" h WHERE abs(h.totalAmountIncludingTax - (SELECT coalesce(sum('
+                            f'l.netAmountIncludingTax), 0) FROM "{lines}" l WHERE l.documentId = h.id)) > 0.005')
+    assert bc.count("contacts", "type = 'Person' AND companyNumber != '' AND companyNumber NOT IN "
+                    "(SELECT number FROM contacts WHERE type = 'Company')") == 0
+    assert bc.count("salesInvoices", "orderId != '00000000-0000-0000-0000-000000000000' AND orderId NOT IN "
+                    "(SELECT id FROM salesOrders)") == 0
+    assert bc.count("customers", "displayName = 'Café Olé 🚀☕ Ventures'") == 1  # Unicode, as in the CRM
+    reasons = Counter(p["reason"] for p in section["planted"])
+    assert reasons == {"unmapped_unit": 2, "unmapped_salesperson": 2, "unmapped_currency": 1, "blocked": 1,
+                       "ambiguous_match": 2}
+    twins = [bc.get("customers", {"companyId": section["companies"]["CRONUS USA"]["id"], "id": p["id"]})
+             for p in section["planted"] if p["reason"] == "ambiguous_match"]
+    crm = server.crm_store(d)
+    assert len({(t["displayName"], t["postalCode"]) for t in twins}) == 1
+    assert crm.count("accounts", "name = ? AND address1_postalcode = ?", (twins[0]["displayName"], twins[0]["postalCode"])) == 1
+    assert all(MS.match(r["lastModifiedDateTime"]) for r in bc.iter_rows("salesOrders"))
+
+
+def test_demo_data_is_deterministic_by_seed(demo, tmp_path):
+    from sandbox import business_central_data, demo_data
+
+    d, _, manifest = demo
+    again = business_central_data.reset(d, 7, demo_data.BASE_TIME, None)  # the same ERP data, no CRM twin
+    assert again["companies"] == manifest["bc"]["companies"]
+    other = business_central_data.reset(d, 8, demo_data.BASE_TIME, None)
+    assert other["companies"] != manifest["bc"]["companies"]
+    demo_data.reset(d, "small", 7)  # back to the module's tenant
+    assert demo_data.load_manifest(d)["bc"] == manifest["bc"]
+
+
+def test_a_day_of_bc_activity(demo):
+    from sandbox import activity
+    from sandbox.auth import Credentials
+    from sandbox.business_central_data import play_day
+
+    d, _, manifest = demo
+    store = _store(d)
+    mark = store.fetch("SELECT max(lastModifiedDateTime) AS t FROM customers")[0]["t"]
+    invoices_before = store.count("salesInvoices")
+    options = server.Options(data_dir=d)
+    app = server.wrap(business_central.create_app(store, options), options, "bc")
+    api = activity.Api(f"{ORIGIN}/api/v2.0/", Credentials(), transport=_SyncASGI(app))
+    day = activity.Day(5)
+    play_day(api, d, 5, day)
+    done = Counter((c["entity_set"], c["action"]) for c in day.changes)
+    assert all(c["system"] == "bc" for c in day.changes)
+    for expected in (("customers", "update"), ("customers", "create"), ("salesOrders", "create"), ("salesOrders", "post"),
+                     ("salesInvoices", "create"), ("salesOrderLines", "update"), ("items", "update"),
+                     ("salesInvoices", "pay"), ("salesOrders", "delete"), ("contacts", "delete")):
+        assert done[expected] >= 1, expected
+    assert store.count("salesInvoices") == invoices_before + done[("salesInvoices", "create")]
+    company = manifest["bc"]["companies"]["CRONUS USA"]["id"]
+    http = api.http
+    changed = http.get(f"companies({company})/customers", params={"$filter": f"lastModifiedDateTime gt {mark}"}).json()
+    ids = {c["id"] for c in changed["value"]}
+    assert {c["key"] for c in day.changes if c["entity_set"] == "customers"} <= ids
+    for c in day.changes:
+        if c["action"] == "delete":
+            assert http.get(f"companies({company})/{c['entity_set']}({c['key']})").status_code == 404
