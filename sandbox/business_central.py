@@ -81,14 +81,8 @@ class Reply(odata_http.Reply):
     json_type = JSON_TYPE
 
 
-@dataclass
-class BCError(Exception):
-    status: int
-    code: str
-    message: str
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+class BCError(odata_http.ServiceError):
+    """A BC refusal: ``{"error": {"code", "message"}}``."""
 
 
 def bad_request(message: str, code: str = "BadRequest") -> BCError:
@@ -138,6 +132,8 @@ class BusinessCentral:
             return Reply.error(bad_request(str(exc), "Unknown"))
         except ODataError as err:  # the shared payload checks
             return Reply.error(bad_request(err.message))
+        except odata_query.QueryError as exc:
+            return Reply.error(bad_request(exc.message))
         except DuplicateKey:
             return Reply.error(bad_request("The record already exists.", "Internal_EntityWithSameKeyExists"))
 
@@ -229,17 +225,14 @@ class BusinessCentral:
             clauses.append('"documentId" = ?')
             params.append(target.parent[1])
         order: list[tuple[str, bool]] = []
-        try:
-            if req.opt("$filter"):
-                sql, args = odata_query.parse_filter(req.opt("$filter"), public, namespace=NAMESPACE, datetime_ms=True)
-                clauses.append(f"({sql})")
-                params += args
-            if paged:
-                order = odata_query.parse_orderby(req.opt("$orderby"), public, namespace=NAMESPACE)
-                if not order and target.set_name in HEADER_OF:  # lines in document order, as BC lists them
-                    order = [("documentId", False), ("sequence", False)]
-        except odata_query.QueryError as exc:
-            raise bad_request(exc.message) from None
+        if req.opt("$filter"):
+            sql, args = odata_query.parse_filter(req.opt("$filter"), public, namespace=NAMESPACE, datetime_ms=True)
+            clauses.append(f"({sql})")
+            params += args
+        if paged:
+            order = odata_query.parse_orderby(req.opt("$orderby"), public, namespace=NAMESPACE)
+            if not order and target.set_name in HEADER_OF:  # lines in document order, as BC lists them
+                order = [("documentId", False), ("sequence", False)]
         return finops_data.Query(stored, " AND ".join(clauses) or None, tuple(params),
                                  tuple(Store.sort_columns(stored, order)))
 
@@ -251,7 +244,7 @@ class BusinessCentral:
         select = _select(public, req.opt("$select"))
         expand = self._expand_option(req, target.set_name)
         query = self._query(req, target, paged=True)
-        top, skip = _int(req.opt("$top"), "$top"), _int(req.opt("$skip"), "$skip") or 0
+        top, skip = odata_query.parse_top(req.opt("$top"), "$top"), odata_query.parse_top(req.opt("$skip"), "$skip") or 0
         size = self._page_size(req)
         token = req.opt("$skiptoken")
         if token is None:
@@ -451,18 +444,8 @@ def _json(req: Req) -> Any:
         raise bad_request("The request body is not valid JSON.") from None
 
 
-def _int(text: str | None, option: str) -> int | None:
-    try:
-        return odata_query.parse_top(text, option)
-    except odata_query.QueryError as exc:
-        raise bad_request(exc.message) from None
-
-
 def _select(entity: Entity, text: str | None) -> tuple[str, ...] | None:
-    try:
-        names = odata_query.parse_select(text, entity, namespace=NAMESPACE)
-    except odata_query.QueryError as exc:
-        raise bad_request(exc.message) from None
+    names = odata_query.parse_select(text, entity, namespace=NAMESPACE)  # a QueryError is answered 400
     return None if names is None else tuple(names)
 
 
@@ -548,17 +531,14 @@ def run_batch(service: BusinessCentral, req: Req) -> Reply:
 
 
 def _operation(service: BusinessCentral, outer: Req, op: dict[str, Any]) -> dict[str, Any]:
-    op_id = str(op.get("id", ""))
     try:
-        inner = _inner_request(outer, op)
-    except BCError as err:
+        reply = service.handle(_inner_request(outer, op))  # handle() answers every refusal itself
+    except BCError as err:  # an operation that names no request of this service
         reply = Reply.error(err)
-    else:
-        reply = service.handle(inner)
     headers = {k: v for k, v in reply.headers.items()}
     if reply.media_type:
         headers["content-type"] = reply.media_type
-    return {"id": op_id, "status": reply.status, "headers": headers,
+    return {"id": str(op.get("id", "")), "status": reply.status, "headers": headers,
             "body": orjson.loads(reply.body) if reply.body else None}
 
 

@@ -41,6 +41,18 @@ class Req:
 
 
 @dataclass
+class ServiceError(Exception):
+    """A refusal whose body is ``{"error": {"code", "message"}}`` (Dataverse, Business Central)."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+@dataclass
 class Reply:
     status: int
     body: bytes = b""
