@@ -202,13 +202,13 @@ class BusinessCentral:
         target = Target(name, company, None if key is None else _guid(key))
         if not rest:
             return target
-        if target.row_id is None or len(rest) > 2:
-            raise BCError(404, "BadRequest_NotFound", f"No HTTP resource was found for the segment '{rest[0][0]}'.")
-        (child, child_key), more = rest[0], rest[1:]
-        if child.startswith(ACTION_PREFIX) and not more and child_key is None:
+        (child, child_key) = rest[0]
+        if target.row_id is None or len(rest) > 1:
+            raise BCError(404, "BadRequest_NotFound", f"No HTTP resource was found for the segment '{child}'.")
+        if child.startswith(ACTION_PREFIX) and child_key is None:
             target.action = child[len(ACTION_PREFIX):]
             return target
-        if LINES.get(name) != child or (more and not (more[0][0].startswith(ACTION_PREFIX))):
+        if LINES.get(name) != child:
             raise BCError(404, "BadRequest_NotFound", f"No HTTP resource was found for the segment '{child}'.")
         return Target(child, company, None if child_key is None else _guid(child_key), (name, target.row_id))
 

@@ -29,7 +29,7 @@ from typing import Any
 from sandbox import erp_logic
 from sandbox.business_central_schema import BC, COMPANY, EMPTY_GUID, HEADER_OF, LINES, MODIFIED, has_modified
 from sandbox.erp_logic import money
-from sandbox.store import Store
+from sandbox.store import DuplicateKey, Store
 
 # BC company name -> (legal entity whose tax rate it charges, local currency): the demo's two companies
 COMPANIES: dict[str, tuple[str, str]] = {"CRONUS USA": ("usmf", "USD"), "CRONUS Europe": ("demf", "EUR")}
@@ -208,6 +208,10 @@ class Books:
             values["number"] = values["number"] or next_number(self.store, set_name)
         if set_name in ("currencies", "unitsOfMeasure", "paymentTerms") and not merged.get("code"):
             raise BusinessRuleError(f"The field Code of table {BC[set_name].type_name} must have a value.")
+        for natural in ("number", "code"):  # BC's primary key: unique within the company
+            if values.get(natural) and (creating or values[natural] != before.get(natural)) and \
+                    natural in BC[set_name].names and find(self.store, self.id, set_name, **{natural: values[natural]}):
+                raise DuplicateKey(f"{set_name} {natural} {values[natural]}")
         if set_name == "customers":
             if creating:
                 values.setdefault("type", "Company")

@@ -447,3 +447,10 @@ def test_a_day_of_bc_activity(demo):
     for c in day.changes:
         if c["action"] == "delete":
             assert http.get(f"companies({company})/{c['entity_set']}({c['key']})").status_code == 404
+
+
+def test_numbers_and_codes_are_unique_within_a_company(bc):
+    r = bc.http.post(bc.path(US, "customers"), json={"number": "C1", "displayName": "Again"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "Internal_EntityWithSameKeyExists"
+    assert bc.http.post(bc.path(US, "unitsOfMeasure"), json={"code": "PCS"}).status_code == 400
+    assert bc.post(US, "customers", {"number": "C2", "displayName": "Other"})["number"] == "C2"
