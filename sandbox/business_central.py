@@ -567,34 +567,35 @@ class Gate:
 
     def __init__(self, limit: int = MAX_CONCURRENT, queue: int = QUEUE_SIZE, timeout: float = QUEUE_TIMEOUT):
         self.limit, self.queue, self.timeout = limit, queue, timeout
-        self.active = self.waiting = self.peak = 0
+        self.active = self.admitted = self.peak = 0
         self._loop: Any = None
         self._sem: asyncio.Semaphore | None = None
 
     async def run(self, fn, *args):
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            self._loop, self._sem, self.active, self.waiting = loop, asyncio.Semaphore(self.limit), 0, 0
+            self._loop, self._sem, self.active, self.admitted = loop, asyncio.Semaphore(self.limit), 0, 0
         sem = self._sem
         assert sem is not None
-        if sem.locked() and self.waiting >= self.queue:
+        if self.admitted >= self.limit + self.queue:
             return Reply.error(BCError(429, "Application_TooManyRequests",
                                        f"Too many requests are waiting ({self.queue}); try again later."))
-        self.waiting += 1
+        self.admitted += 1  # served or waiting
         try:
-            await asyncio.wait_for(sem.acquire(), self.timeout)
-        except asyncio.TimeoutError:
-            return Reply.error(BCError(503, "ServiceUnavailable",
-                                       f"The request waited more than {self.timeout:g} seconds in the queue."))
+            try:
+                await asyncio.wait_for(sem.acquire(), self.timeout)
+            except asyncio.TimeoutError:
+                return Reply.error(BCError(503, "ServiceUnavailable",
+                                           f"The request waited more than {self.timeout:g} seconds in the queue."))
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            try:
+                return await fn(*args)
+            finally:
+                self.active -= 1
+                sem.release()
         finally:
-            self.waiting -= 1
-        self.active += 1
-        self.peak = max(self.peak, self.active)
-        try:
-            return await fn(*args)
-        finally:
-            self.active -= 1
-            sem.release()
+            self.admitted -= 1
 
 
 def create_app(store: Store, options: Any = None):

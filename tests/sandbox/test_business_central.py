@@ -454,3 +454,34 @@ def test_numbers_and_codes_are_unique_within_a_company(bc):
     assert r.status_code == 400 and r.json()["error"]["code"] == "Internal_EntityWithSameKeyExists"
     assert bc.http.post(bc.path(US, "unitsOfMeasure"), json={"code": "PCS"}).status_code == 400
     assert bc.post(US, "customers", {"number": "C2", "displayName": "Other"})["number"] == "C2"
+
+
+def test_a_full_queue_is_refused_and_a_long_wait_times_out():
+    async def slow():
+        await asyncio.sleep(0.05)
+        return "served"
+
+    async def burst(gate, n):
+        return await asyncio.gather(*(gate.run(slow) for _ in range(n)))
+
+    out = asyncio.run(burst(business_central.Gate(limit=1, queue=1, timeout=5), 3))
+    assert out[:2] == ["served", "served"] and out[2].status == 429
+    out = asyncio.run(burst(business_central.Gate(limit=1, queue=5, timeout=0.01), 2))
+    assert out[0] == "served" and out[1].status == 503
+
+
+def test_the_request_budget_is_per_client(tmp_path):
+    from sandbox.auth import Credentials, TokenIssuer, caller
+    from sandbox.faults import FaultMiddleware, FaultOptions
+
+    store = Store(tmp_path / "bc.sqlite", BC_ENTITIES)
+    limited = FaultMiddleware(business_central.create_app(store, None), FaultOptions(rate_limit=(2, 300.0)),
+                              api_prefix="/api/v2.0/", throttled_body=business_central.throttled, client_key=caller)
+    http = httpx.Client(transport=_SyncASGI(limited), base_url=f"{ORIGIN}/api/v2.0/")
+
+    def get(client_id: str) -> int:
+        token = TokenIssuer(Credentials(client_id=client_id)).issue(ORIGIN)["access_token"]
+        return http.get("companies", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert [get("a") for _ in range(3)] == [200, 200, 429]
+    assert [get("b") for _ in range(2)] == [200, 200]
