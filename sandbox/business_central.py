@@ -7,10 +7,11 @@ the rate limit of :mod:`sandbox.faults`, see :func:`sandbox.server.wrap`). Reque
 through exactly the same code as single requests.
 
 What the real API does and this one copies:
-- ``GET companies`` lists the companies; everything else is inside one: ``companies({id})/<set>``
-  or ``<set>?company={id or name}``; rows are addressed by their GUID ``id`` only (a number is
-  found with ``$filter=number eq '…'``); line sets are also child collections
-  (``salesOrders({id})/salesOrderLines``) and ``$expand``-able from their header;
+- ``GET companies`` lists the companies; everything else is inside one: ``companies({id})/<set>``,
+  or ``<set>?company={id or name}`` (or a ``Company`` header, as batch operations may carry); rows
+  are addressed by their GUID ``id`` only (a number is found with ``$filter=number eq '…'``); line
+  sets are also child collections (``salesOrders({id})/salesOrderLines``) and ``$expand``-able from
+  their header;
 - ``$filter``/``$select``/``$orderby``/``$top``/``$skip``/``$count`` through the sandbox's OData
   parser; server-driven pages of at most 20,000 rows, fewer with ``Prefer: odata.maxpagesize=N``,
   more than 20,000 asked → 413; ``@odata.nextLink`` continues a page;
@@ -189,10 +190,11 @@ class BusinessCentral:
             if company is None:
                 raise not_found("companies", parsed[0][1])
             parsed = parsed[1:]
-        elif req.opt("company"):
-            company = self.company(req.opt("company") or "")
+        elif req.opt("company") or req.headers.get("company"):  # the query option, or a Company header
+            named = req.opt("company") or req.headers.get("company") or ""
+            company = self.company(named)
             if company is None:
-                raise bad_request(f"The company '{req.opt('company')}' does not exist.", "BadRequest_CompanyNotFound")
+                raise bad_request(f"The company '{named}' does not exist.", "BadRequest_CompanyNotFound")
         (name, key), rest = parsed[0], parsed[1:]
         if name not in BC or name == "companies":
             raise BCError(404, "BadRequest_NotFound", f"No HTTP resource was found for the segment '{name}'.")

@@ -298,10 +298,11 @@ def test_batch_operations_carry_their_own_status_and_if_match(bc):
     r = bc.http.post("$batch", json={"requests": [
         {"method": "PATCH", "id": "a", "url": url, "body": {"city": "Seattle"}},
         {"method": "PATCH", "id": "b", "url": url, "headers": {"If-Match": c["@odata.etag"]}, "body": {"city": "Oslo"}},
-        {"method": "GET", "id": "c", "url": f"{ORIGIN}/api/v2.0/{url}"}]})
+        {"method": "GET", "id": "c", "url": f"{ORIGIN}/api/v2.0/{url}"},
+        {"method": "GET", "id": "d", "url": f"customers({c['id']})", "headers": {"Company": "CRONUS USA"}}]})
     out = {x["id"]: x for x in r.json()["responses"]}
     assert out["a"]["status"] == 400 and out["a"]["body"]["error"]["code"] == "BadRequest_InvalidToken"
-    assert out["b"]["status"] == 200 and out["c"]["body"]["city"] == "Oslo"
+    assert out["b"]["status"] == 200 and out["c"]["body"]["city"] == out["d"]["body"]["city"] == "Oslo"
 
 
 def test_snapshot_isolation_rolls_the_whole_batch_back(bc):
