@@ -117,7 +117,9 @@ def test_companies_and_the_two_ways_to_name_one(bc):
     assert all(re.fullmatch(r"[0-9a-f-]{36}", c["id"]) for c in companies)
     by_path = bc.rows(US, "customers")
     by_query = bc.http.get("customers", params={"company": US}).json()["value"]
-    assert [c["id"] for c in by_path] == [c["id"] for c in by_query] and len(by_path) == 1
+    by_name = bc.http.get("customers", params={"company": "CRONUS USA"}).json()["value"]
+    assert [c["id"] for c in by_path] == [c["id"] for c in by_query] == [c["id"] for c in by_name]
+    assert len(by_path) == 1
     assert bc.rows(EU, "customers")[0]["id"] != by_path[0]["id"]  # each company its own rows
     r = bc.http.get("customers")
     assert r.status_code == 400 and set(r.json()["error"]) == {"code", "message"}
@@ -202,6 +204,10 @@ def test_deep_insert_prices_lines_and_totals(bc):
     assert [ln["id"] for ln in child] == [ln["id"] for ln in lines]
     expanded = bc.get(US, f"salesOrders({order['id']})?$expand=salesOrderLines").json()
     assert len(expanded["salesOrderLines"]) == 2
+    quote = bc.post(US, "salesQuotes", {"customerNumber": "C1", "salesQuoteLines": [{"lineObjectNumber": "1000",
+                                                                                     "quantity": 2}]})
+    assert quote["totalAmountExcludingTax"] == 200.0 and quote["status"] == "Draft"
+    assert [ln["documentId"] for ln in quote["salesQuoteLines"]] == [quote["id"]]
     bad = bc.http.post(bc.path(US, "salesOrders"), json={"customerNumber": "C1", "salesOrderLines": [
         {"lineObjectNumber": "1000", "quantity": 1}, {"lineObjectNumber": "NOPE", "quantity": 1}]})
     assert bad.status_code == 400 and len(bc.rows(US, "salesOrders")) == 1  # all or nothing
