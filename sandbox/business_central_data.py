@@ -63,6 +63,7 @@ class _Gen:
         self.base = base_time
         self.counts: Counter = Counter()
         self.planted: list[dict[str, Any]] = []
+        self._ids: dict[tuple[str, str, str], str] = {}
         self.companies = {code: self.id("companies", code) for code in COMPANY_NAMES}
 
     # --- helpers -----------------------------------------------------------------------------
@@ -72,6 +73,14 @@ class _Gen:
         cheaper than ``uuid.uuid5`` (a million of them at ``large``)."""
         h = hashlib.blake2b(f"{self.seed}/{set_name}/{'/'.join(map(str, parts))}".encode(), digest_size=16).hexdigest()
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+    def cached_id(self, set_name: str, company: str, number: str) -> str:
+        """:meth:`id` of master data that many lines name, computed once."""
+        k = (set_name, company, number)
+        found = self._ids.get(k)
+        if found is None:
+            found = self._ids[k] = self.id(set_name, company, number)
+        return found
 
     def when(self, max_days: int = 900) -> str:
         return logic.now_ms(self.base - timedelta(days=self.rng.randint(0, max_days),
@@ -231,18 +240,18 @@ class _Gen:
                 lines = [{"quantity": ln.get(qty_col) or 0.0, "unitPrice": ln.get("SalesPrice") or 0.0,
                           "discountAmount": ln.get("LineDiscountAmount") or 0.0} for ln in source]
                 priced, totals[doc] = logic.price_document(company, lines)
+                doc_id = self.id(header_set, company, number)
                 for ln, base, amounts in zip(source, lines, priced):
                     item = ln.get("ProductNumber") or ""
                     known = (company, item) in self.items_known
                     unit = UNITS.get(ln.get("SalesUnitSymbol") or "ea", UNITS["ea"])[0]
                     row = {COMPANY: self.companies[company],
                            "id": self.id(line_set, company, number, ln["LineCreationSequenceNumber"]),
-                           "documentId": self.id(header_set, company, number),
-                           "sequence": ln["LineCreationSequenceNumber"] * logic.LINE_STEP,
-                           "itemId": self.id("items", company, item) if known else EMPTY_GUID,
+                           "documentId": doc_id, "sequence": ln["LineCreationSequenceNumber"] * logic.LINE_STEP,
+                           "itemId": self.cached_id("items", company, item) if known else EMPTY_GUID,
                            "lineType": "Item" if known else "Comment", "lineObjectNumber": item if known else "",
                            "description": ln.get("LineDescription") or ln.get("ProductName") or "",
-                           "unitOfMeasureId": self.id("unitsOfMeasure", company, unit), "unitOfMeasureCode": unit,
+                           "unitOfMeasureId": self.cached_id("unitsOfMeasure", company, unit), "unitOfMeasureCode": unit,
                            "taxCode": "TAXABLE", **base, **amounts}
                     if line_set == "salesOrderLines":
                         row.update(shippedQuantity=0.0, invoicedQuantity=0.0, shipQuantity=base["quantity"],
