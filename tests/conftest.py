@@ -68,6 +68,7 @@ class Sandbox:
         self.client_secret = self.options.get("client_secret", Sandbox.client_secret)
         self.crm_port = free_port()
         self.erp_port = free_port()
+        self.bc_port = free_port()
         self.proc: subprocess.Popen | None = None
 
     # --- addresses ---------------------------------------------------------------------------
@@ -79,6 +80,10 @@ class Sandbox:
     @property
     def erp_origin(self) -> str:
         return f"http://{HOST}:{self.erp_port}"
+
+    @property
+    def bc_url(self) -> str:
+        return f"http://{HOST}:{self.bc_port}/api/v2.0/"
 
     @property
     def crm_url(self) -> str:
@@ -150,7 +155,7 @@ class Sandbox:
 
     def start(self) -> None:
         args = [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(self.dir),
-                "--crm-port", str(self.crm_port), "--erp-port", str(self.erp_port)]
+                "--crm-port", str(self.crm_port), "--erp-port", str(self.erp_port), "--bc-port", str(self.bc_port)]
         for name, value in self.options.items():
             if value is None or value is False:
                 continue
@@ -165,6 +170,7 @@ class Sandbox:
             try:
                 httpx.get(self.crm_url, timeout=1)
                 httpx.get(self.erp_url, timeout=1)
+                httpx.get(self.bc_url, timeout=1)
                 return
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -29,7 +29,8 @@ def test_pasting_the_printed_lines_lets_p2c_connect(tmp_path):
     crm, erp = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     sandbox = [sys.executable, "-m", "p2c.cli", "sandbox"]
-    up = subprocess.run([*sandbox, "up", "--dir", str(tmp_path), "--crm-port", str(crm), "--erp-port", str(erp)],
+    up = subprocess.run([*sandbox, "up", "--dir", str(tmp_path), "--crm-port", str(crm), "--erp-port", str(erp),
+                         "--bc-port", str(free_port())],
                         env=env, capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stdout + up.stderr

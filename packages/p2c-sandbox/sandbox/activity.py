@@ -424,17 +424,23 @@ class _Simulation:
 
 
 def run(data_dir: Path, crm_url: str, erp_url: str, seed: int, credentials: Any,
-        transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    """Play one day against the servers at ``crm_url``/``erp_url``; returns what was done."""
+        transport: httpx.BaseTransport | None = None, bc_url: str | None = None) -> dict[str, Any]:
+    """Play one day against the servers at ``crm_url``/``erp_url`` (and Business Central's share at
+    ``bc_url``, :func:`sandbox.business_central_data.play_day`); returns what was done."""
     data_dir = Path(data_dir)
     crm_db, erp_db = crm_store(data_dir), erp_store(data_dir)
     crm, erp = Api(crm_url, credentials, transport), Api(erp_url, credentials, transport)
     started = utc_now()
     sim = _Simulation(data_dir, crm, erp, crm_db, erp_db, seed)
+    bc = Api(bc_url, credentials, transport) if bc_url else None
     try:
         day = sim.run()
+        if bc is not None:
+            from sandbox.business_central_data import play_day
+
+            play_day(bc, data_dir, seed, day)
     finally:
-        for c in (crm, erp):
+        for c in (crm, erp, *([bc] if bc else [])):
             c.close()
         for s in (crm_db, erp_db):
             s.close()
@@ -446,7 +452,7 @@ def run(data_dir: Path, crm_url: str, erp_url: str, seed: int, credentials: Any,
         runs = []
     runs.append(entry)
     path.write_text(json.dumps(runs, indent=1, ensure_ascii=False) + "\n")
-    by_system: dict[str, dict[str, int]] = {"crm": {}, "erp": {}}
+    by_system: dict[str, dict[str, int]] = {"crm": {}, "erp": {}, **({"bc": {}} if bc_url else {})}
     for k, v in sorted(day.counts.items()):
         system, rest = k.split(".", 1)
         by_system[system][rest] = v

@@ -216,6 +216,16 @@ def token_path_tenant(path: str) -> str | None:
     return None
 
 
+def caller(scope: Scope) -> str | None:
+    """The client (``appid`` claim) of the request's bearer token, read without checking it: for
+    per-client limits behind :class:`AuthMiddleware`, which has checked it already."""
+    auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
+    try:
+        return json.loads(_unb64(auth.partition(" ")[2].split(".")[1])).get("appid")
+    except (IndexError, ValueError, AttributeError):
+        return None
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
     while True:

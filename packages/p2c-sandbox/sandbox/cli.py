@@ -1,7 +1,7 @@
 """``p2c sandbox …`` (and ``python -m sandbox …``): run and manage the local emulators.
 
-``up`` serves the Dataverse (CRM) and F&O (ERP) apps on two loopback ports, in the background by
-default (``--foreground`` for tests and debugging); ``down``/``status`` find it through the
+``up`` serves the Dataverse (CRM), F&O (ERP) and Business Central apps on three loopback ports, in
+the background by default (``--foreground`` for tests and debugging); ``down``/``status`` find it through the
 pidfile in the data directory; ``reset`` writes demo data; ``activity`` plays a day of business
 against the running servers; ``expire-tokens`` expires every change-tracking delta token issued so far.
 """
@@ -27,7 +27,7 @@ from sandbox.dataverse import DELTA_MIN_META
 from sandbox.faults import STORM, FaultOptions, parse_rate_limit
 
 app = typer.Typer(
-    help="The local sandbox: emulated Dynamics 365 Sales (Dataverse) and Finance & Operations servers.",
+    help="The local sandbox: emulated Dynamics 365 Sales (Dataverse), Finance & Operations and Business Central servers.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -61,6 +61,7 @@ def up(
     dir: Path = DirOpt,
     crm_port: int = typer.Option(8701, help="Port of the Dataverse (CRM) server."),
     erp_port: int = typer.Option(8702, help="Port of the F&O (ERP) server."),
+    bc_port: int = typer.Option(8703, help="Port of the Business Central (API v2.0) server."),
     tenant: str = typer.Option("p2c-sandbox", help="Entra tenant in the token URL."),
     client_id: str = typer.Option("p2c-sandbox-client", help="The one client id the token endpoints accept."),
     client_secret: str = typer.Option("p2c-sandbox-secret", help="Its client secret."),
@@ -82,7 +83,7 @@ def up(
     untracked: str = typer.Option("", help="CRM: entity sets without change tracking, 'set,…'."),
     detach: bool = typer.Option(True, "--detach/--foreground", help="Run in the background (default) or in this process."),
 ) -> None:
-    """Start both servers (CRM on --crm-port, ERP on --erp-port) over the data in --dir."""
+    """Start the servers (CRM on --crm-port, F&O on --erp-port, Business Central on --bc-port) over the data in --dir."""
     try:
         rl = parse_rate_limit(rate_limit)
     except ValueError as exc:
@@ -101,7 +102,7 @@ def up(
     options = server.Options(dir, crm_port, erp_port, tenant, client_id, client_secret, token_lifetime, rl,
                              error_rate, latency_ms, seed, default_company, throttle_rate, drop_rate, spike_rate,
                              spike_ms, retry_after, chaos=chaos, without_columns=without_columns,
-                             without_keys=without_keys, untracked=untracked)
+                             without_keys=without_keys, untracked=untracked, bc_port=bc_port)
     try:
         from sandbox.dataverse_metadata import customize
         from sandbox.schema import CRM
@@ -110,12 +111,13 @@ def up(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not detach:
-        console.print(f"CRM (Dataverse) {options.crm_url}\nERP (F&O)       {options.erp_url}")
+        console.print(f"CRM (Dataverse) {options.crm_url}\nERP (F&O)       {options.erp_url}\n"
+                      f"ERP (BC)        {options.bc_url}")
         server.serve(options)
         return
     dir.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(dir), "--crm-port", str(crm_port),
-            "--erp-port", str(erp_port), "--tenant", tenant, "--client-id", client_id, "--client-secret",
+            "--erp-port", str(erp_port), "--bc-port", str(bc_port), "--tenant", tenant, "--client-id", client_id, "--client-secret",
             client_secret, "--token-lifetime", str(token_lifetime), "--error-rate", str(error_rate),
             "--latency-ms", str(latency_ms), "--default-company", default_company, "--throttle-rate",
             str(throttle_rate), "--drop-rate", str(drop_rate), "--spike-rate", str(spike_rate), "--spike-ms",
@@ -132,10 +134,11 @@ def up(
     log = open(dir / "sandbox.log", "ab")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
-    if not _wait_listening([crm_port, erp_port], proc, 60) or server.read_pidfile(dir) is None and not _pid_soon(dir):
+    if not _wait_listening([crm_port, erp_port, bc_port], proc, 60) or server.read_pidfile(dir) is None and not _pid_soon(dir):
         console.print(f"[red]The sandbox did not start; see {dir / 'sandbox.log'}")
         raise typer.Exit(1)
-    console.print(f"[green]Sandbox up[/] (pid {proc.pid})\n  CRM (Dataverse) {options.crm_url}\n  ERP (F&O)       {options.erp_url}")
+    console.print(f"[green]Sandbox up[/] (pid {proc.pid})\n  CRM (Dataverse) {options.crm_url}\n  ERP (F&O)       {options.erp_url}"
+                  f"\n  ERP (BC)        {options.bc_url}")
     console.print("To run p2c against it from this shell (`p2c run`), paste:", highlight=False)
     for line in options.export_lines():
         console.out(line, highlight=False)
@@ -174,10 +177,11 @@ def status(dir: Path = DirOpt) -> None:
     info = server.read_pidfile(dir)
     if info:
         console.print(f"[green]running[/] (pid {info['pid']})\n  CRM (Dataverse) {info['crm_url']}\n"
-                      f"  ERP (F&O)       {info['erp_url']}\n  tenant {info['tenant']}, client id {info['client_id']}")
+                      f"  ERP (F&O)       {info['erp_url']}\n  ERP (BC)        {info.get('bc_url', '-')}\n  tenant {info['tenant']}, client id {info['client_id']}")
     else:
         console.print("[yellow]not running[/]")
-    for label, path, opener in (("CRM", dir / "crm.sqlite", server.crm_store), ("ERP", dir / "erp.sqlite", server.erp_store)):
+    for label, path, opener in (("CRM", dir / "crm.sqlite", server.crm_store), ("ERP", dir / "erp.sqlite", server.erp_store),
+                                ("BC", dir / "bc.sqlite", server.bc_store)):
         if not path.exists():
             console.print(f"{label}: no data in {dir} (run `p2c sandbox reset`)")
             continue
@@ -217,11 +221,12 @@ def activity(
     seed: int = typer.Option(1, help="Seed of the simulated day."),
     crm_url: Optional[str] = typer.Option(None, help="CRM base URL (default: the running sandbox's)."),
     erp_url: Optional[str] = typer.Option(None, help="ERP base URL (default: the running sandbox's)."),
+    bc_url: Optional[str] = typer.Option(None, help="Business Central base URL (default: the running sandbox's; none: no BC day)."),
     tenant: str = typer.Option("p2c-sandbox", help="Entra tenant."),
     client_id: str = typer.Option("p2c-sandbox-client", help="Client id."),
     client_secret: str = typer.Option("p2c-sandbox-secret", help="Client secret."),
 ) -> None:
-    """Play a day of business (sellers in the CRM, order processing in the ERP) against the running servers."""
+    """Play a day of business (sellers in the CRM, order processing in F&O and in Business Central) against the running servers."""
     info = server.read_pidfile(dir) or {}
     crm = crm_url or info.get("crm_url")
     erp = erp_url or info.get("erp_url")
@@ -230,7 +235,8 @@ def activity(
         raise typer.Exit(2)
     from sandbox import activity as activity_mod
 
-    summary = activity_mod.run(dir, crm, erp, seed, Credentials(tenant, client_id, client_secret))
+    summary = activity_mod.run(dir, crm, erp, seed, Credentials(tenant, client_id, client_secret),
+                               bc_url=bc_url or info.get("bc_url"))
     _print_summary(f"Activity (seed {seed})", summary)
 
 

@@ -9,10 +9,10 @@ app as ``{"error": {"code", "message"}}``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+from sandbox.odata_http import ServiceError
 from sandbox.schema import Col, Entity
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
@@ -30,14 +30,8 @@ EXPIRED_VERSION = "0x80044352"
 DEFAULT_OWNER_META = "crm_default_owner"
 
 
-@dataclass
-class DataverseError(Exception):
-    status: int
-    code: str
-    message: str
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+class DataverseError(ServiceError):
+    """A Dataverse refusal: ``code`` is its hex error code."""
 
 
 def bad(message: str, code: str = ODATA) -> DataverseError:

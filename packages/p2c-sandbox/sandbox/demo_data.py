@@ -1,6 +1,7 @@
-"""Deterministic demo data for both emulated systems, at three scales, with planted dirty records.
+"""Deterministic demo data for the emulated systems, at three scales, with planted dirty records.
 
-``reset(data_dir, scale, seed)`` wipes ``<dir>/crm.sqlite`` and ``<dir>/erp.sqlite`` and writes a
+``reset(data_dir, scale, seed)`` wipes ``<dir>/crm.sqlite``, ``<dir>/erp.sqlite`` and ``<dir>/bc.sqlite``
+(Business Central: the F&O business in BC's shape, :mod:`sandbox.business_central_data`) and writes a
 tenant pair the way years of prospect-to-cash would leave it: reference data both sides know
 (the value maps of ``docs/architecture.md``), accounts/customers, contacts/contact persons,
 released products and price lists, quotes, orders and invoices with lines — some in one system
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox import erp_logic
+from sandbox import business_central_data, erp_logic
 from sandbox.dataverse_rules import DEFAULT_OWNER_META, computed, header_totals
 from sandbox.schema import CRM, ERP, Entity
 from sandbox.server import crm_store, erp_store
@@ -778,7 +779,7 @@ class _Generator:
 
 
 def _wipe(data_dir: Path) -> None:
-    for name in ("crm.sqlite", "erp.sqlite"):
+    for name in ("crm.sqlite", "erp.sqlite", "bc.sqlite"):
         for suffix in ("", "-wal", "-shm"):
             (data_dir / (name + suffix)).unlink(missing_ok=True)
     (data_dir / MANIFEST).unlink(missing_ok=True)
@@ -810,6 +811,9 @@ def reset(data_dir: Path, scale: str, seed: int) -> dict[str, Any]:
         for store in stores.values():
             store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
             store.close()
+    crm_only = next((p["id_or_key"] for p in gen.manifest.planted if p.get("entity_set") == "accounts"
+                     and p.get("case") == "crm_only" and p.get("company") == "usmf"), None)
+    bc = business_central_data.reset(data_dir, seed, BASE_TIME, crm_only)  # the same business, on BC
     counts = {system: dict(sorted(c.items())) for system, c in gen.sink.counts.items()}
     manifest = {
         "scale": scale,
@@ -818,9 +822,10 @@ def reset(data_dir: Path, scale: str, seed: int) -> dict[str, Any]:
         "total": sum(sum(c.values()) for c in counts.values()),
         "case_counts": dict(sorted((k, v) for k, v in gen.manifest.case_counts.items() if v)),
         "planted": gen.manifest.planted,
+        "bc": bc,
     }
     (data_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    return {"scale": scale, "seed": seed, "total": manifest["total"], **counts,
+    return {"scale": scale, "seed": seed, "total": manifest["total"], **counts, "bc": bc["counts"],
             "planted": sum(1 for p in gen.manifest.planted if "reason" in p)}
 
 

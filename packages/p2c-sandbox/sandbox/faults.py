@@ -110,6 +110,7 @@ class FaultMiddleware:
         throttled_body: Callable[[int, float], Any] = dataverse_throttled,
         unavailable_body: Callable[[], Any] = dataverse_unavailable,
         clock: Callable[[], float] = time.monotonic,
+        client_key: Callable[[Scope], Any] | None = None,
     ):
         self.app = app
         self.options = options
@@ -118,7 +119,8 @@ class FaultMiddleware:
         self.unavailable_body = unavailable_body
         self.clock = clock
         self._random = random.Random(options.seed)
-        self._window: deque[float] = deque()
+        self.client_key = client_key  # None: one window for the server; else one per caller (BC: per client)
+        self._windows: dict[Any, deque[float]] = {}
         self._lock = threading.Lock()
         self.counts: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
         self.requests = 0
@@ -146,18 +148,20 @@ class FaultMiddleware:
             return "dropped", spike
         return None, spike
 
-    def _throttle(self) -> int | None:
+    def _throttle(self, scope: Scope) -> int | None:
         """Seconds to wait when this request exceeds the limit, else None (and count it)."""
         if self.options.rate_limit is None:
             return None
         n, s = self.options.rate_limit
         now = self.clock()
+        key = None if self.client_key is None else self.client_key(scope)
         with self._lock:
-            while self._window and self._window[0] <= now - s:
-                self._window.popleft()
-            if len(self._window) >= n:
-                return max(1, math.ceil(self._window[0] + s - now))
-            self._window.append(now)
+            window = self._windows.setdefault(key, deque())
+            while window and window[0] <= now - s:
+                window.popleft()
+            if len(window) >= n:
+                return max(1, math.ceil(window[0] + s - now))
+            window.append(now)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,7 +175,7 @@ class FaultMiddleware:
         if spike:
             self._count("delayed")
             await asyncio.sleep(o.spike_ms / 1000)
-        wait = self._throttle()
+        wait = self._throttle(scope)
         if wait is not None:
             self._count("rate_limited")
             n, s = o.rate_limit  # type: ignore[misc]

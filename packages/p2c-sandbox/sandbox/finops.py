@@ -15,7 +15,6 @@ What the real service does and this one copies:
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -166,7 +165,7 @@ class FinOps:
             body["value"] = self.chaos.page(entity.set_name, body["value"], prefer)
         left = None if remaining is None else remaining - len(rows)
         if more and rows and (left is None or left > 0):
-            next_token = _encode_token(query.cursor(rows[-1]), left)
+            next_token = odata_http.encode_cursor(query.cursor(rows[-1]), left)
             body["@odata.nextLink"] = _next_link(req, entity, next_token)
         headers = {}
         if "odata.maxpagesize" in prefer:
@@ -344,16 +343,11 @@ def _context(req: Req, entity: Entity, select, *, entity_only: bool = False) -> 
     return f"{req.base_url}$metadata#{entity.set_name}{sel}{'/$entity' if entity_only else ''}"
 
 
-def _encode_token(cursor: list[Any], remaining: int | None) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([cursor, remaining])).decode().rstrip("=")
-
-
 def _decode_token(token: str) -> tuple[list[Any], int | None]:
-    try:
-        cursor, remaining = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return cursor, remaining
-    except Exception:
-        raise bad_request("The $skiptoken is not valid.") from None
+    decoded = odata_http.decode_cursor(token)
+    if decoded is None:
+        raise bad_request("The $skiptoken is not valid.")
+    return decoded
 
 
 def _next_link(req: Req, entity: Entity, token: str) -> str:

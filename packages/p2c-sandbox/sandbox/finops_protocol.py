@@ -238,7 +238,7 @@ def json_scalar(col: Col, value: Any) -> Any:
     return value
 
 
-def check_payload(entity: Entity, body: Any, *, creating: bool) -> dict[str, Any]:
+def check_payload(entity: Entity, body: Any, *, creating: bool, namespace: str = NAMESPACE) -> dict[str, Any]:
     """The fields of a POST/PATCH body, typed; refuses what F&O refuses.
 
     Instance annotations (``@odata.etag``, ``@odata.type``) are ignored as OData allows; unknown
@@ -252,7 +252,7 @@ def check_payload(entity: Entity, body: Any, *, creating: bool) -> dict[str, Any
             continue
         if name not in names:
             raise bad_request(
-                f"The property '{name}' does not exist on type '{NAMESPACE}.{entity.type_name}'. Make sure "
+                f"The property '{name}' does not exist on type '{namespace}.{entity.type_name}'. Make sure "
                 "to only use property names that are defined by the type or mark the type as open type."
             )
         col = entity.col(name)

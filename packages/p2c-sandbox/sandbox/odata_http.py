@@ -6,6 +6,7 @@ exactly the same code as single requests; the ASGI wrapper builds :class:`Req` a
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -40,6 +41,18 @@ class Req:
 
 
 @dataclass
+class ServiceError(Exception):
+    """A refusal whose body is ``{"error": {"code", "message"}}`` (Dataverse, Business Central)."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+@dataclass
 class Reply:
     status: int
     body: bytes = b""
@@ -60,6 +73,20 @@ class Reply:
     def error(cls, err: Any) -> Reply:
         """The reply for a service error (anything with ``status`` and ``body()``)."""
         return cls.json(err.status, err.body())
+
+
+def encode_cursor(cursor: list[Any], remaining: int | None) -> str:
+    """A ``$skiptoken``: the keyset of a page's last row and what is left of ``$top``."""
+    return base64.urlsafe_b64encode(orjson.dumps([cursor, remaining])).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[list[Any], int | None] | None:
+    """The inverse of :func:`encode_cursor`; None for a token that is not one (the caller refuses it)."""
+    try:
+        cursor, remaining = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return cursor, remaining
+    except Exception:
+        return None
 
 
 async def lifespan(receive, send) -> None:

@@ -195,6 +195,7 @@ class _Parser:
     aliases: dict[str, str] = field(default_factory=dict)
     text: str = ""
     i: int = 0
+    datetime_ms: bool = False  # date-times kept with milliseconds (Business Central's lastModifiedDateTime)
 
     def peek(self, offset: int = 0) -> Token | None:
         j = self.i + offset
@@ -277,7 +278,7 @@ class _Parser:
             name, _, rest = tok.text.partition("'")
             return Lit(rest[:-1].replace("''", "'"), "enum", enum=name.rsplit(".", 1)[-1])
         if k == "datetime":
-            return Lit(_normalise_datetime(tok.text), "datetime")
+            return Lit(_normalise_datetime(tok.text, self.datetime_ms), "datetime")
         if k == "date":
             try:
                 return Lit(date.fromisoformat(tok.text).isoformat(), "date")
@@ -291,7 +292,8 @@ class _Parser:
         if k == "alias":
             if tok.text not in self.aliases:
                 raise QueryError(f"The parameter alias '{tok.text}' is not defined.")
-            sub = _Parser(tokenize(self.aliases[tok.text]), self.entity, self.namespace, {}, self.aliases[tok.text])
+            sub = _Parser(tokenize(self.aliases[tok.text]), self.entity, self.namespace, {}, self.aliases[tok.text],
+                          datetime_ms=self.datetime_ms)
             node = sub.operand()
             if sub.peek() is not None:
                 raise QueryError(f"The value of the parameter alias '{tok.text}' is not a single literal.")
@@ -334,12 +336,17 @@ class _Parser:
             ) from None
 
 
-def _normalise_datetime(text: str) -> str:
+def _normalise_datetime(text: str, ms: bool = False) -> str:
+    """A date-time literal in the form the store keeps (UTC, ``…:SSZ``; ``ms``: ``…:SS.fffZ``), so
+    that text comparison is time comparison."""
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(f"'{text}' is not a valid Edm.DateTimeOffset literal.") from None
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    dt = dt.astimezone(timezone.utc)
+    if ms:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- SQL --------------------------------------------------------------------------------------
@@ -350,9 +357,10 @@ _OP_KIND = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "Greater
 
 
 class _Sql:
-    def __init__(self, wildcards: bool):
+    def __init__(self, wildcards: bool, datetime_ms: bool = False):
         self.params: list[Any] = []
         self.wildcards = wildcards
+        self.midnight = "T00:00:00.000Z" if datetime_ms else "T00:00:00Z"
 
     def render(self, node: Any) -> str:
         if isinstance(node, BoolOp):
@@ -426,7 +434,7 @@ class _Sql:
         if t == "guid":
             return str(lit.value).lower()
         if t == "datetime" and lit.type == "date":
-            return f"{lit.value}T00:00:00Z"
+            return f"{lit.value}{self.midnight}"
         if t == "enum":
             if lit.type == "enum" and col.enum and lit.enum != col.enum:
                 raise QueryError(
@@ -464,10 +472,11 @@ def parse_filter(
     namespace: str = CRM_NAMESPACE,
     wildcards: bool = False,
     aliases: dict[str, str] | None = None,
+    datetime_ms: bool = False,
 ) -> tuple[str, list[Any]]:
     """``$filter`` text → (SQL WHERE fragment, parameters). ``wildcards``: F&O's ``eq '*x*'``."""
-    tree = _Parser(tokenize(text), entity, namespace, aliases or {}, text).parse()
-    sql = _Sql(wildcards)
+    tree = _Parser(tokenize(text), entity, namespace, aliases or {}, text, datetime_ms=datetime_ms).parse()
+    sql = _Sql(wildcards, datetime_ms)
     where = sql.render(tree)
     return where, sql.params
 

@@ -1,10 +1,12 @@
-"""Run both emulated systems in one process: the CRM app and the ERP app on two loopback ports.
+"""Run the emulated systems in one process: the CRM app, the F&O app and the Business Central app
+on three loopback ports.
 
-Each app (``sandbox.dataverse.create_app`` / ``sandbox.finops.create_app``, called with its
-:class:`~sandbox.store.Store` and the :class:`Options`) is the bare protocol; this module wraps it
-in the token endpoint + bearer check (:mod:`sandbox.auth`) and the faults (:mod:`sandbox.faults`),
-then serves both with uvicorn on one event loop. ``<dir>/sandbox.pid`` (JSON: pid, ports, URLs)
-lets ``p2c sandbox down``/``status`` find the running servers.
+Each app (``sandbox.dataverse.create_app`` / ``sandbox.finops.create_app`` /
+``sandbox.business_central.create_app``, called with its :class:`~sandbox.store.Store` and the
+:class:`Options`) is the bare protocol; this module wraps it in the token endpoint + bearer check
+(:mod:`sandbox.auth`) and the faults (:mod:`sandbox.faults`; for BC also its documented rate limit,
+per client), then serves them with uvicorn on one event loop. ``<dir>/sandbox.pid`` (JSON: pid,
+ports, URLs) lets ``p2c sandbox down``/``status`` find the running servers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.auth import REVOCATION_FILE, AuthMiddleware, Credentials, TokenIssuer
+from sandbox.auth import caller
+from sandbox.business_central_schema import BC_ENTITIES
 from sandbox.faults import FaultMiddleware, FaultOptions, finops_throttled, finops_unavailable
 from sandbox.schema import CRM_ENTITIES, ERP_ENTITIES
 from sandbox.store import Store
@@ -26,6 +30,7 @@ from sandbox.store import Store
 HOST = "127.0.0.1"
 CRM_PREFIX = "/api/data/v9.2/"
 ERP_PREFIX = "/data/"
+BC_PREFIX = "/api/v2.0/"
 PIDFILE = "sandbox.pid"
 FAULTS_FILE = "faults.json"  # what the fault middlewares injected, per system
 
@@ -57,6 +62,10 @@ class Options:
     without_columns: str = ""
     without_keys: str = ""
     untracked: str = ""
+    # Business Central (sandbox.business_central): its port, its documented limits (per client)
+    bc_port: int = 8703
+    bc_rate_limit: tuple[int, float] | None = (6_000, 300.0)  # --rate-limit overrides it
+    bc_max_concurrent: int = 5
 
     @property
     def credentials(self) -> Credentials:
@@ -74,6 +83,10 @@ class Options:
     @property
     def erp_url(self) -> str:
         return f"http://{HOST}:{self.erp_port}{ERP_PREFIX}"
+
+    @property
+    def bc_url(self) -> str:
+        return f"http://{HOST}:{self.bc_port}{BC_PREFIX}"
 
     def p2c_env(self) -> dict[str, str]:
         """The environment variables (dlt's naming) that point p2c at this sandbox."""
@@ -107,11 +120,22 @@ def erp_store(data_dir: Path) -> Store:
     return Store(Path(data_dir) / "erp.sqlite", ERP_ENTITIES)
 
 
+def bc_store(data_dir: Path) -> Store:
+    return Store(Path(data_dir) / "bc.sqlite", BC_ENTITIES)
+
+
 def wrap(app: Any, options: Options, system: str) -> Any:
     """The protocol app behind faults and auth (auth outermost, so 401 comes before throttling)."""
     if system == "crm":
         faults = FaultMiddleware(app, options.faults, api_prefix=CRM_PREFIX)
         issuer_prefix = CRM_PREFIX
+    elif system == "bc":
+        from sandbox.business_central import throttled, unavailable
+
+        limits = replace(options.faults, rate_limit=options.rate_limit or options.bc_rate_limit)
+        faults = FaultMiddleware(app, limits, api_prefix=BC_PREFIX, throttled_body=throttled,
+                                 unavailable_body=unavailable, client_key=caller)
+        issuer_prefix = BC_PREFIX
     else:
         faults = FaultMiddleware(app, options.faults, api_prefix=ERP_PREFIX,
                                  throttled_body=finops_throttled, unavailable_body=finops_unavailable)
@@ -131,12 +155,13 @@ def write_fault_counts(options: Options) -> None:
     tmp.replace(path)
 
 
-def build_apps(options: Options) -> tuple[Any, Any]:
-    from sandbox import dataverse, finops  # the apps import this module's Options
+def build_apps(options: Options) -> tuple[Any, Any, Any]:
+    from sandbox import business_central, dataverse, finops  # the apps import this module's Options
 
     crm = wrap(dataverse.create_app(crm_store(options.data_dir), options), options, "crm")
     erp = wrap(finops.create_app(erp_store(options.data_dir), options), options, "erp")
-    return crm, erp
+    bc = wrap(business_central.create_app(bc_store(options.data_dir), options), options, "bc")
+    return crm, erp, bc
 
 
 def pidfile(data_dir: Path) -> Path:
@@ -181,22 +206,22 @@ def port_free(port: int) -> bool:
 
 
 def serve(options: Options) -> None:
-    """Serve both apps until SIGINT/SIGTERM; writes and removes the pidfile."""
+    """Serve the three apps until SIGINT/SIGTERM; writes and removes the pidfile."""
     import uvicorn
 
     options.data_dir = Path(options.data_dir)
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    for port in (options.crm_port, options.erp_port):
+    for port in (options.crm_port, options.erp_port, options.bc_port):
         if not port_free(port):
-            raise SystemExit(f"{HOST}:{port} is in use; choose other ports with --crm-port/--erp-port")
-    crm, erp = build_apps(options)
+            raise SystemExit(f"{HOST}:{port} is in use; choose other ports with --crm-port/--erp-port/--bc-port")
+    crm, erp, bc = build_apps(options)
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False,
                                       lifespan="off", timeout_keep_alive=30))
-        for app, port in ((crm, options.crm_port), (erp, options.erp_port))
+        for app, port in ((crm, options.crm_port), (erp, options.erp_port), (bc, options.bc_port))
     ]
-    info = {"pid": os.getpid(), "crm_url": options.crm_url, "erp_url": options.erp_url,
-            "crm_port": options.crm_port, "erp_port": options.erp_port,
+    info = {"pid": os.getpid(), "crm_url": options.crm_url, "erp_url": options.erp_url, "bc_url": options.bc_url,
+            "crm_port": options.crm_port, "erp_port": options.erp_port, "bc_port": options.bc_port,
             "tenant": options.tenant, "client_id": options.client_id}
 
     async def main() -> None:
@@ -230,7 +255,8 @@ def serve(options: Options) -> None:
                 pass
         for t in tasks:
             if t.exception() is None and not all(s.started for s in servers):
-                raise SystemExit(f"could not listen on {HOST}:{options.crm_port} and {HOST}:{options.erp_port}")
+                raise SystemExit(f"could not listen on {HOST}:{options.crm_port}, {HOST}:{options.erp_port} and "
+                                 f"{HOST}:{options.bc_port}")
 
     asyncio.run(main())
 
