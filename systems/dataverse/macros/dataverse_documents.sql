@@ -6,9 +6,8 @@
             {{ canonical_text('order_name') }} as name, ...
         {% endcall %}
 
-    Every model they build has the columns int_records unions (entity, side, entity_set,
-    source_id, record_key, natural_key, company, parent_key, target_key, counterpart_key, etag,
-    modified_at, is_deleted, is_active, is_primary, reason, reason_detail) and then the fields.
+    Every model they build has the record envelope the merge reads (enforced by the mapping
+    models' contract, models/intermediate/_mapping_models.yml) and then the canonical fields.
 #}
 
 {#
@@ -21,9 +20,8 @@
                 its primary key <entity set without the s>id
     header      canonical header entity ('order'): its model is int_<header>s__crm, the line's
                 lookup to it <header>_id
-    erp_number  the F&O header number field of the counterpart's key ('SalesOrderNumber')
 #}
-{% macro crm_document_lines(entity, entity_set, header, erp_number) %}
+{% macro crm_document_lines(entity, entity_set, header) %}
 {%- set header_id = header ~ '_id' %}
 with lines as (
     select * from {{ ref('stg_crm__' ~ entity_set) }}
@@ -66,10 +64,11 @@ final as (
         line_id as source_id,
         header_key || '|' || cast(sequence_number as varchar) as record_key,
         header_number || '|' || cast(sequence_number as varchar) as natural_key,
+        header_number,
+        sequence_number as line_number,
         company,
         header_key as parent_key,
         {{ json_key("'" ~ entity_set[:-1] ~ "id'", 'line_id') }} as target_key,
-        {{ json_key("'dataAreaId'", 'company', "'" ~ erp_number ~ "'", 'header_number', "'LineCreationSequenceNumber'", 'sequence_number') }} as counterpart_key,
         odata_etag as etag,
         modified_at,
         is_deleted,
@@ -106,11 +105,10 @@ select * from final
     entity_set      CRM entity set ('salesorders'): its staging model is stg_crm__<entity_set>
     id              primary key column in staging ('order_id'); the API's is <entity set without the s>id
     number          column holding the document number ('order_number')
-    erp_number      the F&O number field of the counterpart's key ('SalesOrderNumber')
     payment_terms   the header carries payment terms: mapped through seeds/payment_terms_map.csv
                     (as `erp_payment_terms_name`), unmapped ones quarantined
 #}
-{% macro crm_document_header(entity, entity_set, id, number, erp_number, payment_terms=false) %}
+{% macro crm_document_header(entity, entity_set, id, number, payment_terms=false) %}
 with headers as (
     select * from {{ ref('stg_crm__' ~ entity_set) }}
 ),
@@ -164,10 +162,11 @@ final as (
         {{ id }} as source_id,
         company || '|' || {{ number }} as record_key,
         {{ number }} as natural_key,
+        cast(null as varchar) as header_number,
+        cast(null as bigint) as line_number,
         company,
         customer_key as parent_key,
         {{ json_key("'" ~ entity_set[:-1] ~ "id'", id) }} as target_key,
-        {{ json_key("'dataAreaId'", 'company', "'" ~ erp_number ~ "'", number) }} as counterpart_key,
         odata_etag as etag,
         modified_at,
         is_deleted,

@@ -6,9 +6,8 @@
             {{ canonical_text('order_name') }} as name, ...
         {% endcall %}
 
-    Every model they build has the columns int_records unions (entity, side, entity_set,
-    source_id, record_key, natural_key, company, parent_key, target_key, counterpart_key, etag,
-    modified_at, is_deleted, is_active, is_primary, reason, reason_detail) and then the fields.
+    Every model they build has the record envelope the merge reads (enforced by the mapping
+    models' contract, models/intermediate/_mapping_models.yml) and then the canonical fields.
 #}
 
 {#
@@ -19,12 +18,9 @@
     entity_set  F&O collection ('CDSSalesOrderHeaders')
     staging     staging model of the collection
     number      column holding the document number ('order_number')
-    key         the collection's key after dataAreaId: [(field, column), ...]
-    crm_number  the CRM alternate key the counterpart is addressed by ('ordernumber')
+    key         columns holding the collection's key after dataAreaId (finops_keys())
 #}
-{% macro erp_document_header(entity, entity_set, staging, number, key, crm_number) %}
-{%- set key_args = ["'dataAreaId'", 'company'] %}
-{%- for field, column in key %}{% do key_args.extend(["'" ~ field ~ "'", column]) %}{% endfor %}
+{% macro erp_document_header(entity, entity_set, staging, number, key) %}
 with headers as (
     select * from {{ ref(staging) }}
 ),
@@ -67,13 +63,14 @@ final as (
         '{{ entity }}' as entity,
         'erp' as side,
         '{{ entity_set }}' as entity_set,
-        {{ json_key(*key_args) }} as source_id,
+        {{ finops_key(entity, 'company', *key) }} as source_id,
         company || '|' || {{ number }} as record_key,
         {{ number }} as natural_key,
+        cast(null as varchar) as header_number,
+        cast(null as bigint) as line_number,
         company,
         company || '|' || customer_account as parent_key,
-        {{ json_key(*key_args) }} as target_key,
-        {{ json_key("'" ~ crm_number ~ "'", number) }} as counterpart_key,
+        {{ finops_key(entity, 'company', *key) }} as target_key,
         odata_etag as etag,
         cast(null as timestamp with time zone) as modified_at,
         false as is_deleted,
@@ -107,14 +104,9 @@ select * from final
     staging     staging model of the collection
     header      canonical header entity ('order'): its model is int_<header>s__erp
     number      column holding the header's number ('order_number')
-    key         the collection's key after dataAreaId: [(field, column), ...]
-    crm_header  how the CRM line names its header: (lookup column, entity set, alternate key),
-                e.g. ('_salesorderid_value', 'salesorders', 'ordernumber')
+    key         columns holding the collection's key after dataAreaId (finops_keys())
 #}
-{% macro erp_document_lines(entity, entity_set, staging, header, number, key, crm_header) %}
-{%- set key_args = ["'dataAreaId'", 'company'] %}
-{%- for field, column in key %}{% do key_args.extend(["'" ~ field ~ "'", column]) %}{% endfor %}
-{%- set crm_lookup, crm_set, crm_number = crm_header %}
+{% macro erp_document_lines(entity, entity_set, staging, header, number, key) %}
 with lines as (
     select * from {{ ref(staging) }}
 ),
@@ -145,16 +137,14 @@ final as (
         '{{ entity }}' as entity,
         'erp' as side,
         '{{ entity_set }}' as entity_set,
-        {{ json_key(*key_args) }} as source_id,
+        {{ finops_key(entity, 'company', *key) }} as source_id,
         company || '|' || {{ number }} || '|' || cast(sequence_number as varchar) as record_key,
         {{ number }} || '|' || cast(sequence_number as varchar) as natural_key,
+        {{ number }} as header_number,
+        sequence_number as line_number,
         company,
         company || '|' || {{ number }} as parent_key,
-        {{ json_key(*key_args) }} as target_key,
-        cast({{ portable_json_object(
-            "'" ~ crm_lookup ~ "', " ~ crm_ref(crm_set, crm_number, number) ~ ",
-            'sequencenumber', sequence_number"
-        ) }} as varchar) as counterpart_key,
+        {{ finops_key(entity, 'company', *key) }} as target_key,
         odata_etag as etag,
         cast(null as timestamp with time zone) as modified_at,
         false as is_deleted,

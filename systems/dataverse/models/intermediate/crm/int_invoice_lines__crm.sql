@@ -1,5 +1,5 @@
 -- CRM invoice lines in the canonical vocabulary, keyed <invoice key>|<sequence number>
-{% call crm_document_lines('invoice_line', 'invoicedetails', header='invoice', erp_number='InvoiceNumber') %}
+{% call crm_document_lines('invoice_line', 'invoicedetails', header='invoice') %}
         product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         unit_symbol as unit,

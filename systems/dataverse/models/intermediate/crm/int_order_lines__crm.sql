@@ -1,5 +1,5 @@
 -- CRM order lines in the canonical vocabulary, keyed <order key>|<sequence number>
-{% call crm_document_lines('order_line', 'salesorderdetails', header='order', erp_number='SalesOrderNumber') %}
+{% call crm_document_lines('order_line', 'salesorderdetails', header='order') %}
         product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         unit_symbol as unit,

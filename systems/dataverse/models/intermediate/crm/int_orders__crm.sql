@@ -1,6 +1,6 @@
 -- CRM orders in the canonical vocabulary, keyed within their mapped legal entity
 {% call crm_document_header(
-    'order', 'salesorders', id='order_id', number='order_number', erp_number='SalesOrderNumber',
+    'order', 'salesorders', id='order_id', number='order_number',
     payment_terms=true) %}
         {{ canonical_text('order_name') }} as name,
         customer_account,

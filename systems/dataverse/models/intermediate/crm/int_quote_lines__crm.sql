@@ -1,5 +1,5 @@
 -- CRM quote lines in the canonical vocabulary, keyed <quote key>|<sequence number>
-{% call crm_document_lines('quote_line', 'quotedetails', header='quote', erp_number='SalesQuotationNumber') %}
+{% call crm_document_lines('quote_line', 'quotedetails', header='quote') %}
         product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         unit_symbol as unit,

@@ -2,8 +2,7 @@
 {% call erp_document_lines(
     'invoice_line', 'SalesInvoiceLines', 'stg_erp__sales_invoice_lines',
     header='invoice', number='invoice_number',
-    key=[('InvoiceNumber', 'invoice_number'), ('LineCreationSequenceNumber', 'sequence_number'), ('InvoiceDate', 'invoiced_at')],
-    crm_header=('_invoiceid_value', 'invoices', 'invoicenumber')) %}
+    key=['invoice_number', 'sequence_number', 'invoiced_at']) %}
         {{ canonical_text('product_number') }} as product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         {{ canonical_text('unit_symbol') }} as unit,

@@ -1,8 +1,7 @@
 -- F&O sales invoice headers in the canonical vocabulary
 {% call erp_document_header(
     'invoice', 'SalesInvoiceHeadersV2', 'stg_erp__sales_invoice_headers_v2',
-    number='invoice_number', key=[('InvoiceNumber', 'invoice_number'), ('InvoiceDate', 'invoiced_at'), ('LedgerVoucher', 'ledger_voucher')],
-    crm_number='invoicenumber') %}
+    number='invoice_number', key=['invoice_number', 'invoiced_at', 'ledger_voucher']) %}
         {{ canonical_text('customer_account') }} as customer_account,
         {{ canonical_text('order_number') }} as order_number,
         {{ canonical_text('currency_code') }} as currency,

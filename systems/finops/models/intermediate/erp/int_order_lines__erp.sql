@@ -2,8 +2,7 @@
 {% call erp_document_lines(
     'order_line', 'CDSSalesOrderLines', 'stg_erp__cds_sales_order_lines',
     header='order', number='order_number',
-    key=[('SalesOrderNumber', 'order_number'), ('LineCreationSequenceNumber', 'sequence_number')],
-    crm_header=('_salesorderid_value', 'salesorders', 'ordernumber')) %}
+    key=['order_number', 'sequence_number']) %}
         {{ canonical_text('product_number') }} as product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         {{ canonical_text('unit_symbol') }} as unit,

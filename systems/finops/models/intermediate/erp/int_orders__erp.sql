@@ -1,7 +1,7 @@
 -- F&O sales order headers (CDSSalesOrderHeaders) in the canonical vocabulary
 {% call erp_document_header(
     'order', 'CDSSalesOrderHeaders', 'stg_erp__cds_sales_order_headers',
-    number='order_number', key=[('SalesOrderNumber', 'order_number')], crm_number='ordernumber') %}
+    number='order_number', key=['order_number']) %}
         {{ canonical_text('order_name') }} as name,
         {{ canonical_text('customer_account') }} as customer_account,
         {{ canonical_text('currency_code') }} as currency,

@@ -44,7 +44,7 @@ mapped as (
         not coalesce(sold_products.is_sold, true) and crm_products.product_number is null as is_product_kept_out
     from products
     inner join releases
-        on products.source_id = {{ json_key("'dataAreaId'", 'releases.company', "'ItemNumber'", 'releases.item_number') }}
+        on products.source_id = {{ finops_key('product', 'releases.company', 'releases.item_number') }}
     left join company_map on products.company = company_map.company
     left join price_lists on company_map.accounting_currency = price_lists.currency_code
     left join sold_products on products.natural_key = sold_products.product_number
@@ -59,13 +59,11 @@ final as (
         source_id,
         price_list_name || '|' || product_number as record_key,
         price_list_name || '|' || product_number as natural_key,
+        price_list_name as header_number,
+        cast(null as bigint) as line_number,
         company,
         product_number as parent_key,
         source_id as target_key,
-        cast({{ portable_json_object(
-            "'_pricelevelid_value', " ~ crm_ref('pricelevels', 'name', 'price_list_name') ~ ",
-            '_productid_value', " ~ crm_ref('products', 'productnumber', 'product_number')
-        ) }} as varchar) as counterpart_key,
         etag,
         cast(null as timestamp with time zone) as modified_at,
         false as is_deleted,

@@ -2,8 +2,7 @@
 {% call erp_document_lines(
     'quote_line', 'CDSSalesQuotationLines', 'stg_erp__cds_sales_quotation_lines',
     header='quote', number='quote_number',
-    key=[('SalesQuotationNumber', 'quote_number'), ('LineCreationSequenceNumber', 'sequence_number')],
-    crm_header=('_quoteid_value', 'quotes', 'quotenumber')) %}
+    key=['quote_number', 'sequence_number']) %}
         {{ canonical_text('product_number') }} as product_number,
         {{ canonical_text('quantity', 'decimal') }} as quantity,
         {{ canonical_text('unit_symbol') }} as unit,
