@@ -32,7 +32,8 @@ def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
     """The dbt project's ``model-paths`` or ``macro-paths`` (``kind``: "model" | "macro") as
     dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
     project = project or settings.PROJECT_DIR
-    declared = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8"))
+    config = project / "dbt_project.yml"
+    declared = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
     return [project / path for path in declared.get(f"{kind}-paths", [f"{kind}s"])]
 
 
