@@ -1,13 +1,9 @@
 {#
-    The shapes the quote, order and invoice models share: one macro per shape, called with what
-    differs (names, keys) and, in its call block, the canonical fields of that entity:
-
-        {% call erp_document_header(...) %}
-            {{ canonical_text('order_name') }} as name, ...
-        {% endcall %}
-
-    Every model they build has the record envelope the merge reads (enforced by the mapping
-    models' contract, models/intermediate/_mapping_models.yml) and then the canonical fields.
+    The mapping models of Dataverse's quote, order and invoice tables
+    (quotes, salesorders, invoices and their details) share their shape: one macro per shape, called
+    with what differs and, in a call block, the entity's canonical fields:
+    `{% call crm_document_header(...) %} ... {% endcall %}`. Their columns are the record envelope
+    (models/intermediate/_mapping_models.yml), then the fields.
 #}
 
 {#
