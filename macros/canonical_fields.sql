@@ -1,35 +1,45 @@
 {#
-    The canonical fields of each entity and their types: the one list the unpivot (merge input)
-    and the canonical tables' pivot share. Each field also has a row in seeds/field_map.csv (how
-    each system spells it) and seeds/field_ownership.csv (who owns it).
+    The canonical entities and their fields.
+
+    The fields of an entity are declared once: the columns of its canonical model's contract in
+    models/canonical/_canonical.yml (the model whose `meta: {entity: ...}` names it), after the
+    identity columns and before value_sources. The canonical model spells them in its SQL (the
+    contract fails the build when the two disagree), and the unpivot of the mapping models
+    (int_field_values) reads them here from dbt's graph at execute time. Each field also has a row in
+    seeds/field_map.csv (how each system spells it) and seeds/field_ownership.csv (who owns it).
+
+    The entity list is static: models ref() the mapping models per entity at parse time, before
+    the graph exists. seeds/entities.csv carries the same entities with their order and master.
 #}
-{% macro canonical_fields(entity) %}
-    {%- set fields = {
-        'customer': [('name', 'string'), ('email', 'string'), ('phone', 'string'), ('website', 'string'),
-                     ('street', 'string'), ('city', 'string'), ('postal_code', 'string'), ('country', 'string'),
-                     ('currency', 'string'), ('payment_terms', 'string'), ('credit_limit', 'decimal'),
-                     ('customer_group', 'string'), ('on_hold_status', 'string')],
-        'contact': [('first_name', 'string'), ('last_name', 'string'), ('email', 'string'), ('phone', 'string'),
-                    ('job_title', 'string'), ('customer_account', 'string')],
-        'product': [('name', 'string'), ('unit', 'string'), ('standard_cost', 'decimal')],
-        'price': [('amount', 'decimal'), ('unit', 'string')],
-        'quote': [('name', 'string'), ('customer_account', 'string'), ('currency', 'string')],
-        'quote_line': [('product_number', 'string'), ('quantity', 'decimal'), ('unit', 'string'),
-                       ('unit_price', 'decimal'), ('discount_amount', 'decimal')],
-        'order': [('name', 'string'), ('customer_account', 'string'), ('currency', 'string'),
-                  ('payment_terms', 'string'), ('processing_status', 'string'), ('total_amount', 'decimal'),
-                  ('total_tax', 'decimal'), ('total_charges', 'decimal'), ('total_discount', 'decimal')],
-        'order_line': [('product_number', 'string'), ('quantity', 'decimal'), ('unit', 'string'),
-                       ('unit_price', 'decimal'), ('discount_amount', 'decimal'), ('tax_amount', 'decimal')],
-        'invoice': [('customer_account', 'string'), ('order_number', 'string'), ('currency', 'string'),
-                    ('invoice_date', 'date'), ('total_amount', 'decimal'), ('total_tax', 'decimal'),
-                    ('total_discount', 'decimal'), ('total_charges', 'decimal')],
-        'invoice_line': [('product_number', 'string'), ('quantity', 'decimal'), ('unit', 'string'),
-                         ('unit_price', 'decimal'), ('discount_amount', 'decimal'), ('tax_amount', 'decimal')],
-    } -%}
-    {{ return(fields[entity]) }}
-{% endmacro %}
 
 {% macro canonical_entities() %}
     {{ return(['customer', 'contact', 'product', 'price', 'quote', 'quote_line', 'order', 'order_line', 'invoice', 'invoice_line']) }}
+{% endmacro %}
+
+{#- The columns every canonical model has besides its fields. -#}
+{% macro canonical_identity_columns() %}
+    {{ return(['record_key', 'company', 'parent_key', 'crm_id', 'erp_key', 'presence', 'value_sources']) }}
+{% endmacro %}
+
+{#- The canonical field names of an entity, in the canonical model's order (empty while parsing). -#}
+{% macro canonical_fields(entity) %}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set found = [] -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == project_name
+            and node.fqn[1] == 'canonical' and node.config.meta.get('entity') == entity -%}
+        {%- do found.append(node) -%}
+    {%- endfor -%}
+    {%- if found | length != 1 -%}
+        {{ exceptions.raise_compiler_error("canonical_fields('" ~ entity ~ "'): " ~ found | length ~ " canonical models declare meta entity '" ~ entity ~ "' (models/canonical/_canonical.yml); expected one") }}
+    {%- endif -%}
+    {%- set fields = [] -%}
+    {%- for name in found[0].columns if name not in canonical_identity_columns() -%}
+        {%- do fields.append(name) -%}
+    {%- endfor -%}
+    {%- if not fields -%}
+        {{ exceptions.raise_compiler_error("canonical_fields('" ~ entity ~ "'): model " ~ found[0].name ~ " declares no field columns") }}
+    {%- endif -%}
+    {{ return(fields) }}
 {% endmacro %}

@@ -104,20 +104,25 @@ def _newest(paths: list[Path]) -> float:
 
 def compiled_models(project: Path, warehouse: Path | None, compile_fn: Callable[[Path], Path] | None = None) -> dict[str, str]:
     """Model name → compiled SQL for staging, intermediate and writeback models."""
-    sources = [*project.glob("models/**/*.sql"), *project.glob("macros/**/*.sql"), *project.glob("seeds/*.csv")]
+    from transform.inputs import dbt_paths
+
+    sources = [*(p for root in (*dbt_paths("model", project), *dbt_paths("macro", project)) for p in root.glob("**/*.sql")),
+               *project.glob("seeds/*.csv")]
+    # dbt writes a model's compiled SQL under its model path (models/, systems/<system>/models/)
+    model_paths = [path.relative_to(project) for path in dbt_paths("model", project)]
     candidates = []
     if os.environ.get("DBT_TARGET_PATH"):
         candidates.append(Path(os.environ["DBT_TARGET_PATH"]))
     if warehouse is not None:
         candidates.append(warehouse.parent / "dbt_target")
     for target in candidates:
-        compiled = target / "compiled" / project_name(project) / "models"
-        files = list(compiled.glob("intermediate/**/*.sql"))
+        compiled = [target / "compiled" / project_name(project) / path for path in model_paths]
+        files = [p for root in compiled for p in root.glob("intermediate/**/*.sql")]
         if files and min(p.stat().st_mtime for p in files) >= _newest(sources):
             return _read_compiled(compiled)
     with tempfile.TemporaryDirectory(prefix="p2c-mappings-") as tmp:
         target = (compile_fn or _dbt_compile)(Path(tmp))
-        return _read_compiled(target / "compiled" / project_name(project) / "models")
+        return _read_compiled([target / "compiled" / project_name(project) / path for path in model_paths])
 
 
 def project_name(project: Path) -> str:
@@ -125,8 +130,8 @@ def project_name(project: Path) -> str:
     return match.group(1) if match else "p2c"
 
 
-def _read_compiled(models_dir: Path) -> dict[str, str]:
-    return {p.stem: p.read_text(encoding="utf-8") for p in models_dir.glob("**/*.sql")}
+def _read_compiled(model_dirs: list[Path]) -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for root in model_dirs for p in root.glob("**/*.sql")}
 
 
 def _dbt_compile(tmp: Path) -> Path:

@@ -21,19 +21,30 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import yaml
+
 from p2c_core import settings, sync_schema, warehouse as wh
 
 RAW_SCHEMAS = tuple(settings.DATASET_NAMES.values())
 SYNC_TABLES = ("couplings", "sync_state", "conflict_decisions")
-PROJECT_PATHS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
+PROJECT_FILES = ("seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
 MARKS = f"{sync_schema.SCHEMA}.transform_inputs"  # declared in p2c_core.sync_schema with the other tables
+
+
+def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
+    """The dbt project's ``model-paths`` or ``macro-paths`` (``kind``: "model" | "macro") as
+    dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
+    project = project or settings.PROJECT_DIR
+    config = project / "dbt_project.yml"
+    declared = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
+    return [project / path for path in declared.get(f"{kind}-paths", [f"{kind}s"])]
 
 
 def project_digest() -> str:
     """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
     digest = hashlib.sha256()
-    for name in PROJECT_PATHS:
-        root = settings.PROJECT_DIR / name
+    paths = [*dbt_paths("model"), *dbt_paths("macro"), *(settings.PROJECT_DIR / name for name in PROJECT_FILES)]
+    for root in paths:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
             if path.exists():

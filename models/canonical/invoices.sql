@@ -1,2 +1,56 @@
--- canonical invoices: merged values of both systems (see macros/canonical_table.sql)
-{{ canonical_table('invoice') }}
+-- Canonical invoices: one row per invoice in either system, each field's merged value in its
+-- canonical type, the record's identity in both systems and which system each value came from.
+-- Columns and where they come from: _canonical.yml (the model's contract).
+with pairs as (
+    -- the record in both systems (int_record_pairs): keys, presence; soft-deleted CRM rows
+    -- with no ERP counterpart are not canonical records
+    select * from {{ ref('int_record_pairs') }}
+    where entity = 'invoice' and presence <> 'none'
+),
+
+merged as (
+    -- the three-way merge (int_merge): one row per field, its merged value as canonical text
+    -- and the system it came from
+    select * from {{ ref('int_merge') }}
+    where entity = 'invoice'
+),
+
+pivoted as (
+    select
+        record_key,
+        max(case when field = 'customer_account' then merged_value end) as customer_account,
+        max(case when field = 'order_number' then merged_value end) as order_number,
+        max(case when field = 'currency' then merged_value end) as currency,
+        max(case when field = 'invoice_date' then merged_value end) as invoice_date,
+        max(case when field = 'total_amount' then merged_value end) as total_amount,
+        max(case when field = 'total_tax' then merged_value end) as total_tax,
+        max(case when field = 'total_discount' then merged_value end) as total_discount,
+        max(case when field = 'total_charges' then merged_value end) as total_charges,
+        {{ portable_json_group_object('field', 'merged_from') }} as value_sources
+    from merged
+    group by record_key
+),
+
+final as (
+    select
+        pairs.record_key,
+        pairs.company,
+        pairs.parent_key,
+        pairs.crm_id,
+        pairs.erp_key,
+        pairs.presence,
+        pivoted.customer_account,
+        pivoted.order_number,
+        pivoted.currency,
+        cast(pivoted.invoice_date as date) as invoice_date,
+        cast(pivoted.total_amount as decimal(18, 4)) as total_amount,
+        cast(pivoted.total_tax as decimal(18, 4)) as total_tax,
+        cast(pivoted.total_discount as decimal(18, 4)) as total_discount,
+        cast(pivoted.total_charges as decimal(18, 4)) as total_charges,
+        pivoted.value_sources
+    from pairs
+    inner join pivoted
+        on pairs.record_key = pivoted.record_key
+)
+
+select * from final

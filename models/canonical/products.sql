@@ -1,2 +1,46 @@
--- canonical products: merged values of both systems (see macros/canonical_table.sql)
-{{ canonical_table('product') }}
+-- Canonical products: one row per product in either system, each field's merged value in its
+-- canonical type, the record's identity in both systems and which system each value came from.
+-- Columns and where they come from: _canonical.yml (the model's contract).
+with pairs as (
+    -- the record in both systems (int_record_pairs): keys, presence; soft-deleted CRM rows
+    -- with no ERP counterpart are not canonical records
+    select * from {{ ref('int_record_pairs') }}
+    where entity = 'product' and presence <> 'none'
+),
+
+merged as (
+    -- the three-way merge (int_merge): one row per field, its merged value as canonical text
+    -- and the system it came from
+    select * from {{ ref('int_merge') }}
+    where entity = 'product'
+),
+
+pivoted as (
+    select
+        record_key,
+        max(case when field = 'name' then merged_value end) as name,
+        max(case when field = 'unit' then merged_value end) as unit,
+        max(case when field = 'standard_cost' then merged_value end) as standard_cost,
+        {{ portable_json_group_object('field', 'merged_from') }} as value_sources
+    from merged
+    group by record_key
+),
+
+final as (
+    select
+        pairs.record_key,
+        pairs.company,
+        pairs.parent_key,
+        pairs.crm_id,
+        pairs.erp_key,
+        pairs.presence,
+        pivoted.name,
+        pivoted.unit,
+        cast(pivoted.standard_cost as decimal(18, 4)) as standard_cost,
+        pivoted.value_sources
+    from pairs
+    inner join pivoted
+        on pairs.record_key = pivoted.record_key
+)
+
+select * from final

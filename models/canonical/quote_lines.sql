@@ -1,2 +1,50 @@
--- canonical quote lines: merged values of both systems (see macros/canonical_table.sql)
-{{ canonical_table('quote_line') }}
+-- Canonical quote lines: one row per quote line in either system, each field's merged value in its
+-- canonical type, the record's identity in both systems and which system each value came from.
+-- Columns and where they come from: _canonical.yml (the model's contract).
+with pairs as (
+    -- the record in both systems (int_record_pairs): keys, presence; soft-deleted CRM rows
+    -- with no ERP counterpart are not canonical records
+    select * from {{ ref('int_record_pairs') }}
+    where entity = 'quote_line' and presence <> 'none'
+),
+
+merged as (
+    -- the three-way merge (int_merge): one row per field, its merged value as canonical text
+    -- and the system it came from
+    select * from {{ ref('int_merge') }}
+    where entity = 'quote_line'
+),
+
+pivoted as (
+    select
+        record_key,
+        max(case when field = 'product_number' then merged_value end) as product_number,
+        max(case when field = 'quantity' then merged_value end) as quantity,
+        max(case when field = 'unit' then merged_value end) as unit,
+        max(case when field = 'unit_price' then merged_value end) as unit_price,
+        max(case when field = 'discount_amount' then merged_value end) as discount_amount,
+        {{ portable_json_group_object('field', 'merged_from') }} as value_sources
+    from merged
+    group by record_key
+),
+
+final as (
+    select
+        pairs.record_key,
+        pairs.company,
+        pairs.parent_key,
+        pairs.crm_id,
+        pairs.erp_key,
+        pairs.presence,
+        pivoted.product_number,
+        cast(pivoted.quantity as decimal(18, 4)) as quantity,
+        pivoted.unit,
+        cast(pivoted.unit_price as decimal(18, 4)) as unit_price,
+        cast(pivoted.discount_amount as decimal(18, 4)) as discount_amount,
+        pivoted.value_sources
+    from pairs
+    inner join pivoted
+        on pairs.record_key = pivoted.record_key
+)
+
+select * from final

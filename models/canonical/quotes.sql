@@ -1,2 +1,46 @@
--- canonical quotes: merged values of both systems (see macros/canonical_table.sql)
-{{ canonical_table('quote') }}
+-- Canonical quotes: one row per quote in either system, each field's merged value in its
+-- canonical type, the record's identity in both systems and which system each value came from.
+-- Columns and where they come from: _canonical.yml (the model's contract).
+with pairs as (
+    -- the record in both systems (int_record_pairs): keys, presence; soft-deleted CRM rows
+    -- with no ERP counterpart are not canonical records
+    select * from {{ ref('int_record_pairs') }}
+    where entity = 'quote' and presence <> 'none'
+),
+
+merged as (
+    -- the three-way merge (int_merge): one row per field, its merged value as canonical text
+    -- and the system it came from
+    select * from {{ ref('int_merge') }}
+    where entity = 'quote'
+),
+
+pivoted as (
+    select
+        record_key,
+        max(case when field = 'name' then merged_value end) as name,
+        max(case when field = 'customer_account' then merged_value end) as customer_account,
+        max(case when field = 'currency' then merged_value end) as currency,
+        {{ portable_json_group_object('field', 'merged_from') }} as value_sources
+    from merged
+    group by record_key
+),
+
+final as (
+    select
+        pairs.record_key,
+        pairs.company,
+        pairs.parent_key,
+        pairs.crm_id,
+        pairs.erp_key,
+        pairs.presence,
+        pivoted.name,
+        pivoted.customer_account,
+        pivoted.currency,
+        pivoted.value_sources
+    from pairs
+    inner join pivoted
+        on pairs.record_key = pivoted.record_key
+)
+
+select * from final

@@ -207,3 +207,20 @@ def test_second_run_writes_only_what_changed_since_the_base(built, tmp_path):
     assert writeback(warehouse, "crm__accounts")[key]["payload"] == {"creditlimit": 1000.0}
     outcomes = dict(rows(warehouse, "select field, outcome from audit.conflicts where record_key = ?", key))
     assert outcomes == {"city": "crm_wins", "credit_limit": "erp_wins"}
+
+
+def test_the_field_map_describes_every_column_a_user_reads(built):
+    """`dbt docs` is the field map: every canonical, audit and writeback model and each of its columns
+    has a description in the yml beside it, and the yml lists exactly the columns the table has."""
+    warehouse, _ = built
+    manifest = json.loads((warehouse.parent / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values()
+              if n["resource_type"] == "model" and n["fqn"][1] in ("canonical", "audit", "writeback")]
+    assert len(models) == 27
+    for node in models:
+        assert node["description"], node["name"]
+        assert [c for c, col in node["columns"].items() if not col["description"]] == [], node["name"]
+        columns = [name for (name,) in rows(
+            warehouse, "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position", node["schema"], node["name"])]
+        assert columns == list(node["columns"]), node["name"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from transform.inputs import dbt_paths
 from transform.runner import dbt_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,14 +34,15 @@ def compiled(tmp_path_factory) -> list[Path]:
                          env=env, capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
     target = Path(args[args.index("--target-path") + 1])
-    models = sorted((target / "compiled" / "p2c" / "models").rglob("*.sql"))
+    # compiled under each model path: models/ and the systems' homes (systems/<system>/models)
+    models = sorted(p for path in dbt_paths("model") for p in (target / "compiled" / "p2c" / path.relative_to(ROOT)).rglob("*.sql"))
     # unit tests compile under a directory named after their yml file; only models count here
     return [m for m in models if not any(part.endswith(".yml") for part in m.parts)]
 
 
 def test_every_model_is_compiled(compiled):
     names = {m.stem for m in compiled}
-    project_models = {p.stem for p in (ROOT / "models").rglob("*.sql")}
+    project_models = {p.stem for path in dbt_paths("model") for p in path.rglob("*.sql")}
     assert names == project_models
 
 

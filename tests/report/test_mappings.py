@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from p2c import mappings
 from p2c.cli import app
 from p2c_core.settings import PROJECT_DIR
+from transform.inputs import dbt_paths
 
 runner = CliRunner()
 
@@ -56,8 +57,9 @@ def test_a_new_customer_gets_the_constants_and_template_defaults_of_the_model(co
 
 def test_changing_a_seed_changes_the_map(compiled, tmp_path):
     project = tmp_path / "project"
-    for part in ("seeds", "models", "macros"):
-        shutil.copytree(PROJECT_DIR / part, project / part)
+    dbt_dirs = [*dbt_paths("model"), *dbt_paths("macro"), PROJECT_DIR / "seeds"]  # models/, macros/, systems/<system>/...
+    for path in dbt_dirs:
+        shutil.copytree(path, project / path.relative_to(PROJECT_DIR))
     shutil.copy(PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
     before = mappings.field_mappings(project, compiled, "customer")
     assert "PrimaryContactPhone" in _by_target(before, "crm → erp")

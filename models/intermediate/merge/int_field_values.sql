@@ -1,4 +1,5 @@
--- Every mapped field of every usable source row, long: (entity, side, record_key, field, value)
+-- Every mapped field of every usable source row, long: (entity, side, record_key, field, value).
+-- The fields are the canonical models' contract columns (macros/canonical_fields.sql).
 {%- set parts = [] %}
 {%- for entity in canonical_entities() %}
     {%- for side in ['crm', 'erp'] %}
@@ -8,7 +9,7 @@
 
 with values_long as (
     {%- for entity, side, relation in parts %}
-    {%- for field, type in canonical_fields(entity) %}
+    {%- for field in canonical_fields(entity) %}
     select '{{ entity }}' as entity, '{{ side }}' as side, source_id, '{{ field }}' as field,
            cast({{ field }} as varchar) as value
     from {{ relation }}

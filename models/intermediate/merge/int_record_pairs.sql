@@ -51,9 +51,10 @@ paired as (
         erp.source_id as erp_key,
         crm.target_key as crm_target_key,
         erp.target_key as erp_target_key,
-        -- how to address the record in the other system before it exists there
-        crm.counterpart_key as erp_create_key,
-        erp.counterpart_key as crm_create_key,
+        -- how to address the record in the other system before it exists there: that system
+        -- builds its own key from the record's canonical key parts (macros/system_keys.sql)
+        {{ system_create_key('erp', 'crm') }} as erp_create_key,
+        {{ system_create_key('crm', 'erp') }} as crm_create_key,
         crm.etag as crm_etag,
         erp.etag as erp_etag,
         crm.modified_at as crm_modified_at,

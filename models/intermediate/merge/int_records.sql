@@ -10,8 +10,8 @@
 with sides as (
     {%- for relation in sides %}
     select
-        entity, side, entity_set, source_id, record_key as natural_record_key, natural_key, company,
-        parent_key, target_key, cast(counterpart_key as varchar) as counterpart_key, etag,
+        entity, side, entity_set, source_id, record_key as natural_record_key, natural_key,
+        header_number, line_number, company, parent_key, target_key, etag,
         modified_at, is_deleted, is_active, is_primary, reason, reason_detail
     from {{ relation }}
     {% if not loop.last %}union all{% endif %}

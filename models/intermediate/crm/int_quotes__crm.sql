@@ -1,6 +1,0 @@
--- CRM quotes in the canonical vocabulary, keyed within their mapped legal entity
-{% call crm_document_header('quote', 'quotes', id='quote_id', number='quote_number', erp_number='SalesQuotationNumber') %}
-        {{ canonical_text('quote_name') }} as name,
-        customer_account,
-        currency_code as currency
-{% endcall %}
