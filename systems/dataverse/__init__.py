@@ -1,0 +1,29 @@
+"""Dataverse (Dynamics 365 Sales): the system that plays the CRM role.
+
+Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), the writer
+(:mod:`.writer`, with GUID look-ups in :mod:`.lookups`). dbt files go under ``models/`` and
+``macros/`` here.
+"""
+
+from __future__ import annotations
+
+from systems.dataverse import entities, writer
+from systems.system import System
+
+
+def _source(client, entities=None, on_page=None, **options):
+    from systems.dataverse.source import dataverse_source  # dlt's import is slow: on first use
+
+    return dataverse_source(client, entities, on_page, **options)
+
+
+SYSTEM = System(
+    name="dataverse",
+    role="crm",
+    title="Dataverse (Dynamics 365 Sales)",
+    entities=entities.ENTITIES,
+    page_size=entities.PAGE_SIZE,
+    source=_source,
+    writer=writer.DataverseWriter,
+    limits=writer.LIMITS,
+)
