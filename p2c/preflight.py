@@ -1,6 +1,7 @@
 """Checks that stop a run before anything is written, each naming the setting to fix.
 
-Connection checks (a token from each system) and the tenant check run before extraction. The
+The role check (``p2c.erp`` names a system p2c knows) runs before the run opens the warehouse;
+connection checks (a token from each system) and the tenant check run before extraction. The
 tenant check reads each system's metadata — Dataverse ``EntityDefinitions`` (attributes, alternate
 keys, ``ChangeTrackingEnabled``) and F&O ``$metadata`` — and lists every column, key or setting p2c
 needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The organisation
@@ -29,14 +30,21 @@ COMPANY_MAP = SEEDS_DIR / "company_map.csv"
 TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check names
 
 
-def connections() -> None:
-    """Check which system plays each role (``p2c.erp``), resolve both connections and fetch a token from each."""
+def roles() -> None:
+    """Which system plays each role: ``p2c.erp`` must name one (a ``ConfigError`` naming it and the
+    valid values otherwise); checked before the run opens the warehouse."""
     import systems
-    from p2c_core.connection import resolve_connection
-    from p2c_core.http import preflight
 
     systems.check()
-    for role in systems.ROLES:
+
+
+def connections() -> None:
+    """Check which system plays each role, resolve both connections and fetch a token from each."""
+    from p2c_core.connection import ROLES, resolve_connection
+    from p2c_core.http import preflight
+
+    roles()
+    for role in ROLES:
         preflight(resolve_connection(role))
 
 

@@ -54,7 +54,9 @@ def system_for(role: Role) -> System:
     name, found = choice(role), candidates(role)
     if name not in found:
         setting = CHOSEN_BY[role][0]
-        raise ConfigError(setting, f"{name!r} is not a system p2c can use as the {role.upper()}; valid: {', '.join(found)}")
+        env = setting.upper().replace(".", "__")
+        raise ConfigError(setting, f"{name!r} is not a system that can play the {role.upper()} role; valid: "
+                                   f"{', '.join(found)} (set [{setting.split('.')[0]}] {setting.split('.')[1]} in .dlt/config.toml, or {env})")
     return found[name]
 
 
