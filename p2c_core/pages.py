@@ -34,7 +34,7 @@ import re
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Iterator, Sequence
 
 import orjson
 import pyarrow as pa
@@ -55,6 +55,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
 }
 
+OnPage = Callable[[str, int], None]  # (entity set, rows in the page): a source's progress callback
 ETAG = "@odata.etag"
 DELETED_MARK = b"$deletedEntity"  # in the @odata.context of a change-tracking deletion
 DLT_ID = "_dlt_id"
@@ -333,3 +334,38 @@ def with_dlt_id(table: pa.Table) -> pa.Table:
         table = table.drop_columns([DLT_ID])
     ids = pa.array(generate_dlt_ids(table.num_rows), pa.string())
     return table.append_column(pa.field(DLT_ID, pa.string(), nullable=False), ids)
+
+
+def entity_source(
+    name: str,
+    entities: Sequence[EntitySpec],
+    selected: Sequence[str] | None,
+    pages: Callable[[EntitySpec], Iterator[pa.Table]],
+    *,
+    write_disposition: Callable[[EntitySpec], str],
+    parallelized: bool = True,
+):
+    """A dlt source ``name`` built from an entity table: one resource per entity set (``selected``:
+    only those; None: all), table = the entity's table, keyed on its primary key, its pages
+    ``pages(entity)`` (Arrow tables that carry their own ``_dlt_id``)."""
+    import dlt
+
+    def resource(entity: EntitySpec):
+        def read() -> Iterator[pa.Table]:
+            yield from pages(entity)
+
+        return dlt.resource(
+            read,
+            name=entity.table,
+            table_name=entity.table,
+            primary_key=list(entity.primary_key),
+            columns=DLT_ID_HINT,
+            write_disposition=write_disposition(entity),
+            parallelized=parallelized,
+        )
+
+    @dlt.source(name=name, max_table_nesting=0)
+    def source():
+        return [resource(e) for e in entities if selected is None or e.entity_set in selected]
+
+    return source()

@@ -42,7 +42,7 @@ class WritebackConfig:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     ref_chunk: int = 50  # alternate keys per $filter lookup (keeps the URL short)
-    lookup_binding: str = "guid"  # "guid" | "alternate_key" (reverse_etl.binding)
+    lookup_binding: str = "guid"  # "guid" | "alternate_key" (systems.dataverse.lookups)
 
     def __post_init__(self) -> None:
         for entity_set, mode in self.modes.items():

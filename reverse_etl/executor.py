@@ -43,10 +43,6 @@ class Operation:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def role(self) -> str:
-        return self.row.target_system
-
-    @property
     def method(self) -> str:
         return self.request.method
 

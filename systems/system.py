@@ -13,8 +13,9 @@ system-agnostic: they see :class:`Request` values.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from p2c_core.connection import Role
 from p2c_core.entity import EntitySpec
@@ -90,7 +91,19 @@ class Writer(Protocol):
         """The id a successful write gave the record (a created Dataverse record's GUID), else None."""
 
 
-# (fetch, warehouse connection, *, ref_chunk, lookup_binding) → a Writer
+def imported(path: str) -> Callable[..., Any]:
+    """The function ``module:name``, imported on its first call: a source module imports dlt, which
+    is slow, and a look-up in the registry needs none of it."""
+    module, _, name = path.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = path
+    return call
+
+
+# (fetch, warehouse connection, *, dataset, ref_chunk, lookup_binding) → a Writer
 WriterFactory = Callable[..., Writer]
 SourceFactory = Callable[..., Any]  # (client, entities, on_page, *, name, full_reload, loaded_tables, parallelized) → dlt source
 
@@ -113,16 +126,7 @@ class System:
         """The system's dlt source, named after its role (so the pipeline's state and dataset stay the role's)."""
         return self.source(client, entities, on_page, name=self.role, **options)
 
-    def entity(self, entity_set: str) -> EntitySpec:
-        for entity in self.entities:
-            if entity.entity_set == entity_set:
-                return entity
-        raise KeyError(f"{entity_set} is not an entity set of {self.title}")
-
     def canonical(self, entity_set: str) -> str:
         """The canonical entity a set feeds; a reference set counts under its own name."""
         found = [e.canonical for e in self.entities if e.entity_set == entity_set]
         return (found[0] if found else None) or entity_set
-
-    def entity_sets(self) -> Iterable[str]:
-        return (e.entity_set for e in self.entities)

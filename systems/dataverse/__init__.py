@@ -8,13 +8,7 @@ Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), 
 from __future__ import annotations
 
 from systems.dataverse import entities, writer
-from systems.system import System
-
-
-def _source(client, entities=None, on_page=None, **options):
-    from systems.dataverse.source import dataverse_source  # dlt's import is slow: on first use
-
-    return dataverse_source(client, entities, on_page, **options)
+from systems.system import System, imported
 
 
 SYSTEM = System(
@@ -23,7 +17,7 @@ SYSTEM = System(
     title="Dataverse (Dynamics 365 Sales)",
     entities=entities.ENTITIES,
     page_size=entities.PAGE_SIZE,
-    source=_source,
+    source=imported("systems.dataverse.source:dataverse_source"),
     writer=writer.DataverseWriter,
     limits=writer.LIMITS,
 )

@@ -32,7 +32,7 @@ import logging
 import threading
 from datetime import date, datetime, timezone
 from functools import partial
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import dlt
 import httpx
@@ -40,12 +40,11 @@ import pyarrow as pa
 
 from p2c_core.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
 from p2c_core.entity import DELETED_COLUMN, EntitySpec, snake
-from p2c_core.pages import DLT_ID_HINT, absent_columns, page_table, parse_page, with_dlt_id
+from p2c_core.pages import OnPage, absent_columns, entity_source, page_table, parse_page, with_dlt_id
 from systems.dataverse.entities import ENTITIES, LOOKUP_TABLE_ANNOTATION, PAGE_SIZE
 
 log = logging.getLogger("p2c.extract.dataverse")
 
-OnPage = Callable[[str, int], None]  # (entity set, rows in the page)
 DELTA_STATE = "delta_link"
 DELETED_CONTEXT = "$deletedEntity"
 # a refused delta link: Dataverse answers 400 (expired version stamp) — or 404/410 elsewhere
@@ -256,25 +255,11 @@ def dataverse_source(
 
     ``loaded_tables``: the tables the warehouse already holds (``None``: assume all of them).
     """
-    chosen = [e for e in ENTITIES if entities is None or e.entity_set in entities]
     report = on_page or (lambda entity, rows: None)
 
-    def resource(entity: EntitySpec):
-        def pages() -> Iterator[pa.Table]:
-            yield from entity_pages(entity, client, report, loaded_tables is None or entity.table in loaded_tables, full_reload)
+    def pages(entity: EntitySpec) -> Iterator[pa.Table]:
+        loaded = loaded_tables is None or entity.table in loaded_tables
+        return entity_pages(entity, client, report, loaded, full_reload)
 
-        return dlt.resource(
-            pages,
-            name=entity.table,
-            table_name=entity.table,
-            primary_key=list(entity.primary_key),
-            columns=DLT_ID_HINT,
-            write_disposition="merge",
-            parallelized=parallelized,
-        )
-
-    @dlt.source(name=name, max_table_nesting=0)
-    def dataverse():
-        return [resource(e) for e in chosen]
-
-    return dataverse()
+    return entity_source(name, ENTITIES, entities, pages, write_disposition=lambda entity: "merge",
+                         parallelized=parallelized)

@@ -7,13 +7,7 @@ Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), 
 from __future__ import annotations
 
 from systems.finops import entities, writer
-from systems.system import System
-
-
-def _source(client, entities=None, on_page=None, **options):
-    from systems.finops.source import finops_source  # dlt's import is slow: on first use
-
-    return finops_source(client, entities, on_page, **options)
+from systems.system import System, imported
 
 
 SYSTEM = System(
@@ -22,7 +16,7 @@ SYSTEM = System(
     title="Finance & Operations",
     entities=entities.ENTITIES,
     page_size=entities.PAGE_SIZE,
-    source=_source,
+    source=imported("systems.finops.source:finops_source"),
     writer=writer.FinOpsWriter,
     limits=writer.LIMITS,
     company_of=writer.company_of,

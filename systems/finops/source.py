@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 from functools import partial
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import dlt
 import httpx
@@ -31,12 +31,11 @@ import pyarrow.compute as pc
 
 from p2c_core.odata import iter_pages
 from p2c_core.entity import EntitySpec, snake
-from p2c_core.pages import DLT_ID_HINT, page_table, parse_page
+from p2c_core.pages import OnPage, entity_source, page_table, parse_page
 from systems.finops.entities import ENTITIES, PAGE_SIZE
 
 log = logging.getLogger("p2c.extract.finops")
 
-OnPage = Callable[[str, int], None]
 MODIFIED_STATE = "modified_since"
 HEADERS = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
 
@@ -75,25 +74,8 @@ def finops_source(
 ) -> dlt.sources.DltSource:
     """The source ``name`` (the role F&O plays) over ``client`` (see :func:`p2c_core.http.make_client`);
     ``entities`` selects collections. ``loaded_tables`` is not needed: nothing is looked up in the warehouse."""
-    chosen = [e for e in ENTITIES if entities is None or e.entity_set in entities]
     report = on_page or (lambda entity, rows: None)
-
-    def resource(entity: EntitySpec):
-        def pages() -> Iterator[pa.Table]:
-            yield from entity_pages(entity, client, report, full_reload)
-
-        return dlt.resource(
-            pages,
-            name=entity.table,
-            table_name=entity.table,
-            primary_key=list(entity.primary_key),
-            columns=DLT_ID_HINT,
-            write_disposition="merge" if entity.modified_column else "replace",
-            parallelized=parallelized,
-        )
-
-    @dlt.source(name=name, max_table_nesting=0)
-    def finops():
-        return [resource(e) for e in chosen]
-
-    return finops()
+    return entity_source(
+        name, ENTITIES, entities, lambda entity: entity_pages(entity, client, report, full_reload),
+        write_disposition=lambda entity: "merge" if entity.modified_column else "replace", parallelized=parallelized,
+    )
