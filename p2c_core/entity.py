@@ -112,6 +112,10 @@ class EntitySpec:
             if lookup_name(name) != name
         }
 
+    @cached_property
+    def _known(self) -> dict[str, frozenset]:
+        return dict(self.known_values)
+
     def known(self, column: str) -> frozenset | None:
         """The values p2c takes for ``column`` (None: any value)."""
-        return dict(self.known_values).get(column)
+        return self._known.get(column)
