@@ -1,4 +1,5 @@
-"""The ``crm`` dlt source as a plain dlt pipeline script, as ``dlt init`` lays one out.
+"""The CRM role's dlt source (``crm``: the source of the system playing it, Dataverse) as a plain
+dlt pipeline script, as ``dlt init`` lays one out.
 
 Runs without the p2c CLI::
 

@@ -1,4 +1,5 @@
-"""The ``erp`` dlt source as a plain dlt pipeline script, as ``dlt init`` lays one out.
+"""The ERP role's dlt source (``erp``: the source of the system playing it,
+``p2c.erp``, default Finance & Operations) as a plain dlt pipeline script, as ``dlt init`` lays one out.
 
 Runs without the p2c CLI::
 

@@ -58,7 +58,7 @@ def _peak_mb() -> float:
 def phase_floor(workers: int) -> dict:
     """Bare httpx paging + orjson parse of every entity set of both systems."""
     from p2c_core.connection import resolve_connection
-    from pipelines.settings import CRM_PAGE_SIZE, ENTITIES, ERP_PAGE_SIZE
+    from systems import ROLES, system_for
 
     def read_all(system: str) -> int:
         conn = resolve_connection(system)
@@ -67,7 +67,7 @@ def phase_floor(workers: int) -> dict:
             data={"grant_type": "client_credentials", "client_id": conn.client_id,
                   "client_secret": conn.client_secret, "scope": conn.scope},
         ).json()["access_token"]
-        size = CRM_PAGE_SIZE if system == "crm" else ERP_PAGE_SIZE
+        size = system_for(system).page_size
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Prefer": f"odata.maxpagesize={size}"}
         params = {} if system == "crm" else {"cross-company": "true"}
         with httpx.Client(base_url=conn.base_url, headers=headers, timeout=300) as client:
@@ -81,10 +81,10 @@ def phase_floor(workers: int) -> dict:
                 return rows
 
             with ThreadPoolExecutor(workers) as pool:
-                return sum(pool.map(read, [e.entity_set for e in ENTITIES[system]]))
+                return sum(pool.map(read, [e.entity_set for e in system_for(system).entities]))
 
     started = time.perf_counter()
-    rows = sum(read_all(system) for system in ("crm", "erp"))
+    rows = sum(read_all(system) for system in ROLES)
     return {"rows": rows, "seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}
 
 

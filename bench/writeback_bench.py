@@ -31,7 +31,8 @@ from p2c_core.odata import iter_pages
 from reverse_etl.apply import Writeback
 from reverse_etl.clients import make_clients
 from reverse_etl.config import WritebackConfig
-from reverse_etl.keys import crm_key_segment, erp_key_segment
+from systems.dataverse.writer import key_segment as crm_key_segment
+from systems.finops.writer import key_segment as erp_key_segment
 from reverse_etl.plan import WriteRow
 
 

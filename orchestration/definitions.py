@@ -50,12 +50,10 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from p2c.lock import LockHeld, run_lock
 from p2c.run import EXIT_LOCKED, EXIT_OK, RunSummary, StageRecord, default_pipeline, execute_stage, record_stage
 from p2c_core import settings, warehouse as p2c_warehouse
-from p2c_core.connection import SYSTEMS, System
+from p2c_core.connection import ROLES, Role
 from p2c_core.runs import new_run_id
-from pipelines.crm import crm_source
-from pipelines.erp import erp_source
 from pipelines.extract import extract_stage, make_pipeline
-from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
+from systems import system_for
 from transform.runner import dbt_args, run_dbt
 from transform.stage import TransformResult, nightly_dbt_args, summarize_run_results, transform_stage
 
@@ -64,7 +62,6 @@ TIMEZONE = os.environ.get("P2C_DAGSTER_TIMEZONE", "UTC")
 WRITEBACK_CHECK = "every_record_written"
 # dbt-core's executable beside this interpreter (a venv need not be on PATH under `dagster dev`)
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt")) if Path(sys.executable).with_name("dbt").exists() else "dbt"
-ENTITIES = {"crm": CRM_ENTITIES, "erp": ERP_ENTITIES}
 
 
 # --- run id and bookkeeping -------------------------------------------------------------------
@@ -156,11 +153,12 @@ class RawTableTranslator(DagsterDltTranslator):
         )
 
 
-def _dlt_asset(system: System) -> dg.AssetsDefinition:
-    by_table = {e.table: e.entity_set for e in ENTITIES[system]}
+def _dlt_asset(system: Role) -> dg.AssetsDefinition:
+    """The multi-asset of one role's raw tables, from the source of the system playing it."""
+    by_table = {e.table: e.entity_set for e in system_for(system).entities}
     # the source and pipeline only describe the assets here (the resources' HTTP client is never
     # used: the step runs p2c's extract runner, which opens its own)
-    source = crm_source(None) if system == "crm" else erp_source(None)  # type: ignore[arg-type]
+    source = system_for(system).dlt_source(None)  # type: ignore[arg-type]
 
     @dlt_assets(
         dlt_source=source,
@@ -291,7 +289,7 @@ def p2c_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 # --- the code location --------------------------------------------------------------------------
 
-ASSETS = [*(_dlt_asset(system) for system in SYSTEMS), dbt_build, p2c_writeback, p2c_report]
+ASSETS = [*(_dlt_asset(role) for role in ROLES), dbt_build, p2c_writeback, p2c_report]
 nightly = dg.define_asset_job("p2c_nightly", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor)
 nightly_schedule = dg.ScheduleDefinition(name="p2c_nightly_schedule", job=nightly, cron_schedule=CRON,
                                          execution_timezone=TIMEZONE)

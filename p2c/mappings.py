@@ -26,7 +26,8 @@ import jinja2
 import sqlglot
 from sqlglot import exp
 
-SYSTEMS = ("crm", "erp")
+from systems import ROLES, other
+
 COLUMNS = (
     "entity", "direction", "target_set", "target_field", "source_set", "source_field", "canonical_field",
     "value_map", "transformation", "owner", "policy", "when", "model",
@@ -328,20 +329,20 @@ def field_mappings(project: Path, compiled: dict[str, str], entity: str | None =
         if entity and not matches(ent, entity):
             continue
         policy = policies.get(name, "owner_wins")
-        sets = {s: ent.get(f"{s}_set", "") for s in SYSTEMS}
-        origins: dict[str, str | None] = {s: intermediate_for(compiled, name, s) for s in SYSTEMS}
+        sets = {s: ent.get(f"{s}_set", "") for s in ROLES}
+        origins: dict[str, str | None] = {s: intermediate_for(compiled, name, s) for s in ROLES}
         for fm in (r for r in field_map if r["entity"] == name):
             owner = owners.get((name, fm["field"]), ent.get("master", ""))
-            for target in SYSTEMS:
-                source = "erp" if target == "crm" else "crm"
+            for target in ROLES:
+                source = other(target)
                 attribute = fm.get(f"{target}_attribute", "")
                 if not attribute or owner == target:  # a field is written only with its owner's value
                     continue
                 origin = trace(origins[source], fm["field"], compiled) if origins[source] else Origin((), (), "")
                 maps = [m for m in (*origin.lookups, fm.get(f"{target}_value_map", "")) if m]
                 shaping = [origin.shaping] if origin.shaping else []
-                if fm.get("crm_bind") and target == "crm":
-                    shaping.append(f"lookup bound as {fm['crm_bind']}")
+                if fm.get(f"{target}_bind"):
+                    shaping.append(f"lookup bound as {fm[f'{target}_bind']}")
                 elif fm.get(f"{target}_type") in ("decimal", "int", "bool"):
                     shaping.append(f"sent as {fm[f'{target}_type']}")
                 call = calls.get((name, target))
@@ -359,7 +360,7 @@ def field_mappings(project: Path, compiled: dict[str, str], entity: str | None =
         for (call_entity, target), call in calls.items():
             if call_entity != name:
                 continue
-            source = "erp" if target == "crm" else "crm"
+            source = other(target)
             for kind, key in (("create", "create_defaults"), ("deactivate", "deactivate_payload")):
                 if not call.get(key):
                     continue

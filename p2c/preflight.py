@@ -1,6 +1,7 @@
 """Checks that stop a run before anything is written, each naming the setting to fix.
 
-Connection checks (a token from each system) and the tenant check run before extraction. The
+The role check (``p2c.erp`` names a system p2c knows) runs before the run opens the warehouse;
+connection checks (a token from each system) and the tenant check run before extraction. The
 tenant check reads each system's metadata — Dataverse ``EntityDefinitions`` (attributes, alternate
 keys, ``ChangeTrackingEnabled``) and F&O ``$metadata`` — and lists every column, key or setting p2c
 needs that the tenant lacks, with the fix (``p2c doctor`` prints the same list). The checks that
@@ -21,13 +22,22 @@ from p2c_core.errors import ConfigError
 TENANT_SETTING = "tenant metadata"  # what a ConfigError of the tenant check names
 
 
+def roles() -> None:
+    """Which system plays each role: ``p2c.erp`` must name one (a ``ConfigError`` naming it and the
+    valid values otherwise); checked before the run opens the warehouse."""
+    import systems
+
+    systems.check()
+
+
 def connections() -> None:
-    """Resolve both connections and fetch a token from each."""
-    from p2c_core.connection import SYSTEMS, resolve_connection
+    """Check which system plays each role, resolve both connections and fetch a token from each."""
+    from p2c_core.connection import ROLES, resolve_connection
     from p2c_core.http import preflight
 
-    for system in SYSTEMS:
-        preflight(resolve_connection(system))
+    roles()
+    for role in ROLES:
+        preflight(resolve_connection(role))
 
 
 def before_run() -> None:
@@ -47,31 +57,32 @@ def _entity_definitions_query(entity_sets: list[str]) -> dict[str, str]:
 
 def crm_problems(definitions: list[dict[str, Any]]) -> list[str]:
     """What the CRM tenant lacks, from its EntityDefinitions rows (pure)."""
-    from pipelines.settings import CRM_ALTERNATE_KEYS, CRM_CUSTOM_PREFIX, CRM_ENTITIES
+    from p2c_core.entity import lookup_name
+    from systems.dataverse.entities import ALTERNATE_KEYS, CUSTOM_PREFIX, ENTITIES
 
     by_set = {d.get("EntitySetName"): d for d in definitions}
     problems = []
-    for entity in CRM_ENTITIES:
+    for entity in ENTITIES:
         found = by_set.get(entity.entity_set)
         if found is None:
             problems.append(f"CRM {entity.entity_set}: no table has this entity set name — install the table or "
-                            f"remove it from pipelines/settings.py")
+                            f"remove it from systems/dataverse/entities.py")
             continue
         table = found.get("LogicalName") or entity.entity_set
         attributes = {a.get("LogicalName") for a in found.get("Attributes") or []}
         for column in entity.columns:
-            name = column.removeprefix("_").removesuffix("_value") if column.startswith("_") else column
+            name = lookup_name(column)
             if name in attributes:
                 continue
-            if name.startswith(CRM_CUSTOM_PREFIX):
+            if name.startswith(CUSTOM_PREFIX):
                 fix = f"add the custom column {name} to the {table} table (import the p2c solution, or create it)"
             else:
-                fix = f"the tenant has no {name} on {table}: remove it from the {entity.entity_set} columns in pipelines/settings.py"
+                fix = f"the tenant has no {name} on {table}: remove it from the {entity.entity_set} columns in systems/dataverse/entities.py"
             problems.append(f"CRM {entity.entity_set}: column {name} is missing — {fix}")
         if not found.get("ChangeTrackingEnabled"):
             problems.append(f"CRM {entity.entity_set}: change tracking is off — enable Track changes on the {table} "
                             "table (Power Apps: Tables > table > Properties > Advanced options)")
-        wanted = CRM_ALTERNATE_KEYS.get(entity.entity_set)
+        wanted = ALTERNATE_KEYS.get(entity.entity_set)
         if wanted:
             keys = {tuple(sorted(k.get("KeyAttributes") or ())): k for k in found.get("Keys") or []}
             key = keys.get(tuple(sorted(wanted)))
@@ -87,7 +98,7 @@ def crm_problems(definitions: list[dict[str, Any]]) -> list[str]:
 
 def erp_problems(csdl: bytes) -> list[str]:
     """What the F&O environment lacks, from its CSDL ``$metadata`` (pure)."""
-    from pipelines.settings import ERP_ENTITIES
+    from systems.finops.entities import ENTITIES
 
     try:
         root = ET.fromstring(csdl)
@@ -104,7 +115,7 @@ def erp_problems(csdl: bytes) -> list[str]:
         elif tag == "EntitySet":
             sets[element.get("Name", "")] = element.get("EntityType", "").rsplit(".", 1)[-1]
     problems = []
-    for entity in ERP_ENTITIES:
+    for entity in ENTITIES:
         if entity.entity_set not in sets:
             problems.append(f"ERP {entity.entity_set}: the data entity is not public (not in $metadata) — "
                             "enable it, or check the F&O version (see README)")
@@ -113,7 +124,7 @@ def erp_problems(csdl: bytes) -> list[str]:
         for column in entity.columns:
             if column not in fields:
                 problems.append(f"ERP {entity.entity_set}: field {column} is missing — extend the data entity, or remove "
-                                f"{column} from the {entity.entity_set} columns in pipelines/settings.py")
+                                f"{column} from the {entity.entity_set} columns in systems/finops/entities.py")
     return problems
 
 
@@ -122,7 +133,7 @@ def tenant_problems(transports: dict[str, httpx.BaseTransport] | None = None) ->
     from p2c_core.connection import resolve_connection
     from p2c_core.http import make_client
     from p2c_core.odata import PageError, get_page
-    from pipelines.settings import CRM_ENTITIES
+    from systems.dataverse.entities import ENTITIES as CRM_ENTITIES
 
     transports = transports or {}
     problems: list[str] = []

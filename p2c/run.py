@@ -204,7 +204,8 @@ def execute(
 ) -> RunSummary:
     """Run every stage under the lock; never raises for a run that got as far as starting.
 
-    Before it starts it raises :class:`ConfigError` (``P2C_WAREHOUSE`` cannot be written) and
+    Before it starts it raises :class:`ConfigError` (``P2C_WAREHOUSE`` cannot be written, ``p2c.erp``
+    names no system, a bad ``[warehouse]`` setting) and
     :class:`LockHeld` (another run holds the lock).
 
     ``dry_run``: extract and transform only (what ``p2c plan`` refreshes): nothing is written to
@@ -215,6 +216,7 @@ def execute(
     lock_path = lock_path or settings.lock_path()
     summary = RunSummary(run_id=run_id or new_run_id())
     writable_warehouse_dir(warehouse)
+    preflight.roles()  # a p2c.erp that names no system: ConfigError naming it
     wh.current(warehouse).check()  # a bad [warehouse] setting or connection: ConfigError naming it
 
     with run_lock(lock_path, summary.run_id):  # LockHeld propagates: the caller exits 3

@@ -2,15 +2,16 @@
 
 API (shared by the extraction and the writeback)::
 
-    conn = resolve_connection("crm")        # or "erp"
+    conn = resolve_connection("crm")        # a role: "crm" or "erp"
     conn.base_url, conn.token_url, conn.client_id, conn.scope, conn.tenant
     conn.client_secret                      # never shown by repr() / str()
 
-Settings, in dlt's naming (``.dlt/config.toml``, ``.dlt/secrets.toml`` or environment variables
+A connection is per role (``[sources.crm]``, ``[sources.erp]``): the connection of whichever
+system plays the role (the registry, :mod:`systems`, says which). Settings, in dlt's naming (``.dlt/config.toml``, ``.dlt/secrets.toml`` or environment variables
 such as ``SOURCES__CRM__CREDENTIALS__CLIENT_SECRET``)::
 
-    [sources.<system>]              base_url          required (service root, e.g. …/api/data/v9.2/)
-    [sources.<system>.credentials]  tenant            required unless token_url is set
+    [sources.<role>]                base_url          required (service root, e.g. …/api/data/v9.2/)
+    [sources.<role>.credentials]    tenant            required unless token_url is set
                                     client_id         required
                                     client_secret     required (a secret)
                                     token_url         default: Entra ID's v2 endpoint for the tenant
@@ -27,17 +28,18 @@ from urllib.parse import urlsplit
 
 from p2c_core.errors import ConfigError
 
-System = Literal["crm", "erp"]
-SYSTEMS: tuple[System, ...] = ("crm", "erp")
+# the roles a system plays in the merge; each has one connection, one dlt pipeline and one raw dataset
+Role = Literal["crm", "erp"]
+ROLES: tuple[Role, ...] = ("crm", "erp")
 
 ENTRA_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 
 
 @dataclass(frozen=True)
 class Connection:
-    """Where a system lives and how to get a token for it."""
+    """Where the system of a role lives and how to get a token for it."""
 
-    system: System
+    system: Role  # the role (its settings are [sources.<role>])
     base_url: str
     token_url: str
     client_id: str
@@ -70,10 +72,10 @@ def _check_url(setting: str, url: str) -> str:
     return url
 
 
-def resolve_connection(system: System) -> Connection:
-    """Read ``[sources.<system>]`` from dlt config/secrets; raise ``ConfigError`` naming what is missing."""
-    if system not in SYSTEMS:
-        raise ConfigError("system", f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}")
+def resolve_connection(system: Role) -> Connection:
+    """Read ``[sources.<role>]`` from dlt config/secrets; raise ``ConfigError`` naming what is missing."""
+    if system not in ROLES:
+        raise ConfigError("system", f"unknown system {system!r}; expected one of {', '.join(ROLES)}")
     prefix = f"sources.{system}"
     cred = f"{prefix}.credentials"
 

@@ -37,6 +37,30 @@ class PageError(RuntimeError):
         super().__init__(f"{entity}: GET {url} failed: {detail}")
 
 
+class RequestFailed(RuntimeError):
+    """A GET the service refused, or left unanswered, after every attempt; ``response`` holds the
+    service's last answer (``None``: the connection failed)."""
+
+    def __init__(self, message: str, response: Any = None) -> None:  # a p2c_core.multipart.PartResponse
+        super().__init__(message)
+        self.response = response
+
+
+def error_of(response) -> tuple[str | None, str | None]:
+    """The service's own error code and message from an OData error body (a ``PartResponse``)."""
+    if response is None:
+        return None, None
+    body = response.json()
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        message = err.get("message") or ""
+        inner = err.get("innererror")
+        if isinstance(inner, dict) and inner.get("message") and inner["message"] not in message:
+            message = f"{message} ({inner['message']})" if message else inner["message"]
+        return (err.get("code") or None), (message or None)
+    return None, (response.text[:1000] or response.reason or None)
+
+
 def _service_error(response: httpx.Response) -> tuple[str, str | None]:
     try:
         error = orjson.loads(response.content).get("error") or {}

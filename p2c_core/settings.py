@@ -20,14 +20,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from p2c_core.connection import ROLES
+
 DEFAULT_WAREHOUSE = Path("warehouse") / "p2c.duckdb"
 
 # the repository root: the dbt project, its profile and seeds live here
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
-# dlt pipeline and dataset names (``dlt pipeline --pipelines-dir <dir> p2c_crm info``)
-PIPELINE_NAMES = {"crm": "p2c_crm", "erp": "p2c_erp"}
-DATASET_NAMES = {"crm": "crm_raw", "erp": "erp_raw"}
+# dlt pipeline and dataset names per role (``dlt pipeline --pipelines-dir <dir> p2c_crm info``)
+PIPELINE_NAMES = {role: f"p2c_{role}" for role in ROLES}
+DATASET_NAMES = {role: f"{role}_raw" for role in ROLES}
 
 
 def shown(path: Path) -> str:

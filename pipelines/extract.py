@@ -2,16 +2,17 @@
 
 API::
 
-    results = run_extract(["crm", "erp"], on_page=callback)   # -> list[ExtractResult]
+    results = run_extract(["crm", "erp"], on_page=callback)   # roles -> list[ExtractResult]
 
-Each system: resolve its connection (``p2c_core.connection``), fetch a token (a wrong secret or
-an unreachable token URL raises ``p2c_core.errors.ConfigError`` before anything is read), then run its
-pipeline: pipeline ``p2c_<system>``, dataset ``<system>_raw``, destination the configured
+Each role: resolve its connection (``p2c_core.connection``), fetch a token (a wrong secret or
+an unreachable token URL raises ``p2c_core.errors.ConfigError`` before anything is read), then run
+the dlt source of the system playing it (``systems.system_for(role)``) in the role's pipeline:
+pipeline ``p2c_<role>``, dataset ``<role>_raw``, destination the configured
 warehouse (``p2c_core.warehouse``: the DuckDB file ``P2C_WAREHOUSE`` or PostgreSQL), working directory ``p2c_core.settings.pipelines_dir()`` — so
 ``dlt pipeline --pipelines-dir <dir> p2c_crm info|trace|failed-jobs`` shows the last run.
 On DuckDB one connection to the warehouse serves the whole run (both pipelines, every load job): dlt
 opens and closes the file per load job otherwise, and each close checkpoints the database.
-Pages reach dlt as Arrow tables and load as parquet; entities of a system are read concurrently
+Pages reach dlt as Arrow tables and load as parquet (``p2c_core.pages``); entities of a system are read concurrently
 (dlt's parallelised resources, ``extract.workers`` threads, default 5; HTTP connections bounded by
 ``max_connections``). A page the service fails after retries fails the run with
 :class:`ExtractError` naming the entity and the URL.
@@ -32,20 +33,18 @@ import httpx
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from p2c_core import settings, warehouse
-from p2c_core.connection import System, resolve_connection
+from p2c_core.connection import ROLES, Role, resolve_connection
 from p2c_core.crashpoints import crashpoint
 from p2c_core.errors import ConfigError
 from p2c_core.http import RetryPolicy, make_client, preflight
 from p2c_core.odata import PageError
 from p2c_core.runs import StageOutcome
-from pipelines.crm import crm_source
-from pipelines.erp import erp_source
-from pipelines.settings import CANONICAL_ENTITY
+from systems import system_for
 
-OnPage = Callable[[str, str, int], None]  # (system, entity set, rows in the page)
+OnPage = Callable[[str, str, int], None]  # (role, entity set, rows in the page)
 
 # the contract wants _dlt_load_id and _dlt_id on every raw row: dlt adds the load id at
-# extraction; pages carry their own _dlt_id (pipelines.batches), so the normalizer must not add one
+# extraction; pages carry their own _dlt_id (p2c_core.pages), so the normalizer must not add one
 _DLT_DEFAULTS = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
@@ -54,12 +53,12 @@ _DLT_FORCED = {"NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false"}
 
 
 class ExtractError(RuntimeError):
-    """Extraction failed: the message names the system, the entity and the URL (never a token)."""
+    """Extraction failed: the message names the role, the entity and the URL (never a token)."""
 
 
 @dataclass
 class ExtractResult:
-    system: str
+    system: str  # the role
     rows: dict[str, int] = field(default_factory=dict)  # entity set → rows read (deletions included)
     pages: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -77,8 +76,8 @@ def warehouse_connection() -> Iterator[warehouse.Connection]:
         yield con
 
 
-def make_pipeline(system: System, connection: warehouse.Connection | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of one system, on the configured warehouse (``p2c_core.warehouse``) and the
+def make_pipeline(system: Role, connection: warehouse.Connection | None = None) -> dlt.Pipeline:
+    """The dlt pipeline of one role, on the configured warehouse (``p2c_core.warehouse``) and the
     pipelines dir of ``p2c_core.settings``.
 
     ``connection``: an open connection to the warehouse that dlt borrows (on DuckDB: cursors per
@@ -105,7 +104,7 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 def extract_system(
-    system: System,
+    system: Role,
     *,
     entities: Sequence[str] | None = None,
     on_page: OnPage | None = None,
@@ -116,7 +115,7 @@ def extract_system(
     connection: warehouse.Connection | None = None,
     checked: bool = False,
 ) -> ExtractResult:
-    """Extract one system into its raw dataset; raise ConfigError or ExtractError on failure.
+    """Extract the system playing one role into the role's raw dataset; raise ConfigError or ExtractError on failure.
 
     ``connection``: the run's warehouse connection (:func:`warehouse_connection`); without one the
     system opens its own for the duration of the call. ``checked``: the caller already fetched a
@@ -129,7 +128,7 @@ def extract_system(
 
 
 def _extract_system(
-    system: System,
+    system: Role,
     entities: Sequence[str] | None,
     on_page: OnPage | None,
     transport: httpx.BaseTransport | None,
@@ -165,16 +164,11 @@ def _extract_system(
         except PipelineStepFailed as exc:
             raise ExtractError(f"{system}: loading the package a killed run left failed: {_cause(exc)}") from exc
         loaded = _loaded_tables(system, connection)
-        if system == "crm":
-            source = crm_source(client, entities, page_seen, loaded_tables=loaded)
-        else:
-            source = erp_source(client, entities, page_seen, full_reload=full_reload)
+        source = system_for(system).dlt_source(client, entities, page_seen, loaded_tables=loaded, full_reload=full_reload)
         for resource in source.resources.selected.values():
             if resource.table_name not in loaded:
                 # a first load of a table is a plain insert: no staging copy, no merge/swap
                 resource.apply_hints(write_disposition="append")
-        if full_reload and system == "crm":
-            _forget_delta_links(system)
         pipeline = make_pipeline(system, connection)
         try:
             # dlt's run() = extract → normalize → load; called step by step so a crash can land between them
@@ -196,28 +190,20 @@ def _extract_system(
     return result
 
 
-_tables_lock = threading.Lock()  # the two systems' threads share the run's connection
+_tables_lock = threading.Lock()  # the two roles' threads share the run's connection
 
 
-def _loaded_tables(system: System, connection: warehouse.Connection) -> set[str]:
-    """The raw tables the warehouse holds for ``system``."""
+def _loaded_tables(system: Role, connection: warehouse.Connection) -> set[str]:
+    """The raw tables the warehouse holds for the role ``system``."""
     with _tables_lock:
         return set(connection.tables(settings.DATASET_NAMES[system]))
 
 
-def _forget_delta_links(system: System) -> None:
-    """``--full-reload`` for the CRM: drop the stored delta links so every entity is read whole."""
-    pipeline = make_pipeline(system)
-    with pipeline.managed_state() as state:
-        for resource in state.get("sources", {}).get(system, {}).get("resources", {}).values():
-            resource.pop("delta_link", None)
-
-
 def run_extract(
-    systems: Iterable[System] = ("crm", "erp"),
+    systems: Iterable[Role] = ROLES,
     **options,
 ) -> list[ExtractResult]:
-    """Extract the systems side by side into the warehouse; options as :func:`extract_system`.
+    """Extract the roles' systems side by side into the warehouse; options as :func:`extract_system`.
 
     Both connections are checked first, so a configuration error stops the run before anything
     loads. The two pipelines write different datasets, so they can load at the same time, through
@@ -235,16 +221,17 @@ def run_extract(
 
 
 def extract_stage(
-    run_id: str, systems: Iterable[System] = ("crm", "erp"), entities: Sequence[str] | None = None
+    run_id: str, systems: Iterable[Role] = ROLES, entities: Sequence[str] | None = None
 ) -> StageOutcome:
-    """``p2c run``'s extract stage: both systems; counts ``{"extracted": rows}`` per canonical entity.
+    """``p2c run``'s extract stage: both roles; counts ``{"extracted": rows}`` per canonical entity.
 
-    An orchestrator runs it per system (``systems``) and for the entity sets it selected."""
+    An orchestrator runs it per role (``systems``) and for the entity sets it selected."""
     counts: dict[str, dict[str, int]] = {}
     results = run_extract(systems, entities=entities)
     for result in results:
+        system = system_for(result.system)
         for entity_set, rows in result.rows.items():
-            entity = CANONICAL_ENTITY.get(entity_set, entity_set)
+            entity = system.canonical(entity_set)
             counts.setdefault(entity, {"extracted": 0})["extracted"] += rows
     total = sum(r.total_rows for r in results)
     return StageOutcome(

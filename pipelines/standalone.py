@@ -1,4 +1,4 @@
-"""``<system>_pipeline.py``: one system's dlt pipeline run as a plain script, without the CLI.
+"""``<role>_pipeline.py``: one role's dlt pipeline run as a plain script, without the CLI.
 
 The scripts at the repository root (``crm_pipeline.py``, ``erp_pipeline.py``, the layout
 ``dlt init`` gives a verified source) call :func:`main`, which runs
@@ -14,12 +14,13 @@ import logging
 import sys
 
 from p2c_core import settings, warehouse
-from p2c_core.connection import System
+from p2c_core.connection import Role
 from p2c_core.errors import ConfigError
 from pipelines.extract import ExtractError, extract_system
 
 
-def main(system: System, argv: list[str] | None = None) -> int:
+def main(system: Role, argv: list[str] | None = None) -> int:
+    """Run the source of the system playing the role ``system``."""
     parser = argparse.ArgumentParser(
         prog=f"{system}_pipeline.py",
         description=f"Load the {system} source into dataset {settings.DATASET_NAMES[system]} "

@@ -3,14 +3,14 @@
 For each dependency rank (parents first) and each target system and entity set in it: records
 whose parent did not make it are logged ``waiting`` (naming the parent) and not attempted; the
 rest are sent in ``$batch`` requests; each batch's outcomes are committed with the base they move
-(see :mod:`reverse_etl.store`). The HTTP clients come from ``p2c_core.http.make_client`` (auth,
-token renewal); this module never builds one.
+(see :mod:`reverse_etl.store`). A target system is a role (``crm``, ``erp``); what a request looks
+like and what an answer means is the writer's of the system playing it (``systems.system_for(role)
+.writer``): this module never asks which system it is. The HTTP clients come from
+``p2c_core.http.make_client`` (auth, token renewal); this module never builds one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import random
 import time
 from collections import Counter, defaultdict
@@ -20,23 +20,21 @@ from typing import Callable, Iterator, Mapping, Protocol
 
 import httpx
 
-from p2c_core import sync_schema, warehouse
+from p2c_core import settings, sync_schema, warehouse
 from p2c_core.crashpoints import crashpoint
+from p2c_core.keys import KeyValueError
+from p2c_core.odata import RequestFailed, error_of
 from p2c_core.runs import StageOutcome, book_stage, new_run_id
 from reverse_etl import store
-from reverse_etl.binding import GuidBinder
 from reverse_etl.clients import make_clients
 from reverse_etl.config import WritebackConfig, load_config
-from reverse_etl.executor import BatchExecutor, RequestFailed, Result, get_json
-from reverse_etl.keys import KeyValueError
-from reverse_etl.operations import Operation, build_crm, build_erp, crm_primary_key, erp_create_as_update
+from reverse_etl.executor import BatchExecutor, Operation, Result, get_json
 from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_outcome
-from reverse_etl.resolve import RefResolver, Unresolved, guid_from_entity_id
 from reverse_etl.store import LogEntry
+from systems import ROLES, Unresolved, Writer, system_for
 
 # writeback rows read from the warehouse at a time (a multiple of the $batch sizes)
 PLAN_CHUNK = 5000
-_EXISTS_WORDS = ("already exist", "duplicate", "matching key values")
 
 
 class Progress(Protocol):
@@ -67,23 +65,9 @@ class WritebackResult:
         return not (t["failed"] or t["waiting"] or t["changed_since_extract"])
 
 
-def error_of(response) -> tuple[str | None, str | None]:
-    """The service's own error code and message from an OData error body."""
-    if response is None:
-        return None, None
-    body = response.json()
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        message = err.get("message") or ""
-        inner = err.get("innererror")
-        if isinstance(inner, dict) and inner.get("message") and inner["message"] not in message:
-            message = f"{message} ({inner['message']})" if message else inner["message"]
-        return (err.get("code") or None), (message or None)
-    return None, (response.text[:1000] or response.reason or None)
-
-
-def classify(result: Result) -> str:
-    """written | changed_since_extract | skipped | failed | exists (F&O create of an existing key)."""
+def classify(result: Result, writer: Writer) -> str:
+    """written | changed_since_extract | skipped | failed | exists (a create of an existing key,
+    where the target's creates are not upserts); ``writer`` reads the answers that are its system's."""
     op, status = result.op, result.status
     if status is not None and 200 <= status < 300:
         return "written"
@@ -93,11 +77,7 @@ def classify(result: Result) -> str:
         if status == 412 or (status == 404 and op.headers.get("If-Match", "*") != "*"):
             return "changed_since_extract"  # If-Match failed or the record is gone: next run decides
     if op.kind == "create":
-        _, message = error_of(result.response)
-        if op.system == "crm" and status == 412 and op.headers.get("If-None-Match") == "*":
-            return "skipped"  # create-only and the record exists
-        if op.system == "erp" and (status == 409 or any(w in (message or "").lower() for w in _EXISTS_WORDS)):
-            return "exists"
+        return writer.refused_create(op.request, status, result.response) or "failed"
     return "failed"
 
 
@@ -119,14 +99,13 @@ class Writeback:
         self.run_id = run_id or new_run_id()
         self.progress = progress
         self.book_run = book_run  # False when `p2c run` books the stage in p2c_sync.runs itself
-        self.executors = {s: BatchExecutor(c, s, config, sleep=sleep, rand=rand) for s, c in clients.items()}
-        crm = clients.get("crm")
-        self.resolver = RefResolver(
-            (lambda path, params: get_json(crm, path, params, config, sleep, rand)) if crm else _no_crm,
-            crm_primary_key,
-            config.ref_chunk,
-        )
-        self.binder = GuidBinder(self.conn, self.resolver) if config.lookup_binding == "guid" else None
+        self.executors = {role: BatchExecutor(c, role, config, sleep=sleep, rand=rand) for role, c in clients.items()}
+        self.writers: dict[str, Writer] = {
+            role: system_for(role).writer(
+                _fetch(clients.get(role), config, sleep, rand), self.conn, dataset=settings.DATASET_NAMES[role],
+                ref_chunk=config.ref_chunk, lookup_binding=config.lookup_binding)
+            for role in ROLES
+        }
         self.outcomes: dict[tuple[str, str], str] = {}
         self.result = WritebackResult(self.run_id)
 
@@ -166,7 +145,8 @@ class Writeback:
                 self._book(started, "failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            self.result.http_requests = sum(e.requests_sent for e in self.executors.values()) + self.resolver.queries
+            self.result.http_requests = (sum(e.requests_sent for e in self.executors.values())
+                                         + sum(w.lookups for w in self.writers.values()))
         if self.book_run:
             self._book(started, "ok" if self.result.clean else "partial")
         return self.result
@@ -178,7 +158,7 @@ class Writeback:
         book_stage(self.conn, self.run_id, "writeback", status, started, store.now(), counts, message, statuses)
 
     def _groups(self, rows: list[WriteRow] | None) -> Iterator[tuple[str, list[WriteRow]]]:
-        """(system, rows of one target set) in plan order: dependency rank, then system and set,
+        """(role, rows of one target set) in plan order: dependency rank, then role and set,
         each by record key; rows an entity's mode leaves out are logged as skipped on the way."""
         if rows is not None:
             plan = build_plan(rows, self.config)
@@ -213,7 +193,7 @@ class Writeback:
         if entries:
             self._record(entries)
 
-    def _write_group(self, system: str, rows: list[WriteRow], quarantined: Mapping[tuple[str, str], str]) -> None:
+    def _write_group(self, role: str, rows: list[WriteRow], quarantined: Mapping[tuple[str, str], str]) -> None:
         ready: list[WriteRow] = []
         waiting: list[LogEntry] = []
         for row in rows:
@@ -226,10 +206,11 @@ class Writeback:
             self._record(waiting)
         if not ready:
             return
-        executor = self.executors.get(system)
+        executor = self.executors.get(role)
         if executor is None:
-            raise RuntimeError(f"no connection configured for {system}")
-        ops, early = self._operations(system, ready)
+            raise RuntimeError(f"no connection configured for {role}")
+        writer = self.writers[role]
+        ops, early = self._operations(writer, ready)
         crashpoint("writeback.refs_resolved")
         if early:
             self._record(early)
@@ -238,71 +219,46 @@ class Writeback:
         for results in executor.run(ops):
             entries = []
             for res in results:
-                status = classify(res)
+                status = classify(res, writer)
                 if status == "exists":
                     if res.op.extra.get("uncertain"):
                         # our own earlier attempt went through before the connection failed
-                        followups.append(erp_create_as_update(res.op))
+                        followups.append(Operation(res.op.row, writer.resend_existing(res.op.row), tries=res.op.tries))
                         continue
                     status = "changed_since_extract"  # someone else created it since extraction
-                entries.append(self._entry(res, status))
+                entries.append(self._entry(res, status, writer))
             crashpoint("writeback.after_batch_sent")
             self._record(entries)
             crashpoint("writeback.after_batch_recorded")
         if followups:
             for results in executor.run(followups):
-                self._record([self._entry(res, classify(res)) for res in results])
+                self._record([self._entry(res, classify(res, writer), writer) for res in results])
 
-    def _operations(self, system: str, rows: list[WriteRow]) -> tuple[list[Operation], list[LogEntry]]:
+    def _operations(self, writer: Writer, rows: list[WriteRow]) -> tuple[list[Operation], list[LogEntry]]:
         ops: list[Operation] = []
         early: list[LogEntry] = []
-        if system == "crm":
-            self.resolver.prefetch(r.target_key for r in rows)
-            if self.binder is not None:
-                self.binder.prefetch(r.payload for r in rows)
+        writer.prepare(rows)
         for row in rows:
-            mode = self.config.mode(row.target_set)
             try:
-                if system == "crm":
-                    if self.binder is not None:
-                        row = dataclasses.replace(row, payload=self.binder.bind(row.payload))
-                    ops.append(build_crm(row, self.resolver.substitute(row.target_key), mode))
-                else:
-                    ops.append(build_erp(row, mode))
+                ops.append(Operation(row, writer.request(row, self.config.mode(row.target_set))))
             except Unresolved as exc:
                 early.append(LogEntry(row, row.operation, "waiting", error_code="p2c_parent", error_message=str(exc)))
             except KeyValueError as exc:
                 early.append(LogEntry(row, row.operation, "failed", error_code="p2c_key", error_message=str(exc)))
-            except RequestFailed as exc:  # the CRM did not answer the lookup of a key this record needs
+            except RequestFailed as exc:  # the target did not answer the lookup of a key this record needs
                 code, message = error_of(exc.response)
                 early.append(LogEntry(row, row.operation, "failed", exc.response.status if exc.response else None,
                                       code, f"looking up a referenced record: {message or exc}"))
         return ops, early
 
-    def _entry(self, res: Result, status: str) -> LogEntry:
+    def _entry(self, res: Result, status: str, writer: Writer) -> LogEntry:
         op = res.op
         code, message = (None, None) if status == "written" else error_of(res.response)
         if status != "written" and res.error and not message:
             message = res.error
-        crm_id = None
-        if status == "written" and op.system == "crm":
-            crm_id = self._learn_guid(res)
+        learned = writer.learned_id(op.row, res.response) if status == "written" else None
         return LogEntry(op.row, op.kind if op.kind != "create_as_update" else "create", status,
-                        res.status, code, message, crm_id)
-
-    def _learn_guid(self, res: Result) -> str | None:
-        """A created CRM record's GUID (response body or ``OData-EntityId``), cached for its children."""
-        row, resp = res.op.row, res.response
-        guid = None
-        if resp is not None:
-            body = resp.json()
-            if isinstance(body, dict):
-                guid = body.get(crm_primary_key(row.target_set))
-            guid = guid or guid_from_entity_id(resp.header("OData-EntityId") or resp.header("Location"))
-        guid = guid or row.crm_id
-        if guid:
-            self.resolver.remember(row.target_set, self.resolver.substitute_partial(row.target_key), str(guid))
-        return str(guid).lower() if guid else None
+                        res.status, code, message, learned)
 
 
 def _summary_word(e: LogEntry) -> str:
@@ -316,8 +272,11 @@ def _entity_set_status(counts: Mapping[str, int]) -> str:
     return "partial" if counts.get("failed") or counts.get("waiting") or counts.get("changed_since_extract") else "ok"
 
 
-def _no_crm(path: str, params: dict) -> dict:
-    raise RuntimeError("no CRM connection to resolve references")
+def _fetch(client: httpx.Client | None, config: WritebackConfig, sleep, rand):
+    """A retrying GET against ``client`` for a writer's look-ups (None without a client)."""
+    if client is None:
+        return None
+    return lambda path, params: get_json(client, path, params, config, sleep, rand)
 
 
 def run_writeback(conn, clients: Mapping[str, httpx.Client], config: WritebackConfig, **kw) -> WritebackResult:

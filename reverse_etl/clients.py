@@ -1,4 +1,4 @@
-"""The writeback's HTTP clients: one per system, built by the core's HTTP client.
+"""The writeback's HTTP clients: one per role (the connection of the system playing it), built by the core's HTTP client.
 
 ``p2c_core.connection.resolve_connection`` reads a system's connection from dlt config and
 ``p2c_core.http.make_client`` gives an ``httpx.Client`` rooted at the service (OAuth2 client
@@ -15,23 +15,23 @@ from typing import Iterable
 
 import httpx
 
-from p2c_core.connection import SYSTEMS, System, resolve_connection
+from p2c_core.connection import ROLES, Role, resolve_connection
 from p2c_core.http import make_client, preflight
 
 
 def make_clients(
-    systems: Iterable[System] = SYSTEMS,
+    roles: Iterable[Role] = ROLES,
     *,
     transport: httpx.BaseTransport | None = None,
     check: bool = True,
     max_connections: int = 8,
 ) -> dict[str, httpx.Client]:
-    """One client per system; with ``check`` a token is fetched first, so bad credentials fail
+    """One client per role; with ``check`` a token is fetched first, so bad credentials fail
     before anything is written."""
     clients: dict[str, httpx.Client] = {}
-    for system in systems:
-        conn = resolve_connection(system)
+    for role in roles:
+        conn = resolve_connection(role)
         if check:
             preflight(conn, transport=transport)
-        clients[system] = make_client(conn, transport=transport, max_connections=max_connections, retry=None)
+        clients[role] = make_client(conn, transport=transport, max_connections=max_connections, retry=None)
     return clients

@@ -16,8 +16,8 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,8 +27,40 @@ from p2c_core.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
 
 from p2c_core.crashpoints import crashpoint
 from p2c_core.multipart import PartRequest, PartResponse, build_batch, parse_response
+from p2c_core.odata import RequestFailed
 from reverse_etl.config import WritebackConfig
-from reverse_etl.operations import Operation
+from reverse_etl.plan import WriteRow
+from systems import Request
+
+
+@dataclass
+class Operation:
+    """One planned record's request (built by its system's writer), plus bookkeeping for the executor."""
+
+    row: WriteRow
+    request: Request
+    tries: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self.request.headers)
+
+    @property
+    def body(self) -> dict[str, Any] | None:
+        return self.request.body
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
 
 
 @dataclass
@@ -47,19 +79,19 @@ def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[], fl
 
 
 class BatchExecutor:
-    """Sends operations for one system over ``client`` (its ``base_url`` is the service root)."""
+    """Sends operations for the system of one role over ``client`` (its ``base_url`` is the service root)."""
 
     def __init__(
         self,
         client: httpx.Client,
-        system: str,
+        role: str,
         config: WritebackConfig,
         *,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.client = client
-        self.system = system
+        self.role = role
         self.config = config
         self.sleep = sleep
         self.rand = rand
@@ -149,8 +181,8 @@ class BatchExecutor:
 
     def run(self, ops: Sequence[Operation], changeset_size: int | None = None) -> Iterator[list[Result]]:
         """Send ``ops`` in batches, at most ``concurrency`` in flight; yield each batch's results."""
-        size = self.config.batch_size(self.system)
-        cs = self.config.changeset_size(self.system) if changeset_size is None else changeset_size
+        size = self.config.batch_size(self.role)
+        cs = self.config.changeset_size(self.role) if changeset_size is None else changeset_size
         chunks = [list(ops[i : i + size]) for i in range(0, len(ops), size)]
         if not chunks:
             return
@@ -158,7 +190,7 @@ class BatchExecutor:
             for chunk in chunks:
                 yield self._send(chunk, cs)
             return
-        with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix=f"p2c-{self.system}") as pool:
+        with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix=f"p2c-{self.role}") as pool:
             futures = [pool.submit(self._send, chunk, cs) for chunk in chunks]
             for fut in as_completed(futures):
                 yield fut.result()
@@ -173,15 +205,6 @@ def _as_part(resp: httpx.Response | None) -> PartResponse | None:
     if resp is None:
         return None
     return PartResponse(resp.status_code, resp.reason_phrase, dict(resp.headers), resp.text)
-
-
-class RequestFailed(RuntimeError):
-    """A GET the service refused, or left unanswered, after every attempt; ``response`` holds the
-    service's last answer (``None``: the connection failed)."""
-
-    def __init__(self, message: str, response: PartResponse | None = None) -> None:
-        super().__init__(message)
-        self.response = response
 
 
 def get_json(client: httpx.Client, path: str, params: dict, config: WritebackConfig,

@@ -17,6 +17,9 @@ from typing import Any, Iterable, Iterator, Mapping
 from p2c_core import sync_schema
 from p2c_core.crashpoints import crashpoint
 from reverse_etl.plan import WriteRow
+from systems import system_for
+
+ERP = "erp"  # the role whose key a coupling keeps as erp_key (p2c_sync.couplings)
 
 WRITEBACK_SCHEMA = "writeback"
 BASE_UPDATES = "base_updates"
@@ -156,16 +159,22 @@ def read_held(conn) -> dict[str, int]:
     )
 
 
+def _erp_key(row: WriteRow) -> str | None:
+    """The ERP-side key of a coupling: the model's, else the key this write addressed the ERP role by."""
+    if row.erp_key:
+        return row.erp_key
+    return json.dumps(row.target_key, sort_keys=True) if row.target_system == ERP else None
+
+
 def _company(row: WriteRow) -> str | None:
-    for source in (row.erp_key, row.target_key if row.target_system == "erp" else None):
-        if isinstance(source, str):
-            try:
-                source = json.loads(source)
-            except ValueError:
-                source = None
-        if isinstance(source, dict) and source.get("dataAreaId"):
-            return source["dataAreaId"]
-    return row.record_key.split("|", 1)[0] if "|" in row.record_key else None
+    """The record's legal entity: from its ERP key (the ERP system knows where it keeps it), else its record key."""
+    key = _erp_key(row)
+    try:
+        key = json.loads(key) if key else None
+    except ValueError:
+        key = None
+    company = system_for(ERP).company_of(key) if isinstance(key, dict) else None
+    return company or (row.record_key.split("|", 1)[0] if "|" in row.record_key else None)
 
 
 def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run_id: str, ts) -> list[tuple]:
@@ -231,9 +240,8 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
                     e.http_status, e.error_code, e.error_message, prior + 1, ts))
         if e.status == "written":
             state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
-            erp_key = r.erp_key or (json.dumps(r.target_key, sort_keys=True) if r.target_system == "erp" else None)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
-            couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, erp_key, coupled_by, run_id, ts))
+            couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, _erp_key(r), coupled_by, run_id, ts))
     _write(conn, log, state, couplings)
 
 

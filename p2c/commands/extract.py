@@ -49,11 +49,12 @@ def extract_cmd(
     """
     from p2c.lock import LockHeld, run_lock
     from p2c_core import settings
+    from p2c_core.connection import ROLES
     from p2c_core.errors import ConfigError
     from pipelines.extract import ExtractError, run_extract
 
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=console, show_path=False)], format="%(message)s")
-    systems = ["crm", "erp"] if target is Target.all else [target.value]
+    systems = list(ROLES) if target is Target.all else [target.value]
     tasks: dict[tuple[str, str], int] = {}
     pages: dict[tuple[str, str], int] = {}
     rows: dict[tuple[str, str], int] = {}

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from pipelines.extract import ExtractResult, extract_system
-from pipelines.settings import ENTITIES, EntitySpec
+from p2c_core.entity import EntitySpec
+from systems import ROLES, system_for
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, sandbox, warehouse_dir: Path) -> None:
@@ -38,7 +39,7 @@ def live_rows(warehouse: Path, system: str, entity: EntitySpec) -> list[tuple]:
 
 def assert_matches_counts(warehouse: Path, counts: dict[str, dict[str, int]]) -> None:
     """Every entity: as many live rows as the service has, and no key twice."""
-    for system, entities in ENTITIES.items():
+    for system, entities in ((role, system_for(role).entities) for role in ROLES):
         for entity in entities:
             keys = live_rows(warehouse, system, entity)
             expected = counts[system][entity.entity_set]

@@ -18,7 +18,7 @@ import duckdb
 import httpx
 
 from pipelines.extract import extract_system
-from pipelines.settings import CRM_ENTITIES
+from systems.dataverse.entities import ENTITIES as CRM_ENTITIES
 
 from tests.extract.test_sources import TOKEN, configure
 

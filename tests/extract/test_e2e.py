@@ -8,7 +8,9 @@ import logging
 import duckdb
 import pytest
 
-from pipelines.settings import CRM_ENTITIES, ERP_ENTITIES
+from systems.dataverse.entities import ENTITIES as CRM_ENTITIES
+from systems.dataverse.entities import primary_key
+from systems.finops.entities import ENTITIES as ERP_ENTITIES
 
 from .helpers import assert_matches_counts, extract, manifest_counts, point_at
 
@@ -99,7 +101,7 @@ def test_full_load_then_changes_then_expired_tokens(sandbox, warehouse_dir, monk
 
     # 3. expired delta tokens: a full read with a warning, nothing lost or doubled
     sandbox.expire_tokens()
-    caplog.set_level(logging.WARNING, logger="p2c.extract.crm")
+    caplog.set_level(logging.WARNING, logger="p2c.extract.dataverse")
     crm = extract("crm")
     assert crm.rows["accounts"] == counts["crm"]["accounts"]  # +1 created, -1 deleted
     assert "refused the stored delta link" in caplog.text
@@ -145,7 +147,7 @@ def test_after_a_day_of_activity_the_incremental_load_brings_exactly_its_changes
         for c in log:
             if c["system"] == "crm" and c["action"] == "delete":
                 table = c["entity_set"]
-                pk = table.removesuffix("s") + "id"  # Dataverse: <logical name>id
+                pk = primary_key(table)
                 assert _query(warehouse, f"select _p2c_deleted from crm_raw.{table} where {pk} = ?", c["key"]) == [(True,)]
         # ERP full loads replace: the warehouse holds exactly what the service holds now
         assert_matches_counts(warehouse, _service_counts(sb))

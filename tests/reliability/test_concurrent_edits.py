@@ -25,7 +25,8 @@ from collections import Counter
 
 import pytest
 
-from reverse_etl.keys import crm_key_segment, erp_key_segment
+from systems.dataverse.writer import key_segment as crm_key_segment
+from systems.finops.writer import key_segment as erp_key_segment
 from tests.reliability.helpers import Job, figure, unreconciled, written
 
 pytestmark = [pytest.mark.e2e]

@@ -23,7 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from p2c_core import multipart
-from reverse_etl.keys import DATAVERSE_UNSUPPORTED, UnsupportedKeyValue, crm_key_segment, erp_key_segment, filter_eq
+from systems.dataverse.lookups import filter_eq
+from systems.dataverse.writer import UNSUPPORTED as DATAVERSE_UNSUPPORTED
+from systems.dataverse.writer import UnsupportedKeyValue
+from systems.dataverse.writer import key_segment as crm_key_segment
+from systems.finops.writer import key_segment as erp_key_segment
 from sandbox import batch as sandbox_batch
 from sandbox.odata_query import key_parts, parse_filter
 from sandbox.schema import CRM_ENTITIES

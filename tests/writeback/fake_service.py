@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from systems.dataverse.entities import primary_key
+
 from sandbox import batch as mp
 
 _KEY = re.compile(r"^/?(?:[^()]*/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?$")
@@ -118,7 +120,7 @@ class FakeService:
         row["__v"] += 0 if created else 1
         out = {"content-type": "application/json", "odata-entityid": f"http://x{self.root}{entity_set}({row['__id']})"}
         if "return=representation" in headers.get("prefer", ""):
-            pk = entity_set.rstrip("s") + "id"
+            pk = primary_key(entity_set)
             return (201 if created else 200), out, json.dumps({pk: row["__id"]}).encode()
         return 204, out, b""
 
@@ -162,7 +164,7 @@ class FakeService:
                 key = {k: _literal(v) for k, v in _CLAUSE.findall(clause)}
                 row = self.find(entity_set, key)
                 if row:
-                    pk = entity_set.rstrip("s") + "id"
+                    pk = primary_key(entity_set)
                     out.append({pk: row["__id"], **{k: row.get(k) for k in key}})
             return httpx.Response(200, json={"value": out})
         return httpx.Response(405)

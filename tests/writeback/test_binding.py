@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from p2c_core.multipart import PartResponse
-from reverse_etl.binding import GuidBinder, alternate_key_bind
+from p2c_core.odata import RequestFailed
 from reverse_etl.config import WritebackConfig
-from reverse_etl.executor import RequestFailed, get_json
-from reverse_etl.operations import crm_primary_key
-from reverse_etl.resolve import RefResolver, Unresolved
+from reverse_etl.executor import get_json
+from systems.dataverse.entities import primary_key as crm_primary_key
+from systems.dataverse.lookups import GuidBinder, RefResolver, Unresolved, alternate_key_bind
 
 A1 = "0a1b2c3d-0000-4000-8000-000000000001"
 A2 = "0a1b2c3d-0000-4000-8000-000000000002"
@@ -46,7 +46,7 @@ def test_binds_resolve_from_the_warehouse_then_the_crm(warehouse):
         asked.append({"path": path, **params})
         return {"value": [{"accountid": "0a1b2c3d-0000-4000-8000-0000000000ff", "accountnumber": "NEW-1"}]}
 
-    binder = GuidBinder(warehouse, RefResolver(fetch, crm_primary_key))
+    binder = GuidBinder(warehouse, RefResolver(fetch, crm_primary_key), "crm_raw")
     payloads = [
         {"name": "x", "customerid_account@odata.bind": "/accounts(accountnumber='A-1')"},
         {"customerid_account@odata.bind": "/accounts(accountnumber='NEW-1')"},
@@ -59,7 +59,7 @@ def test_binds_resolve_from_the_warehouse_then_the_crm(warehouse):
 
 
 def test_a_deleted_or_ambiguous_record_is_not_bound_from_the_warehouse(warehouse):
-    binder = GuidBinder(warehouse, RefResolver(lambda path, params: {"value": []}, crm_primary_key))
+    binder = GuidBinder(warehouse, RefResolver(lambda path, params: {"value": []}, crm_primary_key), "crm_raw")
     for number in ("A-2", "D-1"):  # A-2 deleted; D-1 held by two live records
         payload = {"customerid_account@odata.bind": f"/accounts(accountnumber='{number}')"}
         binder.prefetch([payload])

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reverse_etl.keys import crm_key_segment, erp_key_segment
+from systems.dataverse.writer import key_segment as crm_key_segment
+from systems.finops.writer import key_segment as erp_key_segment
 from reverse_etl.plan import WriteRow
 
 pytestmark = pytest.mark.e2e

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from p2c_core.http import retry_after_seconds
 from reverse_etl.config import WritebackConfig
-from reverse_etl.executor import BatchExecutor, backoff_seconds
-from reverse_etl.operations import build_crm
+from reverse_etl.executor import BatchExecutor, Operation, backoff_seconds
+from systems.dataverse.writer import build as build_crm
 
 from .fake_service import FakeService
 from .helpers import row
 
 
 def _ops(n, bad=()):
-    return [build_crm(row(key=f"usmf|A-{i}", payload={"name": f"n{i}", **({"bad": True} if i in bad else {})}),
-                      {"accountnumber": f"A-{i}"}, "upsert") for i in range(n)]
+    rows = [row(key=f"usmf|A-{i}", payload={"name": f"n{i}", **({"bad": True} if i in bad else {})}) for i in range(n)]
+    return [Operation(r, build_crm(r, {"accountnumber": f"A-{i}"}, "upsert")) for i, r in enumerate(rows)]
 
 
 def _executor(svc, **cfg):

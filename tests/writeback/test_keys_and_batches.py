@@ -7,7 +7,10 @@ from urllib.parse import unquote
 import pytest
 
 from p2c_core.multipart import PartRequest, build_batch, parse_response
-from reverse_etl.keys import UnsupportedKeyValue, crm_key_segment, erp_key_segment, string_literal
+from p2c_core.keys import string_literal
+from systems.dataverse.writer import UnsupportedKeyValue
+from systems.dataverse.writer import key_segment as crm_key_segment
+from systems.finops.writer import key_segment as erp_key_segment
 from sandbox import batch as sandbox_batch
 
 

@@ -1,4 +1,4 @@
-"""OData rows → one pyarrow table per page, typed by the entity's declared columns.
+"""OData rows → one pyarrow table per page, typed by the entity's declared columns (any system).
 
 Pages go to dlt as Arrow tables: no per-row normalisation in Python. Declared columns get their
 declared type whatever a page holds (an all-null page keeps the type). Columns the entity table
@@ -34,7 +34,7 @@ import re
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Iterator, Sequence
 
 import orjson
 import pyarrow as pa
@@ -43,18 +43,19 @@ import pyarrow.json as pj
 from dlt.common.normalizers.utils import generate_dlt_ids
 from dlt.common.schema.utils import dlt_id_column
 
-from pipelines.settings import (
-    ARROW_TYPES,
-    DATE_RANGE,
-    DELETED_COLUMN,
-    ETAG_COLUMN,
-    INVALID_COLUMN,
-    KNOWN_VALUES,
-    MAX_TEXT_LENGTH,
-    EntitySpec,
-    snake,
-)
+from p2c_core.entity import DATE_RANGE, DELETED_COLUMN, ETAG_COLUMN, INVALID_COLUMN, MAX_TEXT_LENGTH, EntitySpec, snake
 
+# the Arrow type each column type code loads as (see p2c_core.entity)
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "decimal": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+OnPage = Callable[[str, int], None]  # (entity set, rows in the page): a source's progress callback
 ETAG = "@odata.etag"
 DELETED_MARK = b"$deletedEntity"  # in the @odata.context of a change-tracking deletion
 DLT_ID = "_dlt_id"
@@ -81,12 +82,12 @@ def _wire_struct(entity: EntitySpec) -> pa.StructType:
 
 
 @lru_cache(maxsize=None)
-def declared_schema(entity: EntitySpec, crm: bool) -> pa.Schema:
-    """The Arrow schema of the declared columns plus ``odata_etag`` (and ``_p2c_deleted`` on CRM)."""
+def declared_schema(entity: EntitySpec) -> pa.Schema:
+    """The Arrow schema of the declared columns plus ``odata_etag`` (and ``_p2c_deleted`` where deletions are tracked)."""
     fields = [pa.field(snake(name), ARROW_TYPES[code]) for name, code in entity.columns.items()]
     fields += [pa.field(column, pa.string()) for column in entity.annotations.values()]
     fields.append(pa.field(ETAG_COLUMN, pa.string()))
-    if crm:
+    if entity.tracks_deletions:
         fields.append(pa.field(DELETED_COLUMN, pa.bool_()))
     fields.append(pa.field(INVALID_COLUMN, pa.string()))
     return pa.schema(fields)
@@ -140,13 +141,13 @@ def _page_options(entity: EntitySpec) -> pj.ParseOptions:
     return pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="infer")
 
 
-def parse_page(entity: EntitySpec, content: bytes, *, crm: bool) -> dict[str, Any] | None:
+def parse_page(entity: EntitySpec, content: bytes) -> dict[str, Any] | None:
     """A page body with ``value`` as the page's table (see :func:`page_table`), or ``None`` for the row path.
 
     ``None`` when the page holds change-tracking deletions, undeclared columns, null rows, a row
     without some declared column or a value pyarrow cannot read as the declared type: the row path handles those (it sees them all).
     """
-    if crm and (DELETED_MARK in content or b'"reason"' in content):
+    if entity.tracks_deletions and (DELETED_MARK in content or b'"reason"' in content):
         return None
     read = pj.ReadOptions(block_size=len(content) + 1, use_threads=False)  # one object: one block
     try:
@@ -168,7 +169,7 @@ def parse_page(entity: EntitySpec, content: bytes, *, crm: bool) -> dict[str, An
     if not _plausible(entity, columns):
         return None
     body: dict[str, Any] = {k: page.column(k)[0].as_py() for k in page.column_names if k != "value"}
-    body["value"] = _table(entity, columns, {}, crm)
+    body["value"] = _table(entity, columns, {})
     return body
 
 
@@ -190,7 +191,7 @@ def _plausible(entity: EntitySpec, columns: list[pa.Array]) -> bool:
             bounds = pc.min_max(pc.cast(column, pa.date32()) if code == "datetime" else column)
             if pc.less(bounds["min"], low).as_py() or pc.greater(bounds["max"], high).as_py():
                 return False
-        known = KNOWN_VALUES.get((entity.entity_set, name))
+        known = entity.known(name)
         if known is not None and not pc.all(pc.or_kleene(pc.is_in(column, pa.array(sorted(known))),
                                                           pc.is_null(column))).as_py():
             return False
@@ -243,7 +244,7 @@ def _value_problem(entity: EntitySpec, name: str, code: str, value: Any) -> str 
         day = parsed.date() if isinstance(parsed, datetime) else parsed
         if not _RANGE[0].date() <= day <= _RANGE[1].date():
             return f"{code} {_preview(value)} out of range ({DATE_RANGE[0]} to {DATE_RANGE[1]})"
-    known = KNOWN_VALUES.get((entity.entity_set, name))
+    known = entity.known(name)
     if known is not None and value not in known:
         return f"unknown value {_preview(value)} (known: {', '.join(map(str, sorted(known)))})"
     return None
@@ -292,23 +293,23 @@ def absent_columns(entity: EntitySpec, row: dict[str, Any]) -> list[str]:
     return [name for name in entity.columns if name not in row]
 
 
-def page_table(entity: EntitySpec, rows: list[dict[str, Any]], *, crm: bool) -> pa.Table:
+def page_table(entity: EntitySpec, rows: list[dict[str, Any]]) -> pa.Table:
     """One page of rows as an Arrow table: declared columns typed, extras inferred, etag kept."""
     rows = [check_row(entity, r) for r in rows]
     known = set(entity.columns) | set(entity.annotations) | {ETAG, INVALID_COLUMN}
     # other instance annotations (formatted values, @odata.context of a delta row …) are not data
     extras = sorted(k for k in set().union(*map(dict.keys, rows)) - known if "@" not in k) if rows else []
     extra_values = {key: [r.get(key) for r in rows] for key in extras}
-    return _table(entity, _declared_columns(entity, rows), extra_values, crm, [r.get(INVALID_COLUMN) for r in rows])
+    return _table(entity, _declared_columns(entity, rows), extra_values, [r.get(INVALID_COLUMN) for r in rows])
 
 
 def _table(
-    entity: EntitySpec, columns: list[pa.Array], extras: dict[str, list[Any]], crm: bool, invalid: list[str | None] | None = None
+    entity: EntitySpec, columns: list[pa.Array], extras: dict[str, list[Any]], invalid: list[str | None] | None = None
 ) -> pa.Table:
-    schema = declared_schema(entity, crm)
+    schema = declared_schema(entity)
     names = list(schema.names[: len(columns)])
     rows = len(columns[0])
-    if crm:
+    if entity.tracks_deletions:
         columns.append(pa.array([False] * rows, pa.bool_()))
         names.append(DELETED_COLUMN)
     columns.append(pa.array(invalid or [None] * rows, pa.string()))
@@ -333,3 +334,38 @@ def with_dlt_id(table: pa.Table) -> pa.Table:
         table = table.drop_columns([DLT_ID])
     ids = pa.array(generate_dlt_ids(table.num_rows), pa.string())
     return table.append_column(pa.field(DLT_ID, pa.string(), nullable=False), ids)
+
+
+def entity_source(
+    name: str,
+    entities: Sequence[EntitySpec],
+    selected: Sequence[str] | None,
+    pages: Callable[[EntitySpec], Iterator[pa.Table]],
+    *,
+    write_disposition: Callable[[EntitySpec], str],
+    parallelized: bool = True,
+):
+    """A dlt source ``name`` built from an entity table: one resource per entity set (``selected``:
+    only those; None: all), table = the entity's table, keyed on its primary key, its pages
+    ``pages(entity)`` (Arrow tables that carry their own ``_dlt_id``)."""
+    import dlt
+
+    def resource(entity: EntitySpec):
+        def read() -> Iterator[pa.Table]:
+            yield from pages(entity)
+
+        return dlt.resource(
+            read,
+            name=entity.table,
+            table_name=entity.table,
+            primary_key=list(entity.primary_key),
+            columns=DLT_ID_HINT,
+            write_disposition=write_disposition(entity),
+            parallelized=parallelized,
+        )
+
+    @dlt.source(name=name, max_table_nesting=0)
+    def source():
+        return [resource(e) for e in entities if selected is None or e.entity_set in selected]
+
+    return source()

@@ -1,7 +1,8 @@
-"""dlt source ``crm``: Dynamics 365 Sales through the Dataverse Web API, with change tracking.
+"""dlt source of the CRM role: Dynamics 365 Sales through the Dataverse Web API, with change tracking.
 
+The source is named after the role it plays (``crm``: dlt pipeline ``p2c_crm``, dataset ``crm_raw``).
 Endpoints (relative to ``sources.crm.base_url``, e.g. ``https://org.crm.dynamics.com/api/data/v9.2/``),
-one resource per entity set of :data:`pipelines.settings.CRM_ENTITIES`, table = the set's name:
+one resource per entity set of :data:`systems.dataverse.entities.ENTITIES`, table = the set's name:
 
     GET <entityset>?$select=<declared columns>
                                            Prefer: odata.maxpagesize=5000, odata.track-changes,
@@ -15,10 +16,10 @@ load only what changed. A deleted row is kept with its last values and ``_p2c_de
 (a soft-delete marker the models use). A full read also marks rows the warehouse has but the
 service no longer returns as deleted, so a full reload after a lost or expired delta token misses
 no deletion. A delta link the service refuses (expired: ``0x80044352``) is dropped with a warning
-and the entity is read in full, in the same run.
+and the entity is read in full, in the same run; so is every stored delta link with ``full_reload``.
 
 Columns: only the declared ones are asked for (``$select``, from the entity table in
-:mod:`pipelines.settings`, the one place to add a column). Each lookup's target table comes as the
+:mod:`systems.dataverse.entities`, the one place to add a column). Each lookup's target table comes as the
 ``lookuplogicalname`` annotation and loads as ``<lookup>_table`` (``_customerid_value`` →
 ``customerid_table``: ``account`` or ``contact``); formatted values are not requested. A row that
 does not carry a declared column at all (a delta row may be narrower than the stored one) keeps the
@@ -31,19 +32,19 @@ import logging
 import threading
 from datetime import date, datetime, timezone
 from functools import partial
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import dlt
 import httpx
 import pyarrow as pa
 
 from p2c_core.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
-from pipelines.batches import DLT_ID_HINT, absent_columns, page_table, parse_page, with_dlt_id
-from pipelines.settings import CRM_ENTITIES, CRM_PAGE_SIZE, DELETED_COLUMN, LOOKUP_TABLE_ANNOTATION, EntitySpec, snake
+from p2c_core.entity import DELETED_COLUMN, EntitySpec, snake
+from p2c_core.pages import OnPage, absent_columns, entity_source, page_table, parse_page, with_dlt_id
+from systems.dataverse.entities import ENTITIES, LOOKUP_TABLE_ANNOTATION, PAGE_SIZE
 
-log = logging.getLogger("p2c.extract.crm")
+log = logging.getLogger("p2c.extract.dataverse")
 
-OnPage = Callable[[str, int], None]  # (entity set, rows in the page)
 DELTA_STATE = "delta_link"
 DELETED_CONTEXT = "$deletedEntity"
 # a refused delta link: Dataverse answers 400 (expired version stamp) — or 404/410 elsewhere
@@ -54,12 +55,12 @@ _warehouse_lock = threading.Lock()  # resources run in parallel threads; one Duc
 
 
 def _prefer(tracking: bool) -> dict[str, str]:
-    prefer = f"odata.maxpagesize={CRM_PAGE_SIZE}" + (",odata.track-changes" if tracking else "")
+    prefer = f"odata.maxpagesize={PAGE_SIZE}" + (",odata.track-changes" if tracking else "")
     return {"Prefer": f'{prefer},odata.include-annotations="{LOOKUP_TABLE_ANNOTATION}"'}
 
 
 def _parser(entity: EntitySpec) -> Parse:
-    return partial(parse_page, entity, crm=True)
+    return partial(parse_page, entity)
 
 
 def _is_deletion(row: dict) -> bool:
@@ -179,7 +180,7 @@ def _read(
                     deleted.append(str(row["id"]))
                 else:
                     changed.append(row)
-            table = page_table(entity, fill_absent(entity, changed, loaded), crm=True) if changed else None
+            table = page_table(entity, fill_absent(entity, changed, loaded)) if changed else None
         if table is not None and table.num_rows:
             if full and loaded:
                 seen.append(table.column(pk).combine_chunks())
@@ -203,13 +204,18 @@ def _read(
         state.pop(DELTA_STATE, None)
 
 
-def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, loaded: bool = True) -> Iterator[pa.Table]:
+def entity_pages(
+    entity: EntitySpec, client: httpx.Client, on_page: OnPage, loaded: bool = True, full_reload: bool = False
+) -> Iterator[pa.Table]:
     """The resource body: follow the stored delta link, or read the set whole.
 
     ``loaded`` says whether the warehouse already has this table; when it has not, there are no
     last values to look up for deleted or vanished rows (and a first load skips that query).
+    ``full_reload`` drops the stored delta link: the set is read whole.
     """
     state = dlt.current.resource_state()
+    if full_reload:
+        state.pop(DELTA_STATE, None)
     delta_link = state.get(DELTA_STATE)
     headers = _prefer(tracking=False)
     if delta_link:
@@ -234,36 +240,26 @@ def entity_pages(entity: EntitySpec, client: httpx.Client, on_page: OnPage, load
     yield from _read(entity, client, on_page, first, headers, full=True, loaded=loaded)
 
 
-def crm_source(
+def dataverse_source(
     client: httpx.Client,
     entities: Sequence[str] | None = None,
     on_page: OnPage | None = None,
+    *,
+    name: str,
+    full_reload: bool = False,
     parallelized: bool = True,
     loaded_tables: set[str] | None = None,
 ) -> dlt.sources.DltSource:
-    """The ``crm`` source over ``client`` (see :func:`p2c_core.http.make_client`); ``entities`` selects sets.
+    """The source ``name`` (the role Dataverse plays) over ``client`` (see :func:`p2c_core.http.make_client`);
+    ``entities`` selects sets.
 
     ``loaded_tables``: the tables the warehouse already holds (``None``: assume all of them).
     """
-    chosen = [e for e in CRM_ENTITIES if entities is None or e.entity_set in entities]
     report = on_page or (lambda entity, rows: None)
 
-    def resource(entity: EntitySpec):
-        def pages() -> Iterator[pa.Table]:
-            yield from entity_pages(entity, client, report, loaded_tables is None or entity.table in loaded_tables)
+    def pages(entity: EntitySpec) -> Iterator[pa.Table]:
+        loaded = loaded_tables is None or entity.table in loaded_tables
+        return entity_pages(entity, client, report, loaded, full_reload)
 
-        return dlt.resource(
-            pages,
-            name=entity.table,
-            table_name=entity.table,
-            primary_key=list(entity.primary_key),
-            columns=DLT_ID_HINT,
-            write_disposition="merge",
-            parallelized=parallelized,
-        )
-
-    @dlt.source(name="crm", max_table_nesting=0)
-    def crm():
-        return [resource(e) for e in chosen]
-
-    return crm()
+    return entity_source(name, ENTITIES, entities, pages, write_disposition=lambda entity: "merge",
+                         parallelized=parallelized)

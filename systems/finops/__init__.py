@@ -1,0 +1,23 @@
+"""Finance & Operations (Dynamics 365 F&O): a system that plays the ERP role (``p2c.erp = "finops"``).
+
+Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), the writer
+(:mod:`.writer`). dbt files go under ``models/`` and ``macros/`` here.
+"""
+
+from __future__ import annotations
+
+from systems.finops import entities, writer
+from systems.system import System, imported
+
+
+SYSTEM = System(
+    name="finops",
+    role="erp",
+    title="Finance & Operations",
+    entities=entities.ENTITIES,
+    page_size=entities.PAGE_SIZE,
+    source=imported("systems.finops.source:finops_source"),
+    writer=writer.FinOpsWriter,
+    limits=writer.LIMITS,
+    company_of=writer.company_of,
+)

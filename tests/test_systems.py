@@ -1,0 +1,57 @@
+"""The registry: which system plays each role, chosen by ``p2c.erp``; a bad value is a ConfigError naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import systems
+from p2c_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_each_role_has_its_system_by_default(monkeypatch):
+    monkeypatch.delenv("P2C__ERP", raising=False)
+    assert systems.ROLES == ("crm", "erp")
+    assert systems.system_for("crm").name == "dataverse"
+    assert systems.system_for("erp").name == "finops"
+    assert [systems.system_for(role).role for role in systems.ROLES] == list(systems.ROLES)
+    assert (systems.other("crm"), systems.other("erp")) == ("erp", "crm")
+
+
+def test_p2c_erp_picks_the_erp(monkeypatch):
+    monkeypatch.setenv("P2C__ERP", "FinOps")
+    assert systems.system_for("erp").name == "finops"
+
+
+def test_an_unknown_erp_is_a_config_error_naming_the_setting_and_the_valid_values(monkeypatch):
+    monkeypatch.setenv("P2C__ERP", "sap")
+    with pytest.raises(ConfigError) as err:
+        systems.check()
+    assert err.value.setting == "p2c.erp"
+    assert "'sap'" in err.value.message and "valid: finops" in err.value.message and "P2C__ERP" in err.value.message
+
+
+def test_every_system_declares_each_entity_set_once_with_its_canonical_entity():
+    for system in systems.SYSTEMS:
+        sets = [e.entity_set for e in system.entities]
+        assert len(sets) == len(set(sets)), system.name
+        assert system.canonical("accounts" if system.role == "crm" else "CustomersV3") == "customer"
+        assert system.limits.batch <= system.limits.max_batch
+
+
+def test_p2c_run_with_an_unknown_erp_exits_2_naming_the_setting_and_writes_nothing(tmp_path):
+    env = {**os.environ, "P2C__ERP": "sap", "P2C_WAREHOUSE": str(tmp_path / "wh" / "p2c.duckdb"),
+           "P2C_REPORTS_DIR": str(tmp_path / "reports"), "COLUMNS": "200"}
+    out = subprocess.run([sys.executable, "-m", "p2c.cli", "run"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, text
+    assert "p2c.erp" in text and "finops" in text, text
+    assert not (tmp_path / "wh" / "p2c.duckdb").exists()  # nothing written
+    assert not (tmp_path / "reports").exists()
