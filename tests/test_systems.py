@@ -55,3 +55,15 @@ def test_p2c_run_with_an_unknown_erp_exits_2_naming_the_setting_and_writes_nothi
     assert "p2c.erp" in text and "finops" in text, text
     assert not (tmp_path / "wh" / "p2c.duckdb").exists()  # nothing written
     assert not (tmp_path / "reports").exists()
+
+
+def test_dbt_is_told_the_erp_the_registry_resolved(monkeypatch, tmp_path):
+    """The dbt project's `system_of('erp')` reads P2C__ERP; p2c exports the registry's (normalised) choice
+    before every dbt invocation, so the models build the keys of the system p2c writes to."""
+    from transform.runner import prepare_dbt
+
+    monkeypatch.setenv("P2C__ERP", " FinOps ")
+    monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "p2c.duckdb"))
+    prepare_dbt(tmp_path / "p2c.duckdb", builds=False)
+    assert os.environ["P2C__ERP"] == "finops"
+    assert "env_var('P2C__ERP'" in (ROOT / "macros" / "system_keys.sql").read_text(encoding="utf-8")

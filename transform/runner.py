@@ -15,6 +15,7 @@ from pathlib import Path
 
 from p2c_core import settings, sync_schema, warehouse as wh
 from p2c_core.crashpoints import crashpoint
+from systems import system_for
 from transform.inputs import project_digest
 
 
@@ -61,6 +62,9 @@ def prepare_dbt(warehouse: Path, builds: bool = True) -> str:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     store = wh.current(warehouse)
     os.environ["P2C_WAREHOUSE"] = str(warehouse)
+    # the system playing the ERP role, as the registry resolved p2c.erp (config.toml or env): the
+    # dbt project's var `systems` reads it under the setting's own env name
+    os.environ["P2C__ERP"] = system_for("erp").name
     os.environ.update(store.dbt_env())  # the postgres target's connection (its password as a dbt secret)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
