@@ -33,6 +33,7 @@ from p2c_core import runs, settings, sync_schema, warehouse as wh
 from p2c_core.crashpoints import crashpoint
 from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome, new_run_id
+from transform import seeds
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -52,20 +53,10 @@ SUMMARY_COLUMNS = (
 )
 
 
-# canonical entities in dependency order (the summary's row order); anything else a stage counts
-# (currencies, units, business units, …) is reference data and shares one row
-CANONICAL_ENTITIES = (
-    "customer",
-    "contact",
-    "product",
-    "price",
-    "quote",
-    "quote_line",
-    "order",
-    "order_line",
-    "invoice",
-    "invoice_line",
-)
+# canonical entities in dependency order (the summary's row order), as seeds/entities.csv declares
+# them; anything else a stage counts (currencies, units, business units, …) is reference data and
+# shares one row
+CANONICAL_ENTITIES = seeds.canonical_entities()
 REFERENCE_DATA = "reference data"
 # outcomes that are not "unchanged" when computing it from a stage's canonical record count
 _TOUCHED = ("created", "updated", "deactivated", "failed", "waiting", "changed_since_extract")

@@ -67,3 +67,26 @@ def test_dbt_is_told_the_erp_the_registry_resolved(monkeypatch, tmp_path):
     prepare_dbt(tmp_path / "p2c.duckdb", builds=False)
     assert os.environ["P2C__ERP"] == "finops"
     assert "env_var('P2C__ERP'" in (ROOT / "macros" / "system_keys.sql").read_text(encoding="utf-8")
+
+
+def test_each_systems_entity_table_feeds_the_entities_the_seed_lists():
+    """seeds/entities.csv lists the canonical entities and the set each role reads them from; each
+    system's entity table says which canonical entity a set feeds. The two agree, so adding an entity
+    to one and not the other fails here, naming it."""
+    import csv
+
+    from transform.seeds import ENTITIES, canonical_entities
+
+    rows = list(csv.DictReader(ENTITIES.open(encoding="utf-8")))
+    assert canonical_entities() == tuple(r["entity"] for r in sorted(rows, key=lambda r: int(r["sequence"])))
+    for role in systems.ROLES:
+        system = systems.system_for(role)
+        sets = {e.entity_set: e for e in system.entities}
+        seeded: dict[str, set[str]] = {}
+        for r in rows:
+            seeded.setdefault(r[f"{role}_set"], set()).add(r["entity"])
+        missing = sorted(s for s in seeded if s not in sets)
+        assert not missing, f"{system.name}'s entity table lacks {missing} (seeds/entities.csv, {role}_set)"
+        fed = {e.entity_set: e.canonical for e in system.entities if e.canonical}
+        wrong = {s: c for s, c in fed.items() if c not in seeded.get(s, set())}
+        assert not wrong, f"{system.name}'s entity table feeds entities from sets seeds/entities.csv does not give them: {wrong}"

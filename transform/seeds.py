@@ -20,8 +20,23 @@ from p2c_core.settings import PROJECT_DIR, shown
 
 SEEDS_DIR = PROJECT_DIR / "seeds"
 COMPANY_MAP = SEEDS_DIR / "company_map.csv"
+# the canonical entities, their master, dependency order (`sequence`) and parent: the one list of
+# them (dbt's canonical_entities() and each system's entity table are held to it by tests)
+ENTITIES = SEEDS_DIR / "entities.csv"
 # seed column types (``column_types`` in seeds/_seeds.yml) whose values must parse, and how
 _TYPE_CHECKS = {"integer": int, "bigint": int, "smallint": int, "double": float, "decimal": float}
+
+
+def canonical_entities(path: Path = ENTITIES) -> tuple[str, ...]:
+    """The canonical entities in dependency order, as ``seeds/entities.csv`` declares them."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return tuple(row["entity"] for row in sorted(rows, key=lambda row: int(row["sequence"])))
+
+
+def canonical_table(entity: str) -> str:
+    """The canonical model (table in schema ``canonical``) of an entity: ``order_line`` → ``order_lines``."""
+    return f"{entity}s"
 
 
 def seed_problem(text: str, column_types: dict[str, str] | None = None) -> str | None:

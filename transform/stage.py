@@ -26,7 +26,7 @@ from p2c_core import settings, warehouse as wh
 from p2c_core.crashpoints import crashpoint
 from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome
-from transform import inputs
+from transform import inputs, seeds
 from transform.runner import prepare_dbt, run_dbt
 from transform.seeds import check_seeds, organisation
 
@@ -169,8 +169,11 @@ def transform_stage(
 def with_canonical_counts(outcome: StageOutcome) -> StageOutcome:
     """``outcome`` with the rows of each canonical table (``canonical.customers`` → ``customer``)
     as its entity's ``canonical`` count, for the run's summary."""
+    entity_of = {seeds.canonical_table(entity): entity for entity in seeds.canonical_entities()}
     with wh.current().connect(read_only=True) as conn:
         for name in conn.tables("canonical"):
+            if name not in entity_of:
+                continue
             records = conn.execute(f'select count(*) from canonical."{name}"').fetchone()[0]
-            outcome.counts.setdefault(name.removesuffix("s"), {})["canonical"] = records
+            outcome.counts.setdefault(entity_of[name], {})["canonical"] = records
     return outcome
