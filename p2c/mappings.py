@@ -26,7 +26,7 @@ import jinja2
 import sqlglot
 from sqlglot import exp
 
-from systems import ROLES, other
+from systems import ROLES, choice, other
 
 COLUMNS = (
     "entity", "direction", "target_set", "target_field", "source_set", "source_field", "canonical_field",
@@ -76,10 +76,25 @@ def _portable_macros(project: Path) -> dict[str, Callable[..., str]]:
     return {name.removeprefix("default__"): plain(getattr(module, name)) for name in dir(module) if name.startswith("default__")}
 
 
+class _CallableUndefined(jinja2.ChainableUndefined):
+    """A macro of a system's home the stubs do not know (``bc_deep_insert_lines``) renders as ''."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> str:
+        return ""
+
+
 def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """(entity, target) → the arguments of each writeback model's ``writeback_rows`` call, plus ``model``."""
+    from transform.inputs import dbt_paths
+
     calls: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted((project / "models" / "writeback").glob("*.sql")):
+    # the role-neutral models/writeback/ and the writeback models of the homes of the systems playing the roles
+    playing = {choice(role) for role in ROLES}
+    found = [path for root in dbt_paths("model", project) for path in (root / "writeback").glob("**/*.sql")]
+    for path in sorted(found, key=lambda p: p.name):
+        parts = path.relative_to(project).parts
+        if parts[0] == "systems" and parts[1] not in playing:
+            continue
         seen: list[tuple[tuple, dict]] = []
 
         def capture(*args, **kwargs):
@@ -87,7 +102,7 @@ def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
             return ""
 
         # render the model with dbt's functions stubbed: ref() keeps the model name, the macro call is captured
-        env = jinja2.Environment(undefined=jinja2.ChainableUndefined)
+        env = jinja2.Environment(undefined=_CallableUndefined)
         env.from_string(path.read_text(encoding="utf-8")).render(
             writeback_rows=capture, ref=lambda name, *_: name, source=lambda a, b: f"{a}.{b}",
             config=lambda **_: "", var=lambda name, default=None: default, this=path.stem,

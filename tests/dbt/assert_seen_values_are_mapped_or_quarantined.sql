@@ -27,9 +27,9 @@ seen as (
     where accounts.payment_terms_code is not null
         and accounts.payment_terms_code not in (select crm_payment_terms_code from {{ ref('payment_terms_map') }})
     union all
-    select 'unit', products.sales_unit_symbol, {{ finops_key('product', 'products.company', 'products.item_number') }}, 'unmapped_unit'
-    from {{ ref('stg_erp__released_products_v2') }} as products
-    where products.sales_unit_symbol not in (select erp_unit_symbol from {{ ref('unit_map') }})
+    select 'unit', products.unit, products.source_id, 'unmapped_unit'
+    from {{ ref('int_products__erp') }} as products
+    where products.unit not in (select erp_unit_symbol from {{ ref('unit_map') }})
 ),
 
 final as (

@@ -1,6 +1,7 @@
 -- Canonical value -> each system's spelling, for every value map the writeback needs, in one
 -- long table: (value_map, company, canonical_value, crm_value, erp_value). Company is set only
--- where the translation is per legal entity (a customer's party number).
+-- where the translation is per legal entity (a customer's party number). The ERP's own maps come
+-- from its home (int_value_translations__erp).
 with country as (
     select 'country' as value_map, cast(null as varchar) as company,
            iso_country_code as canonical_value, crm_country_name as crm_value, iso_country_code as erp_value
@@ -33,10 +34,10 @@ crm_order as (
     where reason is null and not is_deleted
 ),
 
-customer_party as (
-    select 'customer_party', company, customer_account, customer_account, party_number
-    from {{ ref('stg_erp__customers_v3') }}
-    where customer_account is not null and party_number is not null
+erp as (
+    -- the translations only the ERP playing the role needs, from its home
+    -- (systems/<system>/models/intermediate/<folder>/int_value_translations__erp.sql)
+    select * from {{ ref('int_value_translations__erp') }}
 ),
 
 final as (
@@ -45,7 +46,7 @@ final as (
     union all select * from order_status
     union all select * from unit_id
     union all select * from crm_order
-    union all select * from customer_party
+    union all select * from erp
 )
 
 select * from final

@@ -1,0 +1,6 @@
+-- BC sales quotes in the canonical vocabulary (the CRM quote's name travels as externalDocumentNumber)
+{% call bc_document_header('quote', 'salesQuotes', 'stg_bc__sales_quotes') %}
+        {{ canonical_text('external_document_number') }} as name,
+        {{ canonical_text('customer_number') }} as customer_account,
+        {{ canonical_text('currency') }} as currency
+{% endcall %}

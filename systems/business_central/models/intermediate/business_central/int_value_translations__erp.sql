@@ -1,0 +1,39 @@
+-- BC's own value maps for int_value_translations, per company: a customer number -> its company
+-- contact's number (a person's companyNumber), a currency -> BC's currencyCode (blank for the
+-- company's local currency), a payment terms code -> its paymentTermsId, the on-hold status -> BC's
+-- blocked option (No = ' ')
+with customer_party as (
+    select 'customer_party' as value_map, companies.company, customer_contacts.customer_number as canonical_value,
+           customer_contacts.customer_number as crm_value, customer_contacts.contact_number as erp_value
+    from {{ ref('int_bc_customer_contacts') }} as customer_contacts
+    inner join {{ ref('int_bc_companies') }} as companies on customer_contacts.company_id = companies.company_id
+    where companies.company is not null
+),
+
+currency as (
+    select 'bc_currency', company, currency_code, currency_code,
+           case when is_local then '' else currency_code end
+    from {{ ref('int_bc_currencies') }}
+    where company is not null and currency_code is not null
+),
+
+payment_terms as (
+    select 'bc_payment_terms_id', companies.company, terms.payment_terms_code, terms.payment_terms_code, terms.payment_terms_id
+    from {{ ref('stg_bc__payment_terms') }} as terms
+    inner join {{ ref('int_bc_companies') }} as companies on terms.company_id = companies.company_id
+    where companies.company is not null and terms.payment_terms_code is not null
+),
+
+blocked as (
+    select 'bc_blocked', cast(null as varchar), blocked, blocked, case when blocked = 'No' then ' ' else blocked end
+    from (values ('No'), ('Ship'), ('Invoice'), ('All')) as options (blocked)
+),
+
+final as (
+    select * from customer_party
+    union all select * from currency
+    union all select * from payment_terms
+    union all select * from blocked
+)
+
+select * from final
