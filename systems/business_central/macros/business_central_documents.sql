@@ -183,12 +183,12 @@ select * from final
     end
 {%- endmacro %}
 
-{#- A JSON array of `value` over a group, ordered (DuckDB json_group_array / PostgreSQL json_agg). -#}
+{#- A JSON array of `value` over a group, ordered (DuckDB to_json(list(…)) / PostgreSQL json_agg). -#}
 {% macro bc_json_group_array(value, order_by) -%}
     {%- if target.type == 'postgres' -%}
         json_agg({{ value }} order by {{ order_by }})
     {%- else -%}
-        json_group_array({{ value }} order by {{ order_by }})
+        to_json(list({{ value }} order by {{ order_by }}))
     {%- endif -%}
 {%- endmacro %}
 
