@@ -9,7 +9,7 @@
 {#- A BC line's canonical line number: BC numbers lines 10000, 20000, … (a line p2c creates gets
     line_number × 10000); a sequence off that step keeps its own value. -#}
 {% macro bc_line_number(sequence) -%}
-    case when {{ sequence }} % 10000 = 0 then {{ sequence }} / 10000 else {{ sequence }} end
+    cast(case when {{ sequence }} % 10000 = 0 then {{ sequence }} / 10000 else {{ sequence }} end as bigint)
 {%- endmacro %}
 
 {#
@@ -212,4 +212,12 @@ select * from final
      where line_writes.operation = 'create'
         and line_writes.record_key like {{ header_key }} || '|%'
         and line_writes.record_key not like {{ header_key }} || '|%|%')
+{%- endmacro %}
+
+{#- A BC document's total discount: its lines' discount amounts plus the header's invoice discount. -#}
+{% macro bc_total_discount(row, line_staging) -%}
+    coalesce({{ row }}.discount_amount, 0) + coalesce((
+        select sum(lines.discount_amount) from {{ ref(line_staging) }} as lines
+        where lines.company_id = {{ row }}.company_id and lines.document_id = {{ row }}.document_id
+            and not lines.is_deleted), 0)
 {%- endmacro %}

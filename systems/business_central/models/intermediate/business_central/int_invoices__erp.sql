@@ -6,6 +6,6 @@
         cast(invoice_date as varchar) as invoice_date,
         {{ canonical_text('total_amount_including_tax', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax_amount', 'decimal') }} as total_tax,
-        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text(bc_total_discount('mapped', 'stg_bc__sales_invoice_lines'), 'decimal') }} as total_discount,
         {{ canonical_text('0', 'decimal') }} as total_charges
 {% endcall %}

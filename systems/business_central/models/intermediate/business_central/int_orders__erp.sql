@@ -1,6 +1,7 @@
 -- BC sales orders in the canonical vocabulary. The processing status is BC's document status
 -- (Draft / In Review / Open), or Shipped once the order is fully shipped, or Invoiced once a posted
--- invoice names it (BC → CRM: the order marked invoiced). Payment terms by their BC code.
+-- invoice names it (BC → CRM: the order marked invoiced). Payment terms by their BC code. The total
+-- discount is the lines' discounts plus the header's invoice discount (F&O's and the CRM's meaning).
 {% call bc_document_header('order', 'salesOrders', 'stg_bc__sales_orders') %}
         {{ canonical_text('external_document_number') }} as name,
         {{ canonical_text('customer_number') }} as customer_account,
@@ -10,5 +11,5 @@
         {{ canonical_text('total_amount_including_tax', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax_amount', 'decimal') }} as total_tax,
         {{ canonical_text('0', 'decimal') }} as total_charges,
-        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount
+        {{ canonical_text(bc_total_discount('mapped', 'stg_bc__sales_order_lines'), 'decimal') }} as total_discount
 {% endcall %}
