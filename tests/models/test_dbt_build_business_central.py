@@ -34,12 +34,11 @@ def built(tmp_path_factory):
     with duckdb.connect(str(warehouse)) as conn:
         load_sandbox(conn, data)
     env = dict(os.environ, P2C_WAREHOUSE=str(warehouse), P2C__ERP="business_central",
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_TARGET_PATH=str(warehouse.parent / "target"),
-               DBT_LOG_PATH=str(warehouse.parent / "logs"))
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(warehouse.parent / "logs"))
     res = subprocess.run([str(Path(sys.executable).with_name("dbt")), *dbt_args("build", warehouse, [])],
                          env=env, capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
-    results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((warehouse.parent / "dbt_target" / "run_results.json").read_text())["results"]
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         yield conn, manifest, results
 
@@ -138,3 +137,10 @@ def test_posted_invoices_flow_to_the_crm_and_mark_their_order_invoiced(built):
                          "where order_number is not null")[0][0]
     assert invoiced == posted > 0
     assert _rows(conn, "select count(*) from writeback.crm__invoices where operation = 'create'")[0][0] > 0
+
+
+def test_item_availability_and_customer_balances_come_from_bc(built):
+    conn, manifest, _ = built
+    assert _rows(conn, "select count(*) from canonical.product_availability")[0][0] == manifest["bc"]["counts"]["items"]
+    assert _rows(conn, "select count(*) from canonical.product_availability where inventory > 0")[0][0] > 0
+    assert _rows(conn, "select count(*) from canonical.customer_balances where balance_due > 0")[0][0] > 0

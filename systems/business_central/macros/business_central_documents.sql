@@ -207,7 +207,7 @@ select * from final
 {#- The JSON array of a new document's line creates (the `line_writes` model's create payloads whose
     parent is `header_key`), for the header's deep insert. -#}
 {% macro bc_deep_insert_lines(line_writes, header_key) -%}
-    (select {{ bc_json_group_array('line_writes.payload', 'line_writes.record_key') }}
+    (select {{ bc_json_group_array('line_writes.payload', "cast(split_part(line_writes.record_key, '|', 3) as bigint) nulls first") }}
      from {{ ref(line_writes) }} as line_writes
      where line_writes.operation = 'create'
         and line_writes.record_key like {{ header_key }} || '|%'

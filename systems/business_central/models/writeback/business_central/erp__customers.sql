@@ -6,7 +6,7 @@
     create_defaults="(select " ~ portable_json_object("
             'number', pairs.crm_natural_key,
             'type', t.customer_type,
-            'taxLiable', t.tax_liable = 'true'") ~ "
+            'taxLiable', cast(t.tax_liable as boolean)") ~ "
         from " ~ ref('customer_template') ~ " as t where t.company = pairs.company)",
     deactivate_when="(crm_deleted or not crm_active) and erp_active and erp_key is not null",
     deactivate_payload=portable_json_object("'blocked', 'All'")
