@@ -30,15 +30,7 @@ currency_map as (
 ),
 
 customers as (
-    -- the customer's rows on both sides: a header whose customer is quarantined on every side has no parent
-    select record_key, bool_or(reason is null) as has_clean_row, min(reason) as reason
-    from (
-        select record_key, reason from {{ ref('int_customers__erp') }} where not is_deleted
-        union all
-        select record_key, reason from {{ ref('int_customers__crm') }} where not is_deleted
-    ) as sides
-    where record_key is not null
-    group by record_key
+    {{ document_customers() }}
 ),
 
 mapped as (
@@ -220,4 +212,40 @@ select * from final
         select sum(lines.discount_amount) from {{ ref(line_staging) }} as lines
         where lines.company_id = {{ row }}.company_id and lines.document_id = {{ row }}.document_id
             and not lines.is_deleted), 0)
+{%- endmacro %}
+
+{#- The line writes of a BC document (`document`: 'quote' | 'order') but the creates that travel
+    in a new document's deep insert (erp__sales_<document>s): erp__sales_<document>_lines. -#}
+{% macro bc_line_writeback(document) %}
+with line_writes as (
+    select * from {{ ref('int_bc_' ~ document ~ '_line_writes') }}
+),
+
+new_headers as (
+    select record_key from {{ ref('erp__sales_' ~ document ~ 's') }}
+    where operation = 'create'
+),
+
+final as (
+    select line_writes.*
+    from line_writes
+    where not (
+        line_writes.operation = 'create'
+        and line_writes.record_key like '%|%|%'
+        and exists (
+            select 1 from new_headers
+            where line_writes.record_key like new_headers.record_key || '|%'
+                and line_writes.record_key not like new_headers.record_key || '|%|%')
+    )
+)
+
+select * from final
+{% endmacro %}
+
+{#- A new BC document's create defaults (`document`: 'quote' | 'order'; `lines`: its line set, the
+    deep insert property): its number and its lines, created in one request. -#}
+{% macro bc_document_create_defaults(document, lines) -%}
+{{ portable_json_merge_patch(
+    portable_json_object("'number', pairs.crm_natural_key"),
+    "(select " ~ portable_json_object("'" ~ lines ~ "', coalesce(" ~ bc_deep_insert_lines('int_bc_' ~ document ~ '_line_writes', 'pairs.record_key') ~ ", " ~ portable_json_array() ~ ")") ~ ")") }}
 {%- endmacro %}

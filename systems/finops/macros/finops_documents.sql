@@ -30,15 +30,7 @@ currency_map as (
 ),
 
 customers as (
-    -- the customer's rows on both sides: a header whose customer is quarantined on every side has no parent
-    select record_key, bool_or(reason is null) as has_clean_row, min(reason) as reason
-    from (
-        select record_key, reason from {{ ref('int_customers__erp') }}
-        union all
-        select record_key, reason from {{ ref('int_customers__crm') }} where not is_deleted
-    ) as sides
-    where record_key is not null
-    group by record_key
+    {{ document_customers() }}
 ),
 
 mapped as (

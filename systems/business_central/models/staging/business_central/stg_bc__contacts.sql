@@ -23,9 +23,7 @@ final as (
         {{ bc_text('email') }} as email,
         privacy_blocked,
         last_modified_date_time as modified_at,
-        coalesce(_p2c_deleted, false) as is_deleted,
-        odata_etag,
-        _dlt_load_id
+        {{ bc_tracking_columns() }}
     from source
 )
 

@@ -27,9 +27,7 @@ final as (
         {{ bc_guid('payment_terms_id') }} as payment_terms_id,
         {{ bc_text('blocked') }} as blocked,
         last_modified_date_time as modified_at,
-        coalesce(_p2c_deleted, false) as is_deleted,
-        odata_etag,
-        _dlt_load_id
+        {{ bc_tracking_columns() }}
     from source
 )
 

@@ -19,9 +19,7 @@ final as (
         cast(unit_cost as decimal(18, 4)) as unit_cost,
         {{ bc_text('base_unit_of_measure_code') }} as unit_code,
         last_modified_date_time as modified_at,
-        coalesce(_p2c_deleted, false) as is_deleted,
-        odata_etag,
-        _dlt_load_id
+        {{ bc_tracking_columns() }}
     from source
 )
 

@@ -5,20 +5,7 @@ with source as (
 
 final as (
     select
-        company_id,
-        id as document_id,
-        {{ bc_text('number') }} as document_number,
-        {{ bc_text('external_document_number') }} as external_document_number,
-        {{ bc_guid('customer_id') }} as customer_id,
-        {{ bc_text('customer_number') }} as customer_number,
-        {{ bc_text('customer_name') }} as customer_name,
-        {{ bc_text('currency_code') }} as currency_code,
-        {{ bc_guid('payment_terms_id') }} as payment_terms_id,
-        {{ bc_text('salesperson') }} as salesperson,
-        cast(discount_amount as decimal(18, 4)) as discount_amount,
-        cast(total_amount_excluding_tax as decimal(18, 4)) as total_amount_excluding_tax,
-        cast(total_tax_amount as decimal(18, 4)) as total_tax_amount,
-        cast(total_amount_including_tax as decimal(18, 4)) as total_amount_including_tax,
+        {{ bc_document_head_columns() }},
         {{ bc_date('invoice_date') }} as invoice_date,
         {{ bc_date('due_date') }} as due_date,
         {{ bc_guid('order_id') }} as order_id,
@@ -26,9 +13,7 @@ final as (
         cast(remaining_amount as decimal(18, 4)) as remaining_amount,
         {{ bc_text('status') }} as status,
         last_modified_date_time as modified_at,
-        coalesce(_p2c_deleted, false) as is_deleted,
-        odata_etag,
-        _dlt_load_id
+        {{ bc_tracking_columns() }}
     from source
 )
 
