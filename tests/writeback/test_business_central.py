@@ -211,3 +211,29 @@ def test_250_creates_then_stale_and_missing_etags_against_the_emulator(tmp_path,
     assert after["T-0003"]["displayName"] == "Name T-0003"
     assert log["usmf|T-0003"][0] == "failed" and "If-Match: *" in log["usmf|T-0003"][3]
     assert sizes == [2]  # one batch, the two guarded PATCHes; the 412 not resent
+
+
+def test_a_warehouse_that_once_ran_finops_keeps_its_models_but_they_are_never_read(tmp_path):
+    from reverse_etl import store
+
+    stale = row(system="erp", target_set="CustomersV3", target_key={"dataAreaId": "usmf", "CustomerAccount": "A-1"})
+    conn = warehouse(tmp_path / "w.duckdb", [stale, _row("create", etag=None), row()])
+    conn.execute("alter table writeback.erp__customersv3 rename to erp__customers_v3")  # as dbt named it
+    assert {(g[1], g[2], g[3]) for g in store.writeback_groups(conn)} == {
+        ("erp", "customers", "erp__customers"), ("crm", "accounts", "crm__accounts")}
+    assert {r.target_set for r in store.read_writeback_rows(conn)} == {"customers", "accounts"}
+
+
+def test_the_tenant_check_asks_for_the_companies_and_the_sets():
+    from systems import system_for
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/companies"):
+            return httpx.Response(200, json={"value": []})
+        return httpx.Response(200, json={"value": [{"name": "customers", "url": "customers"}]})
+
+    with httpx.Client(base_url="http://bc/api/v2.0/", transport=httpx.MockTransport(handler)) as client:
+        problems = system_for("erp").tenant_problems(client, "erp")
+    assert any("lists no company" in p for p in problems)
+    assert any(p.startswith("ERP salesOrders:") for p in problems)
+    assert not any(p.startswith("ERP customers:") for p in problems)
