@@ -4,14 +4,10 @@ emulator over real loopback HTTP (100 operations per batch, If-Match from the ex
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from p2c_core.jsonbatch import JSON_BATCH
 from p2c_core.multipart import MULTIPART, PartRequest, PartResponse
@@ -24,7 +20,7 @@ from sandbox.store import Store
 from systems import Request
 from systems.business_central.writer import LIMITS, BusinessCentralWriter, MissingETag
 
-from .helpers import row, warehouse
+from .helpers import row, serve, warehouse
 
 COMPANY = "11111111-2222-3333-4444-555555555555"
 ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -150,17 +146,8 @@ def bc(tmp_path: Path):
     store = Store(tmp_path / "bc.sqlite", BC_ENTITIES)
     store.insert("companies", {"id": COMPANY, "name": "CRONUS USA", "displayName": "CRONUS USA",
                                "systemVersion": "1", "businessProfileId": ""})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(store), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/api/v2.0/"
-    server.should_exit = True
-    thread.join(5)
-    sock.close()
+    with serve(create_app(store), "/api/v2.0/") as base:
+        yield base
 
 
 def _write(tmp_path, base, rows, name="w.duckdb"):
