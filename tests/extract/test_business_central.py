@@ -61,6 +61,11 @@ def test_extract_then_changes_then_deletions(sandbox, tmp_path, monkeypatch):
     warehouse = tmp_path / "p2c.duckdb"
     bc = bc_client(sandbox)
 
+    # 0. the preflight's tenant check asks BC (its sets, its companies) and the CRM: nothing lacking
+    from p2c import preflight
+
+    assert preflight.tenant_problems() == []
+
     # 1. first run: every set whole, per company, company_id and the etag on every row
     expected = _service_counts(bc)
     first = extract("erp")
