@@ -96,7 +96,7 @@ class BatchExecutor:
     ) -> None:
         self.client = client
         self.role = role
-        self.codec = codec or system_for(role).limits.codec  # type: ignore[arg-type]
+        self.codec = codec or system_for(role).limits.codec
         self.config = config
         self.sleep = sleep
         self.rand = rand
