@@ -26,10 +26,9 @@ def sandbox(sandbox_factory):
 
 
 def bc_env(sandbox) -> dict[str, str]:
-    origin = f"http://127.0.0.1:{sandbox.bc_port}"
-    return {"P2C__ERP": "business_central", "SOURCES__ERP__BASE_URL": sandbox.bc_url,
-            "SOURCES__ERP__CREDENTIALS__TOKEN_URL": f"{origin}/{sandbox.tenant}/oauth2/v2.0/token",
-            "SOURCES__ERP__CREDENTIALS__SCOPE": f"{origin}/.default"}
+    """The settings that make BC the ERP (as `p2c sandbox up --erp business_central` prints them)."""
+    env = sandbox.env(erp="business_central")
+    return {k: v for k, v in env.items() if k == "P2C__ERP" or k.startswith("SOURCES__ERP__")}
 
 
 def bc_client(sandbox) -> httpx.Client:
