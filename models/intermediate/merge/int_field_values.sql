@@ -36,7 +36,7 @@ final as (
         on values_long.entity = records.entity
         and values_long.side = records.side
         and values_long.source_id = records.source_id
-    where records.is_primary
+    where records.is_primary and records.reason is null
 )
 
 select * from final

@@ -1,0 +1,68 @@
+-- The rows match-based coupling may still couple, long: one row per field a match rule can name
+-- (the entity's canonical fields, natural_key, parent_key), as canonical text. A row takes part when
+-- it is clean (no quarantine reason), primary and live, no recorded coupling holds it, and the other
+-- system has no row under the same record key (a row paired by its key, or whose counterpart is in
+-- quarantine under that key, is not matched again). Only entities with rules in seeds/match_rules.csv.
+{%- set parts = [] %}
+{%- for entity in canonical_entities() %}
+    {%- for side in ['crm', 'erp'] %}
+        {%- do parts.append((entity, side, ref('int_' ~ entity ~ 's__' ~ side))) %}
+    {%- endfor %}
+{%- endfor %}
+
+with records as (
+    select * from {{ ref('int_records_by_key') }}
+),
+
+rules as (
+    select distinct entity from {{ ref('match_rules') }}
+),
+
+open_records as (
+    select records.entity, records.side, records.source_id, records.record_key, records.company
+    from records
+    inner join rules
+        on records.entity = rules.entity
+    where records.reason is null
+        and records.is_primary
+        and not coalesce(records.is_deleted, false)
+        and not records.is_recorded_coupling
+        and not exists (
+            select 1
+            from records as other
+            where other.entity = records.entity
+                and other.record_key = records.record_key
+                and other.side <> records.side
+        )
+),
+
+values_long as (
+    {%- for entity, side, relation in parts %}
+    {%- for field in canonical_fields(entity) + ['natural_key', 'parent_key'] %}
+    select '{{ entity }}' as entity, '{{ side }}' as side, source_id, '{{ field }}' as field,
+           cast({{ field }} as varchar) as value
+    from {{ relation }}
+    where is_primary and reason is null
+    {%- if not loop.last %} union all {% endif %}
+    {%- endfor %}
+    {%- if not loop.last %} union all {% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        open_records.entity,
+        open_records.side,
+        open_records.source_id,
+        open_records.record_key,
+        open_records.company,
+        values_long.field,
+        values_long.value
+    from open_records
+    inner join values_long
+        on open_records.entity = values_long.entity
+        and open_records.side = values_long.side
+        and open_records.source_id = values_long.source_id
+)
+
+select * from final
