@@ -1,5 +1,5 @@
--- The rows match-based coupling may still couple, long: one row per field a match rule can name
--- (the entity's canonical fields, natural_key, parent_key), as canonical text. A row takes part when
+-- The rows match-based coupling may still couple, long: one row per field a match rule of its
+-- entity names (a canonical field, natural_key or parent_key), as canonical text. A row takes part when
 -- it is clean (no quarantine reason), primary and live, no recorded coupling holds it, and the other
 -- system has no row under the same record key (a row paired by its key, or whose counterpart is in
 -- quarantine under that key, is not matched again). Only entities with rules in seeds/match_rules.csv.
@@ -14,8 +14,17 @@ with records as (
     select * from {{ ref('int_records_by_key') }}
 ),
 
+rule_fields as (
+    -- the fields the rules name, per entity (a rule's fields are joined by '+')
+    select distinct entity, trim(field) as field
+    from (
+        select entity, unnest(string_to_array(fields, '+')) as field
+        from {{ ref('match_rules') }}
+    ) as split
+),
+
 rules as (
-    select distinct entity from {{ ref('match_rules') }}
+    select distinct entity from rule_fields
 ),
 
 open_records as (
@@ -63,6 +72,9 @@ final as (
         on open_records.entity = values_long.entity
         and open_records.side = values_long.side
         and open_records.source_id = values_long.source_id
+    inner join rule_fields
+        on values_long.entity = rule_fields.entity
+        and values_long.field = rule_fields.field
 )
 
 select * from final
