@@ -67,7 +67,7 @@ keyed as (
     -- one value per row and rule, only when every field of the rule has one
     select
         entity, side, source_id, record_key, company, rule_rank, priority, fields,
-        string_agg(value, chr(31) order by field) as match_value
+        string_agg(value, chr(31) order by field nulls first) as match_value
     from rule_values
     group by entity, side, source_id, record_key, company, rule_rank, priority, fields
     having count(*) = max(field_count)
@@ -123,8 +123,8 @@ listed as (
         decided.entity,
         decided.side,
         decided.source_id,
-        string_agg(case when other.side <> decided.side then other.record_key end, ', ' order by other.record_key) as candidate_keys,
-        string_agg(case when other.side = decided.side then other.record_key end, ', ' order by other.record_key) as competing_keys,
+        string_agg(case when other.side <> decided.side then other.record_key end, ', ' order by other.record_key nulls first) as candidate_keys,
+        string_agg(case when other.side = decided.side then other.record_key end, ', ' order by other.record_key nulls first) as competing_keys,
         max(case when other.side <> decided.side then other.record_key end) as counterpart_key,
         max(case when other.side <> decided.side then other.source_id end) as counterpart_source_id
     from decided
