@@ -3,12 +3,6 @@
 -- it is clean (no quarantine reason), primary and live, no recorded coupling holds it, and the other
 -- system has no row under the same record key (a row paired by its key, or whose counterpart is in
 -- quarantine under that key, is not matched again). Only entities with rules in seeds/match_rules.csv.
-{%- set parts = [] %}
-{%- for entity in canonical_entities() %}
-    {%- for side in ['crm', 'erp'] %}
-        {%- do parts.append((entity, side, ref('int_' ~ entity ~ 's__' ~ side))) %}
-    {%- endfor %}
-{%- endfor %}
 
 with records as (
     select * from {{ ref('int_records_by_key') }}
@@ -46,16 +40,7 @@ open_records as (
 ),
 
 values_long as (
-    {%- for entity, side, relation in parts %}
-    {%- for field in canonical_fields(entity) + ['natural_key', 'parent_key'] %}
-    select '{{ entity }}' as entity, '{{ side }}' as side, source_id, '{{ field }}' as field,
-           cast({{ field }} as varchar) as value
-    from {{ relation }}
-    where is_primary and reason is null
-    {%- if not loop.last %} union all {% endif %}
-    {%- endfor %}
-    {%- if not loop.last %} union all {% endif %}
-    {%- endfor %}
+    {{ mapped_values_long(['natural_key', 'parent_key']) }}
 ),
 
 final as (
