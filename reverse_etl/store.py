@@ -211,6 +211,23 @@ def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tu
     return list(out.values())
 
 
+def _with_match_method(conn, couplings: list[tuple]) -> list[tuple]:
+    """A pair this run's match-based coupling found (model ``audit.matches``) is recorded as
+    ``coupled_by = 'match:<fields>'`` instead of ``natural_key``; the first recorded method stays."""
+    if "matches" not in _tables(conn, "audit"):
+        return couplings
+    keys = sorted({c[1] for c in couplings})
+    found = {
+        (entity, record_key): method
+        for entity, record_key, method in conn.execute(
+            "select distinct entity, record_key, coupled_by from audit.matches "
+            "where outcome = 'matched' and record_key in (select unnest(?))", [keys]).fetchall()
+    }
+    if not found:
+        return couplings
+    return [(*c[:5], found.get((c[0], c[1]), c[5]), *c[6:]) for c in couplings]
+
+
 def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
     """Insert log rows and upsert base and couplings, all in one transaction."""
     with conn.transaction():
@@ -229,6 +246,7 @@ def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) 
             set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
         crashpoint("writeback.sync_state_upserted")
     if couplings:
+        couplings = _with_match_method(conn, couplings)
         conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
             on conflict (entity, record_key) do update set
                 company = coalesce(excluded.company, couplings.company),
