@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ERP ?= finops
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
@@ -45,8 +46,9 @@ reliability: $(STAMP)
 	P2C_FIGURES=reports/reliability.txt $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "" tests/reliability tests/run/test_watch.py; \
 		status=$$?; cat reports/reliability.txt; exit $$status
 
+# `make demo ERP=business_central`: the same story with Business Central as the ERP (default: F&O)
 demo: $(STAMP)
-	bash scripts/demo.sh
+	ERP=$(ERP) bash scripts/demo.sh
 
 clean:
 	rm -rf $(VENV) warehouse reports .sandbox target logs

@@ -249,7 +249,18 @@ def failures(conn) -> list[dict[str, Any]]:
 
 # --- couplings ----------------------------------------------------------------------------------
 
-COUPLING_COLUMNS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at")
+COUPLING_COLUMNS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "how", "run_id", "coupled_at")
+
+
+def coupling_how(coupled_by: str | None) -> str:
+    """``couplings.coupled_by`` in words: how the pair was found."""
+    if coupled_by and coupled_by.startswith("match:"):
+        return "matched on " + " + ".join(f.strip() for f in coupled_by[len("match:"):].split("+"))
+    return {
+        "natural_key": "same natural key",
+        "created_by_p2c": "created by p2c",
+        "manual": "coupled by hand",
+    }.get(coupled_by or "", coupled_by or "")
 
 
 def couplings(conn, entity: str | None = None, key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
@@ -266,8 +277,43 @@ def couplings(conn, entity: str | None = None, key: str | None = None, limit: in
         params += [key, key, f'%"{key}"%', f"%|{key}"]
     cond = ("where " + " and ".join(where)) if where else ""
     lim = f"limit {int(limit)}" if limit else ""
-    cols = ", ".join(COUPLING_COLUMNS)
-    return _dicts(conn.execute(f"select {cols} from {SYNC}.couplings {cond} order by entity, record_key {lim}", params))
+    cols = ", ".join(c for c in COUPLING_COLUMNS if c != "how")
+    rows = _dicts(conn.execute(f"select {cols} from {SYNC}.couplings {cond} order by entity, record_key {lim}", params))
+    return [{c: (coupling_how(r["coupled_by"]) if c == "how" else r[c]) for c in COUPLING_COLUMNS} for r in rows]
+
+
+def pending_matches(conn, entity: str | None = None) -> dict[str, int]:
+    """The last build's match-based coupling not recorded yet (model ``audit.matches``): pairs matched whose
+    coupling the writeback has not recorded (``matched``), and rows held for several candidates (``ambiguous``)."""
+    if not has_table(conn, "audit", "matches"):
+        return {}
+    recorded = (f"and not exists (select 1 from {SYNC}.couplings c where c.entity = m.entity "
+                "and c.record_key = m.record_key)") if has_table(conn, SYNC, "couplings") else ""
+    cond, params = ("and lower(m.entity) = lower(?)", [entity]) if entity else ("", [])
+    rows = conn.execute(
+        f"""select outcome, count(distinct m.entity || ' ' || m.record_key) from audit.matches m
+            where (outcome = 'ambiguous' or (outcome = 'matched' {recorded})) {cond} group by outcome""",
+        params,
+    ).fetchall()
+    return {outcome: int(n) for outcome, n in rows}
+
+
+def uncouple(conn, entity: str, record_key: str) -> dict[str, Any] | None:
+    """Remove one coupling and its merge base (``sync_state``), in one transaction; the next run pairs the
+    records again by key or match rule (a first sync: nothing is assumed agreed). None when no such coupling."""
+    if not has_table(conn, SYNC, "couplings"):
+        return None
+    cols = ", ".join(c for c in COUPLING_COLUMNS if c != "how")
+    found = _dicts(conn.execute(f"select {cols} from {SYNC}.couplings where entity = ? and record_key = ?",
+                                [entity, record_key]))
+    if not found:
+        return None
+    with conn.transaction():
+        conn.execute(f"delete from {SYNC}.couplings where entity = ? and record_key = ?", [entity, record_key])
+        if has_table(conn, SYNC, "sync_state"):
+            conn.execute(f"delete from {SYNC}.sync_state where entity = ? and record_key = ?", [entity, record_key])
+    row = found[0]
+    return {**row, "how": coupling_how(row["coupled_by"])}
 
 
 def sync_base(conn, entity: str, record_key: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""OData ``$batch`` bodies (multipart/mixed) for both services: building requests, parsing responses.
+"""OData ``$batch`` bodies (multipart/mixed) for Dataverse and F&O: building requests, parsing responses.
 
 A batch holds up to N requests, either as plain parts (Dataverse, with
 ``Prefer: odata.continue-on-error`` every part runs and answers on its own) or grouped in change
@@ -7,6 +7,9 @@ back in request order; a change set that failed answers with one part for the wh
 service that stops at the first failure answers fewer parts than were sent. :func:`parse_response`
 aligns what came back with what was sent and leaves ``None`` where nothing answered, so the
 executor can resend exactly those.
+
+:class:`BatchCodec` is what a system declares about its ``$batch`` format: :data:`MULTIPART` here,
+:data:`p2c_core.jsonbatch.JSON_BATCH` for Business Central's JSON batches.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 CRLF = "\r\n"
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
@@ -151,3 +154,32 @@ def parse_response(content_type: str, body: bytes, groups: list[list[int]], n: i
             for i in group:
                 out[i] = element
     return out
+
+
+@dataclass(frozen=True)
+class BatchCodec:
+    """How a system takes ``$batch`` requests: the body's format, as a system declares it
+    (``systems.system.BatchLimits.codec``); the executor asks the system of the role for it."""
+
+    name: str
+    # (requests, change set size) → (content type, body, groups: request indexes per top-level part)
+    build: Callable[[Sequence[PartRequest], int], tuple[str, bytes, list[list[int]]]]
+    # (content type, body, groups, n) → one response per request index, None where none came back
+    parse: Callable[[str, bytes, list[list[int]], int], list[PartResponse | None]]
+    headers: Mapping[str, str]  # of the outer request, besides Content-Type
+    relative_urls: bool = False  # operations name their URL relative to the service root
+    # a failed (non-2xx) $batch response of this content type still carries per-operation answers
+    answers_on_failure: str | None = None
+
+    def url(self, root_path: str, path: str) -> str:
+        """An operation's URL: ``path`` is relative to the service root, whose path is ``root_path``."""
+        return path if self.relative_urls else root_path + path
+
+    def answered(self, status: int, content_type: str) -> bool:
+        """Whether a ``$batch`` response carries per-operation answers (else it failed as a whole)."""
+        return status < 300 or (self.answers_on_failure is not None and self.answers_on_failure in content_type)
+
+
+# OData multipart/mixed (Dataverse, F&O); Prefer: every part runs and answers on its own
+MULTIPART = BatchCodec("multipart", build_batch, parse_response, {"Prefer": "odata.continue-on-error"},
+                       answers_on_failure="multipart")

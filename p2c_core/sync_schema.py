@@ -28,7 +28,7 @@ TABLES: dict[str, str] = {
         company       varchar,            -- ERP legal entity (dataAreaId)
         crm_id        varchar,            -- Dataverse primary key (GUID)
         erp_key       varchar,            -- F&O key as JSON, e.g. {"dataAreaId":"usmf","CustomerAccount":"ACC-001"}
-        coupled_by    varchar not null,   -- 'natural_key' | 'created_by_p2c' | 'manual'
+        coupled_by    varchar not null,   -- 'natural_key' | 'match:<fields>' | 'created_by_p2c' | 'manual'
         run_id        varchar,
         coupled_at    timestamp not null,
         primary key (entity, record_key)

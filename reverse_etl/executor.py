@@ -1,6 +1,8 @@
 """Sending operations as ``$batch`` requests: retries, splitting, a concurrency cap.
 
-A bulk write costs about one HTTP request per batch (up to 1000 records for Dataverse). A batch
+A bulk write costs about one HTTP request per batch (up to 1000 records for Dataverse, 100 for
+Business Central). The body's format is the target system's (``limits.codec``: OData multipart for
+Dataverse and F&O, JSON for Business Central, see :mod:`p2c_core.multipart` and :mod:`p2c_core.jsonbatch`). A batch
 answered with 429 or a 5xx, or lost to a timeout or dropped connection, is resent after
 ``Retry-After`` (or exponential backoff with jitter); both services' writes here are safe to resend
 (Dataverse upserts by key, F&O creates tolerate "already exists" on a resend). A batch that fails
@@ -26,11 +28,11 @@ import httpx
 from p2c_core.http import ODATA_HEADERS, RETRY_STATUSES, retry_after_seconds
 
 from p2c_core.crashpoints import crashpoint
-from p2c_core.multipart import PartRequest, PartResponse, build_batch, parse_response
+from p2c_core.multipart import BatchCodec, PartRequest, PartResponse
 from p2c_core.odata import RequestFailed
 from reverse_etl.config import WritebackConfig
 from reverse_etl.plan import WriteRow
-from systems import Request
+from systems import Request, system_for
 
 
 @dataclass
@@ -79,7 +81,8 @@ def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[], fl
 
 
 class BatchExecutor:
-    """Sends operations for the system of one role over ``client`` (its ``base_url`` is the service root)."""
+    """Sends operations for the system of one role over ``client`` (its ``base_url`` is the service root),
+    in the ``$batch`` format that system declares (``codec``: its ``limits.codec`` unless given)."""
 
     def __init__(
         self,
@@ -89,9 +92,11 @@ class BatchExecutor:
         *,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        codec: BatchCodec | None = None,
     ) -> None:
         self.client = client
         self.role = role
+        self.codec = codec or system_for(role).limits.codec
         self.config = config
         self.sleep = sleep
         self.rand = rand
@@ -102,9 +107,10 @@ class BatchExecutor:
 
     # -- one HTTP request -------------------------------------------------------------------
     def _post(self, ops: Sequence[Operation], changeset_size: int) -> tuple[httpx.Response | None, str | None, list]:
-        parts = [PartRequest(op.method, self.root_path + op.path, {**ODATA_HEADERS, **op.headers}, op.body) for op in ops]
-        ctype, body, groups = build_batch(parts, changeset_size)
-        headers = {**ODATA_HEADERS, "Content-Type": ctype, "Prefer": "odata.continue-on-error"}
+        parts = [PartRequest(op.method, self.codec.url(self.root_path, op.path), {**ODATA_HEADERS, **op.headers}, op.body)
+                 for op in ops]
+        ctype, body, groups = self.codec.build(parts, changeset_size)
+        headers = {**ODATA_HEADERS, "Content-Type": ctype, **self.codec.headers}
         last_error: str | None = None
         for attempt in range(1, self.config.max_attempts + 1):
             for op in ops:
@@ -145,9 +151,9 @@ class BatchExecutor:
                 error = f"HTTP {resp.status_code}: {resp.text[:500]}"
             return [Result(op, status, _as_part(resp), error) for op in ops]
         parsed: list[PartResponse | None] | None = None
-        if resp.status_code < 300 or "multipart" in resp.headers.get("content-type", ""):
+        if self.codec.answered(resp.status_code, resp.headers.get("content-type", "")):
             try:
-                parsed = parse_response(resp.headers.get("content-type", ""), resp.content, groups, len(ops))
+                parsed = self.codec.parse(resp.headers.get("content-type", ""), resp.content, groups, len(ops))
             except ValueError as exc:
                 error = f"unreadable $batch response: {exc}"
         if parsed is None:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from p2c_core import sync_schema
 from p2c_core.crashpoints import crashpoint
 from reverse_etl.plan import WriteRow
-from systems import system_for
+from systems import ROLES, system_for, writeback_tables
 
 ERP = "erp"  # the role whose key a coupling keeps as erp_key (p2c_sync.couplings)
 
@@ -72,12 +72,24 @@ def _dicts(cursor) -> list[dict[str, Any]]:
     return [dict(zip(cols, r)) for r in cursor.fetchall()]
 
 
+def _models(conn) -> list[str]:
+    """The writeback models, but the stale ones of a system that no longer plays its role
+    (``erp__customers_v3`` once BC is the ERP: :func:`systems.writeback_tables`), which are never read."""
+    stale = frozenset().union(*(writeback_tables(role)[1] for role in ROLES))
+    return [t for t in _tables(conn, WRITEBACK_SCHEMA) if t != BASE_UPDATES and "__" in t and t not in stale]
+
+
+def _playing() -> dict[str, frozenset[str]]:
+    """Role → the sets of the system playing it: a row for another set is never written."""
+    return {role: writeback_tables(role)[0] for role in ROLES}
+
+
 def read_writeback_rows(conn) -> list[WriteRow]:
     rows: list[WriteRow] = []
-    for table in _tables(conn, WRITEBACK_SCHEMA):
-        if table == BASE_UPDATES or "__" not in table:
-            continue
-        rows += [WriteRow.from_mapping(r) for r in _dicts(conn.execute(f'select * from {WRITEBACK_SCHEMA}."{table}"'))]
+    playing = _playing()
+    for table in _models(conn):
+        found = [WriteRow.from_mapping(r) for r in _dicts(conn.execute(f'select * from {WRITEBACK_SCHEMA}."{table}"'))]
+        rows += [r for r in found if r.target_set in playing.get(r.target_system, ())]
     return rows
 
 
@@ -106,14 +118,14 @@ def _stream(conn, sql: str, params: list | None = None, chunk: int = 5000) -> It
 def writeback_groups(conn) -> list[tuple[int, str, str, str, int]]:
     """(sequence, target system, target set, model, rows) of the writeback models, in plan order."""
     groups = []
-    for table in _tables(conn, WRITEBACK_SCHEMA):
-        if table == BASE_UPDATES or "__" not in table:
-            continue
+    playing = _playing()
+    for table in _models(conn):
         groups += [
             (int(seq or 0), system, target_set, table, n)
             for seq, system, target_set, n in conn.execute(
                 f'select sequence, target_system, target_set, count(*) from {WRITEBACK_SCHEMA}."{table}" group by sequence, target_system, target_set'
             ).fetchall()
+            if target_set in playing.get(system, ())
         ]
     return sorted(groups)
 
@@ -199,6 +211,23 @@ def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tu
     return list(out.values())
 
 
+def _with_match_method(conn, couplings: list[tuple]) -> list[tuple]:
+    """A pair this run's match-based coupling found (model ``audit.matches``) is recorded as
+    ``coupled_by = 'match:<fields>'`` instead of ``natural_key``; the first recorded method stays."""
+    if "matches" not in _tables(conn, "audit"):
+        return couplings
+    keys = sorted({c[1] for c in couplings})
+    found = {
+        (entity, record_key): method
+        for entity, record_key, method in conn.execute(
+            "select distinct entity, record_key, coupled_by from audit.matches "
+            "where outcome = 'matched' and record_key in (select unnest(?))", [keys]).fetchall()
+    }
+    if not found:
+        return couplings
+    return [(*c[:5], found.get((c[0], c[1]), c[5]), *c[6:]) for c in couplings]
+
+
 def _write(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) -> None:
     """Insert log rows and upsert base and couplings, all in one transaction."""
     with conn.transaction():
@@ -217,6 +246,7 @@ def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) 
             set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
         crashpoint("writeback.sync_state_upserted")
     if couplings:
+        couplings = _with_match_method(conn, couplings)
         conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
             on conflict (entity, record_key) do update set
                 company = coalesce(excluded.company, couplings.company),

@@ -7,6 +7,7 @@
 # directory it creates (.p2c-demo) and on the next demo removes only the files it wrote there; it
 # refuses to use a directory it did not create.
 #   scripts/demo.sh --reset-warehouse   only that clean-up step (what the tests run)
+#   ERP=business_central scripts/demo.sh   the same story with Business Central as the ERP
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -49,7 +50,11 @@ step "reset the sandbox (small demo data) and a fresh warehouse"
 $BIN/p2c sandbox down --dir "$P2C_SANDBOX_DIR" >/dev/null 2>&1 || true
 $BIN/p2c sandbox reset --scale small --seed 42 --dir "$P2C_SANDBOX_DIR" || exit 1
 reset_demo_warehouse || exit 2
-$BIN/p2c sandbox up --dir "$P2C_SANDBOX_DIR" || exit 1
+# the ERP the demo runs against: finops (default) or business_central (`make demo ERP=business_central`);
+# the sandbox prints the settings that point p2c at it (P2C__ERP, SOURCES__ERP__*), which the demo adopts
+up_out="$($BIN/p2c sandbox up --dir "$P2C_SANDBOX_DIR" --erp "${ERP:-finops}")" || { echo "$up_out"; exit 1; }
+echo "$up_out"
+eval "$(grep '^export ' <<<"$up_out")"
 trap '$BIN/p2c sandbox down --dir "$P2C_SANDBOX_DIR" >/dev/null 2>&1' EXIT
 $BIN/p2c sandbox status --dir "$P2C_SANDBOX_DIR"
 

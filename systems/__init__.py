@@ -7,26 +7,26 @@ dlt pipelines and the connection settings are the role's (``crm_raw``, ``p2c_crm
 ``[sources.crm]``): the system behind a role changes none of them.
 
 The deployment picks the system of the ERP role with the dlt setting ``p2c.erp`` (``[p2c] erp =
-"finops"`` in ``.dlt/config.toml``, env ``P2C__ERP``), default ``finops``; the CRM role has one
+"finops"`` or ``"business_central"`` in ``.dlt/config.toml``, env ``P2C__ERP``), default ``finops``; the CRM role has one
 system, Dataverse. A value that names no system of the role is a ``ConfigError`` naming the setting
 and the valid values (:func:`check`, run by the preflight before anything is written).
 
 Adding a system: its home under ``systems/<name>/`` with a ``SYSTEM``, and a line in
-:data:`SYSTEMS` (Business Central, an alternative ERP to F&O, is the next).
+:data:`SYSTEMS` (Business Central, an alternative ERP to F&O, was added so).
 """
 
 from __future__ import annotations
 
 from p2c_core.connection import ROLES, Role
 from p2c_core.errors import ConfigError
-from systems import dataverse, finops
+from systems import business_central, dataverse, finops
 from systems.system import BatchLimits, Record, Request, System, Unresolved, Writer
 
 __all__ = ["ROLES", "Role", "SYSTEMS", "System", "Writer", "Request", "Record", "BatchLimits", "Unresolved",
-           "system_for", "other", "check", "choice"]
+           "system_for", "other", "check", "choice", "writeback_tables"]
 
-# every system p2c can talk to; business_central.SYSTEM (role erp) joins here
-SYSTEMS: tuple[System, ...] = (dataverse.SYSTEM, finops.SYSTEM)
+# every system p2c can talk to
+SYSTEMS: tuple[System, ...] = (dataverse.SYSTEM, finops.SYSTEM, business_central.SYSTEM)
 # the roles the deployment chooses a system for: role → (dlt setting, default system)
 CHOSEN_BY: dict[Role, tuple[str, str]] = {"erp": ("p2c.erp", finops.SYSTEM.name)}
 
@@ -70,3 +70,16 @@ def check() -> None:
     """Every role resolves to a system (the preflight calls it before anything is written)."""
     for role in ROLES:
         system_for(role)
+
+
+def writeback_tables(role: Role) -> tuple[frozenset[str], frozenset[str]]:
+    """(the sets, the stale writeback models) of ``role``: the entity sets of the system playing it,
+    and the models ``<role>__<set>`` named after a set only another system of the role has. A
+    warehouse that once ran another ERP keeps that system's models (``erp__customers_v3`` once
+    Business Central is the ERP): the writeback never reads them, and never writes to a set that
+    is not the playing system's."""
+    from p2c_core.entity import snake
+
+    own = {e.entity_set for e in system_for(role).entities}
+    others = {e.entity_set for s in candidates(role).values() for e in s.entities} - own
+    return frozenset(own), frozenset(f"{role}__{snake(name)}" for name in others) - {f"{role}__{snake(n)}" for n in own}

@@ -2,7 +2,7 @@
 
 A :class:`System` names the product, declares the role it plays in the merge (``crm`` or ``erp``),
 and holds everything p2c knows about it: its entity table, its page size, its dlt source factory,
-its writer factory and its ``$batch`` limits. The registry (:mod:`systems`) lists the systems and
+its writer factory, its ``$batch`` limits and format (codec), and its tenant check. The registry (:mod:`systems`) lists the systems and
 says which one plays each role; the stages ask it and never branch on a name.
 
 A writer (:class:`Writer`) is one system's half of the writeback: how to address a record, how to
@@ -19,7 +19,7 @@ from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from p2c_core.connection import Role
 from p2c_core.entity import EntitySpec
-from p2c_core.multipart import PartResponse
+from p2c_core.multipart import MULTIPART, BatchCodec, PartResponse
 
 Fetch = Callable[[str, dict], dict]  # GET path with params → JSON body (retries are the caller's)
 CreateRefusal = Literal["skipped", "exists"]
@@ -36,6 +36,7 @@ class BatchLimits:
     max_batch: int  # the service's limit of requests in one $batch
     batch: int  # default requests per $batch (``[writeback] <role>_batch_size``)
     changeset: int  # default requests per change set: 0 = none (``[writeback] <role>_changeset_size``)
+    codec: BatchCodec = MULTIPART  # the $batch body format (p2c_core.multipart, p2c_core.jsonbatch)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ SourceFactory = Callable[..., Any]  # (client, entities, on_page, *, name, full_
 class System:
     """One product p2c talks to, and the role it plays."""
 
-    name: str  # 'dataverse' | 'finops'
+    name: str  # 'dataverse' | 'finops' | 'business_central'
     role: Role  # 'crm' | 'erp'
     title: str  # as the user knows it
     entities: tuple[EntitySpec, ...]  # the entity table: the one place its sets, keys and columns are declared
@@ -121,6 +122,9 @@ class System:
     writer: WriterFactory  # the writeback's half for this system
     limits: BatchLimits
     company_of: Callable[[Mapping[str, Any]], str | None] = field(default=lambda key: None)  # a key's legal entity
+    # (client of the role's connection, role) → what the tenant lacks that p2c needs (the preflight's
+    # tenant check; a ConfigError naming sources.<role>.base_url when the metadata cannot be read)
+    tenant_problems: Callable[[Any, str], list[str]] = field(default=lambda client, role: [])
 
     def dlt_source(self, client, entities: Sequence[str] | None = None, on_page=None, **options):
         """The system's dlt source, named after its role (so the pipeline's state and dataset stay the role's)."""

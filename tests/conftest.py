@@ -101,15 +101,17 @@ class Sandbox:
     def erp_token_url(self) -> str:
         return f"{self.erp_origin}/{self.tenant}/oauth2/v2.0/token"
 
-    def env(self) -> dict[str, str]:
-        """Environment variables pointing p2c (dlt config) at this sandbox."""
+    def env(self, erp: str = "finops") -> dict[str, str]:
+        """Environment variables pointing p2c (dlt config) at this sandbox; ``erp``: which emulated
+        ERP plays the ERP role (``business_central`` also sets ``P2C__ERP``)."""
         out = {
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "RUNTIME__DLTHUB_TELEMETRY": "false",
             "P2C_SANDBOX_DIR": str(self.dir),
         }
         options = server.Options(crm_port=self.crm_port, erp_port=self.erp_port, tenant=self.tenant,
-                                 client_id=self.client_id, client_secret=self.client_secret)
+                                 client_id=self.client_id, client_secret=self.client_secret,
+                                 bc_port=self.bc_port, erp=erp)
         out.update(options.p2c_env())
         return out
 

@@ -27,6 +27,9 @@ def test_each_role_has_its_system_by_default(monkeypatch):
 def test_p2c_erp_picks_the_erp(monkeypatch):
     monkeypatch.setenv("P2C__ERP", "FinOps")
     assert systems.system_for("erp").name == "finops"
+    monkeypatch.setenv("P2C__ERP", " Business_Central ")
+    assert systems.system_for("erp").name == "business_central"
+    assert systems.system_for("erp").limits.max_batch == 100
 
 
 def test_an_unknown_erp_is_a_config_error_naming_the_setting_and_the_valid_values(monkeypatch):
@@ -34,14 +37,16 @@ def test_an_unknown_erp_is_a_config_error_naming_the_setting_and_the_valid_value
     with pytest.raises(ConfigError) as err:
         systems.check()
     assert err.value.setting == "p2c.erp"
-    assert "'sap'" in err.value.message and "valid: finops" in err.value.message and "P2C__ERP" in err.value.message
+    assert "'sap'" in err.value.message and "valid: finops, business_central" in err.value.message
+    assert "P2C__ERP" in err.value.message
 
 
 def test_every_system_declares_each_entity_set_once_with_its_canonical_entity():
     for system in systems.SYSTEMS:
         sets = [e.entity_set for e in system.entities]
         assert len(sets) == len(set(sets)), system.name
-        assert system.canonical("accounts" if system.role == "crm" else "CustomersV3") == "customer"
+        assert [e.entity_set for e in system.entities if e.canonical == "customer"] == [
+            {"dataverse": "accounts", "finops": "CustomersV3", "business_central": "customers"}[system.name]]
         assert system.limits.batch <= system.limits.max_batch
 
 
@@ -52,7 +57,7 @@ def test_p2c_run_with_an_unknown_erp_exits_2_naming_the_setting_and_writes_nothi
                          timeout=300)
     text = out.stdout + out.stderr
     assert out.returncode == 2, text
-    assert "p2c.erp" in text and "finops" in text, text
+    assert "p2c.erp" in text and "finops" in text and "business_central" in text, text
     assert not (tmp_path / "wh" / "p2c.duckdb").exists()  # nothing written
     assert not (tmp_path / "reports").exists()
 
@@ -90,3 +95,15 @@ def test_each_systems_entity_table_feeds_the_entities_the_seed_lists():
         fed = {e.entity_set: e.canonical for e in system.entities if e.canonical}
         wrong = {s: c for s, c in fed.items() if c not in seeded.get(s, set())}
         assert not wrong, f"{system.name}'s entity table feeds entities from sets seeds/entities.csv does not give them: {wrong}"
+
+
+def test_a_stale_writeback_model_of_the_other_erp_is_never_read(monkeypatch):
+    """Once BC plays the ERP, F&O's old models (erp__customers_v3) are stale: not read, not written."""
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    sets, stale = systems.writeback_tables("erp")
+    assert "customers" in sets and "CustomersV3" not in sets
+    assert "erp__customers_v3" in stale and "erp__customers" not in stale
+    monkeypatch.setenv("P2C__ERP", "finops")
+    sets, stale = systems.writeback_tables("erp")
+    assert "CustomersV3" in sets and "erp__sales_orders" in stale and "erp__customers_v3" not in stale
+    assert systems.writeback_tables("crm")[1] == frozenset()

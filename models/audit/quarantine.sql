@@ -24,6 +24,7 @@ final as (
             when 'unmapped_payment_terms' then 'The ' || reason_detail || ' is not in the payment terms map (seeds/payment_terms_map.csv).'
             when 'write_in_product' then 'The line has a ' || reason_detail || ' instead of a catalogue product; the ERP only takes catalogue products.'
             when 'parent_missing' then 'The parent ' || reason_detail || ' was not found.'
+            when 'ambiguous_match' then 'The row matches more than one record of the other system, so p2c does not guess which one is meant: ' || reason_detail || '. Make the values differ, or remove the duplicate, and the next run matches it (seeds/match_rules.csv holds the rules).'
             when 'parent_quarantined' then 'The parent ' || reason_detail || ' is in quarantine.'
         end as reason_text
     from records

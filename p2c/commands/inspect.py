@@ -1,10 +1,12 @@
-"""``p2c status``, ``p2c conflicts`` (and ``conflicts decide``), ``p2c couplings``, ``p2c mappings``.
+"""``p2c status``, ``p2c conflicts`` (and ``conflicts decide``), ``p2c couplings`` (and ``couplings uncouple``),
+``p2c mappings``.
 
 Read-only views of the warehouse for the people who run p2c: they open the warehouse read-only
-(the one exception, ``conflicts decide``, records a decision in ``p2c_sync.conflict_decisions``
-that the next run applies). Lists take ``--csv FILE`` for people who work in Excel and ``--json``
-for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report, and so does the
-writer of a decision (:func:`p2c.inspect.record_decision`).
+(the exceptions: ``conflicts decide`` records a decision in ``p2c_sync.conflict_decisions``
+that the next run applies; ``couplings uncouple`` removes a coupling and its base). Lists take
+``--csv FILE`` for people who work in Excel and ``--json`` for scripts. The queries live in :mod:`p2c.inspect`, shared with the HTML report, and so does the
+writer of a decision (:func:`p2c.inspect.record_decision`) and of an uncoupling
+(:func:`p2c.inspect.uncouple`).
 """
 
 from __future__ import annotations
@@ -115,18 +117,29 @@ def decide_cmd(
 
 # --- couplings ----------------------------------------------------------------------------------
 
+couplings_app = typer.Typer(
+    help="Which CRM record is which ERP record and how they were coupled; `p2c couplings uncouple …` removes one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
+
+@couplings_app.callback()
 def couplings_cmd(
+    ctx: typer.Context,
     entity: Optional[str] = typer.Option(None, "--entity", help="Only this canonical entity."),
     key: Optional[str] = typer.Option(None, "--key", help="A record key, CRM GUID or ERP key value (e.g. ACC-00001)."),
     limit: int = typer.Option(200, "--limit", "-n", help="At most this many couplings (0: all)."),
     csv_path: Optional[Path] = CSV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Which CRM record is which ERP record and how they were coupled; with --key also the merge base and
-    the latest writes of that record."""
+    """Which CRM record is which ERP record and how they were coupled (same natural key, matched on the fields
+    of a match rule, created by p2c, by hand); with --key also the merge base and the latest writes of that record."""
+    if ctx.invoked_subcommand:
+        return
     with _warehouse() as conn:
         rows = inspect.couplings(conn, entity=entity, key=key, limit=limit or None)
+        pending = inspect.pending_matches(conn, entity) if not key else {}
         details = []
         if key and len(rows) <= 5:
             details = [
@@ -139,8 +152,17 @@ def couplings_cmd(
             write_csv(csv_path, rows, inspect.COUPLING_COLUMNS)
         sys.stdout.write(json.dumps(details or rows, indent=2, default=str) + "\n")
         return
-    _emit(rows, inspect.COUPLING_COLUMNS, title="couplings", csv_path=csv_path, as_json=as_json,
+    shown = ("entity", "record_key", "company", "crm_id", "erp_key", "how", "run_id", "coupled_at")
+    _emit(rows, inspect.COUPLING_COLUMNS, title="couplings", csv_path=csv_path, as_json=as_json, shown=shown,
           empty="no coupling matches" if (key or entity) else "no record is coupled yet")
+    if as_json:
+        return
+    if pending.get("matched"):
+        console.print(f"{pending['matched']} pair(s) matched by the last build are coupled once the next "
+                      "[bold]p2c run[/bold] writes them (audit.matches)")
+    if pending.get("ambiguous"):
+        console.print(f"[yellow]{pending['ambiguous']} record(s) match more than one counterpart[/yellow] and wait in "
+                      "[bold]p2c quarantine[/bold] (ambiguous_match) with the candidates listed")
     for d in details:
         c = d["coupling"]
         if d["base"]:
@@ -151,6 +173,32 @@ def couplings_cmd(
             cols = ("logged_at", "system", "entity", "operation", "status", "http_status", "error_message")
             show_table(f"latest writes of {c['record_key']}", cols,
                        [[cell_text(w[col]) for col in cols] for w in d["writes"]])
+
+
+@couplings_app.command("uncouple")
+def uncouple_cmd(
+    entity: str = typer.Argument(..., help="Canonical entity, e.g. customer."),
+    record_key: str = typer.Argument(..., help="Canonical record key, e.g. 'usmf|ACC-00007' (p2c couplings lists them)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove one coupling and its merge base; the next `p2c run` pairs the two records again by natural key or
+    match rule (or, if neither pairs them, treats each as a record of one system only)."""
+    with _warehouse(read_only=False) as conn:
+        found = inspect.couplings(conn, entity=entity, key=record_key, limit=None)
+        found = [r for r in found if r["entity"].lower() == entity.lower() and r["record_key"] == record_key]
+        if not found:
+            console.print(f"[red]no coupling of {entity} {record_key}[/red]: [bold]p2c couplings --entity {entity}[/bold] "
+                          "lists them", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_NOT_FOUND)
+        c = found[0]
+        console.print(f"{c['entity']} {c['record_key']}: CRM {c['crm_id'] or '-'} ↔ ERP {c['erp_key'] or '-'} "
+                      f"({c['how']}, since {cell_text(c['coupled_at'])})", highlight=False, soft_wrap=True)
+        if not yes and not typer.confirm("remove this coupling and its merge base?", default=False):
+            console.print("nothing changed")
+            raise typer.Exit(EXIT_NOT_FOUND)
+        inspect.uncouple(conn, c["entity"], c["record_key"])
+    console.print(f"uncoupled {c['entity']} {c['record_key']}; the next [bold]p2c run[/bold] couples the records "
+                  "again by natural key or match rule (seeds/match_rules.csv), as a first sync")
 
 
 # --- mappings -----------------------------------------------------------------------------------
@@ -220,5 +268,5 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_cmd)
     app.command("quarantine")(quarantine_cmd)
     app.add_typer(conflicts_app, name="conflicts")
-    app.command("couplings")(couplings_cmd)
+    app.add_typer(couplings_app, name="couplings")
     app.command("mappings")(mappings_cmd)

@@ -20,4 +20,5 @@ SYSTEM = System(
     source=imported("systems.dataverse.source:dataverse_source"),
     writer=writer.DataverseWriter,
     limits=writer.LIMITS,
+    tenant_problems=imported("systems.dataverse.tenant:tenant_problems"),
 )

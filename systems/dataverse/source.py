@@ -29,7 +29,6 @@ stored value: absent is not null (:func:`fill_absent`).
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import date, datetime, timezone
 from functools import partial
 from typing import Any, Iterator, Sequence
@@ -39,8 +38,9 @@ import httpx
 import pyarrow as pa
 
 from p2c_core.odata import DELTA_LINK, PageError, Parse, get_page, pages_from
-from p2c_core.entity import DELETED_COLUMN, EntitySpec, snake
-from p2c_core.pages import OnPage, absent_columns, entity_source, page_table, parse_page, with_dlt_id
+from p2c_core.entity import EntitySpec, snake
+from p2c_core.pages import OnPage, absent_columns, entity_source, page_table, parse_page
+from p2c_core.stored import as_deleted, stored
 from systems.dataverse.entities import ENTITIES, LOOKUP_TABLE_ANNOTATION, PAGE_SIZE
 
 log = logging.getLogger("p2c.extract.dataverse")
@@ -49,9 +49,6 @@ DELTA_STATE = "delta_link"
 DELETED_CONTEXT = "$deletedEntity"
 # a refused delta link: Dataverse answers 400 (expired version stamp) — or 404/410 elsewhere
 REFUSED_DELTA = (400, 404, 410)
-DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
-
-_warehouse_lock = threading.Lock()  # resources run in parallel threads; one DuckDB connection
 
 
 def _prefer(tracking: bool) -> dict[str, str]:
@@ -69,54 +66,12 @@ def _is_deletion(row: dict) -> bool:
 
 def _stored(entity: EntitySpec, ids: pa.Array | None, *, anti: bool, live: bool = True) -> pa.Table | None:
     """Rows the warehouse holds (without dlt's columns): those in ``ids`` or, with ``anti``, those not in it."""
-    pk = entity.primary_key[0]
-    pipeline = dlt.current.pipeline()
-    with _warehouse_lock:
-        try:
-            with pipeline.sql_client() as sql:
-                table = sql.make_qualified_table_name(entity.table)
-                op = "not in" if anti else "in"
-                alive = f"coalesce({DELETED_COLUMN}, false) = false and " if live else ""
-                found = _select_by_ids(sql, f"select * from {table} where {alive}{pk} {op} ({{ids}})", ids)
-        except Exception as exc:  # no table yet (first load): nothing stored
-            if "does not exist" in str(exc) or "not found" in str(exc).lower():
-                return None
-            raise
-    if found.num_rows == 0:
-        return None
-    return found.drop_columns([c for c in DLT_COLUMNS if c in found.column_names])
-
-
-def _select_by_ids(sql, query: str, ids: pa.Array | None) -> pa.Table:
-    """``query`` (``{ids}`` standing for a subquery of the ids) through dlt's sql client, as Arrow."""
-    con = sql.native_connection
-    values = ids if ids is not None else pa.array([], pa.string())
-    if hasattr(con, "register"):  # DuckDB: the ids as an Arrow table (a list parameter is slow at 100k ids)
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("p2c_ids", pa.table({"id": values}))
-        try:
-            found = con.execute(query.format(ids="select id from p2c_ids")).arrow()
-            return found.read_all() if hasattr(found, "read_all") else found  # a lazy reader: read while connected
-        finally:
-            con.unregister("p2c_ids")
-    # a server database (PostgreSQL): the ids as one array parameter
-    sql.execute_sql("SET TimeZone = 'UTC'")
-    with sql.execute_query(query.format(ids="select unnest(%s::text[])"), values.to_pylist()) as cursor:
-        return cursor.arrow()
+    return stored(entity, ids, anti=anti, live=live)
 
 
 def _last_values(entity: EntitySpec, ids: pa.Array | None, *, anti: bool) -> pa.Table | None:
     """Rows already in the warehouse, as deleted rows: those in ``ids`` or, with ``anti``, those not in it."""
-    found = _stored(entity, ids, anti=anti)
-    if found is None:
-        return None
-    pk = entity.primary_key[0]
-    index = found.column_names.index(DELETED_COLUMN)
-    found = found.set_column(index, DELETED_COLUMN, pa.array([True] * found.num_rows, pa.bool_()))
-    # DuckDB hands every column back nullable; the key is declared non-null, as on changed rows
-    key = found.schema.get_field_index(pk)
-    found = found.cast(found.schema.set(key, found.schema.field(key).with_nullable(False)))
-    return with_dlt_id(found)
+    return as_deleted(entity, stored(entity, ids, anti=anti))
 
 
 def _wire_value(value: Any) -> Any:

@@ -19,5 +19,6 @@ SYSTEM = System(
     source=imported("systems.finops.source:finops_source"),
     writer=writer.FinOpsWriter,
     limits=writer.LIMITS,
+    tenant_problems=imported("systems.finops.tenant:tenant_problems"),
     company_of=writer.company_of,
 )

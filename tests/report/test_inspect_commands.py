@@ -1,4 +1,5 @@
-"""``p2c status / conflicts / conflicts decide / couplings / mappings`` on a warehouse with known rows."""
+"""``p2c status / conflicts / conflicts decide / couplings / couplings uncouple / mappings`` on a warehouse with
+known rows."""
 
 from __future__ import annotations
 
@@ -98,6 +99,66 @@ def test_couplings_find_a_record_by_any_of_its_keys(wh, tmp_path):
     assert len(list(csv.DictReader(out.open(encoding="utf-8-sig")))) == len(warehouse.COUPLINGS)
 
 
+def _add_match(wh: Path) -> None:
+    """A customer coupled by match rule (recorded), one matched by the last build but not written yet, and
+    one held for two candidates (model audit.matches as the build leaves it)."""
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute(
+            "insert into p2c_sync.couplings values ('customer', 'usmf|ACC-00020', 'usmf', "
+            "'9a1f7b7e-0000-4000-8000-000000000020', '{\"dataAreaId\":\"usmf\",\"CustomerAccount\":\"C-77\"}', "
+            "'match:name+postal_code', ?, ?)", [warehouse.RUN_ID, warehouse.T0])
+        conn.execute("""create table audit.matches (entity varchar, system varchar, source_id varchar,
+            natural_record_key varchar, record_key varchar, outcome varchar, priority integer, fields varchar,
+            coupled_by varchar, candidate_keys varchar, reason_detail varchar)""")
+        conn.executemany(
+            "insert into audit.matches values ('customer', ?, ?, ?, ?, ?, 2, 'name+postal_code', "
+            "'match:name+postal_code', ?, ?)",
+            [("crm", "g-21", "usmf|ACC-00021", "usmf|ACC-00021", "matched", "usmf|C-78", None),
+             ("erp", "e-78", "usmf|C-78", "usmf|ACC-00021", "matched", "usmf|ACC-00021", None),
+             ("crm", "g-22", "usmf|ACC-00022", "usmf|ACC-00022", "ambiguous", "usmf|C-80, usmf|C-81", "match rule 2 …")])
+
+
+def test_couplings_say_how_each_pair_was_coupled(wh):
+    _add_match(wh)
+    by_key = {c["record_key"]: c for c in _json(["couplings", "--entity", "customer", "--json"])}
+    assert by_key["usmf|ACC-00001"]["how"] == "same natural key"
+    assert by_key["demf|ACC-00012"]["how"] == "created by p2c"
+    assert by_key["usmf|ACC-00020"]["coupled_by"] == "match:name+postal_code"
+    assert by_key["usmf|ACC-00020"]["how"] == "matched on name + postal_code"
+    (detail,) = _json(["couplings", "--key", "C-77", "--json"])
+    assert detail["coupling"]["record_key"] == "usmf|ACC-00020"
+    result = runner.invoke(app, ["couplings"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "matched on name + postal_code" in said and "same natural key" in said
+    assert "1 pair(s) matched by the last build" in said  # ACC-00021: matched, not recorded yet
+    assert "1 record(s) match more than one counterpart" in said and "p2c quarantine" in said
+
+
+def test_uncouple_removes_one_coupling_and_its_base(wh):
+    result = runner.invoke(app, ["couplings", "uncouple", "customer", "usmf|ACC-00001"], input="n\n")
+    assert result.exit_code == 1 and "nothing changed" in result.output  # declined: still there
+    assert len(_json(["couplings", "--json"])) == len(warehouse.COUPLINGS)
+    result = runner.invoke(app, ["couplings", "uncouple", "customer", "usmf|ACC-00001"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "uncoupled customer usmf|ACC-00001" in " ".join(result.output.split())
+    keys = [c["record_key"] for c in _json(["couplings", "--json"])]
+    assert "usmf|ACC-00001" not in keys and len(keys) == len(warehouse.COUPLINGS) - 1
+    with duckdb.connect(str(wh), read_only=True) as conn:
+        assert conn.execute("select count(*) from p2c_sync.sync_state where record_key = 'usmf|ACC-00001'"
+                            ).fetchone()[0] == 0
+    result = runner.invoke(app, ["couplings", "uncouple", "order", "usmf|SO-00003", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert [c["record_key"] for c in _json(["couplings", "--json"])] == ["demf|ACC-00012"]
+
+
+@pytest.mark.parametrize("args", [["customer", "usmf|ACC-99999"], ["order", "usmf|ACC-00001"], ["customer", "ACC-00001"]])
+def test_uncouple_refuses_a_coupling_it_does_not_know(wh, args):
+    result = runner.invoke(app, ["couplings", "uncouple", *args, "--yes"])
+    assert result.exit_code == 1 and "no coupling" in result.output, result.output
+    assert len(_json(["couplings", "--json"])) == len(warehouse.COUPLINGS)
+
+
 def test_commands_say_where_the_warehouse_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "none.duckdb"))
     result = runner.invoke(app, ["status"])
@@ -105,6 +166,7 @@ def test_commands_say_where_the_warehouse_is_missing(tmp_path, monkeypatch):
 
 
 def test_every_command_has_help():
-    for args in (["status"], ["conflicts"], ["conflicts", "decide"], ["couplings"], ["mappings"]):
+    for args in (["status"], ["conflicts"], ["conflicts", "decide"], ["couplings"], ["couplings", "uncouple"],
+                 ["mappings"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, args

@@ -17,6 +17,14 @@ def test_on_the_default_ports_only_the_secrets_need_exporting():
     ]
 
 
+def test_with_business_central_as_the_erp_the_erp_role_points_at_it():
+    lines = Options(erp="business_central", bc_port=9103).export_lines()
+    assert "export P2C__ERP=business_central" in lines
+    assert "export SOURCES__ERP__BASE_URL=http://127.0.0.1:9103/api/v2.0/" in lines
+    assert "export SOURCES__ERP__CREDENTIALS__TOKEN_URL=http://127.0.0.1:9103/p2c-sandbox/oauth2/v2.0/token" in lines
+    assert not any(":8702" in line for line in lines)
+
+
 def test_other_ports_export_the_addresses_too():
     lines = Options(crm_port=9101, erp_port=9102, client_secret="s3 cret").export_lines()
     assert "export SOURCES__CRM__BASE_URL=http://127.0.0.1:9101/api/data/v9.2/" in lines

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from typing import Iterator
 
 import duckdb
 
@@ -46,3 +48,27 @@ def warehouse(path, rows: list[WriteRow], base_updates: list[dict] | None = None
         conn.execute("insert into writeback.base_updates values (?,?,?,?,?,?)",
                      [u["entity"], u["record_key"], u.get("crm_id"), u.get("erp_key"), u.get("company"), json.dumps(u["base_after"])])
     return conn
+
+
+@contextmanager
+def serve(app, path: str) -> Iterator[str]:
+    """``app`` (an ASGI app of the sandbox) on a free loopback port, in a thread: yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()

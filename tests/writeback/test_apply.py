@@ -151,6 +151,21 @@ def test_base_updates_move_the_base_without_http(tmp_path):
     assert dict(conn.execute("select field, value from p2c_sync.sync_state").fetchall()) == {"name": "Same", "creditlimit": "1000.5"}
 
 
+def test_a_pair_the_build_matched_is_recorded_as_coupled_by_its_match_rule(tmp_path):
+    conn = warehouse(tmp_path / "w.duckdb", [], base_updates=[
+        {"entity": "customer", "record_key": k, "crm_id": g, "erp_key": e, "company": "usmf", "base_after": {"name": "Same"}}
+        for k, g, e in (("usmf|A-1", "g1", '{"x":1}'), ("usmf|A-2", "g2", '{"x":2}'))])
+    conn.execute("create schema audit")
+    conn.execute("""create table audit.matches as select * from (values
+        ('customer', 'crm', 'g2', 'usmf|A-2', 'usmf|A-2', 'matched', 2, 'name+postal_code', 'match:name+postal_code'),
+        ('customer', 'erp', '{"x":2}', 'usmf|C-9', 'usmf|A-2', 'matched', 2, 'name+postal_code', 'match:name+postal_code'),
+        ('customer', 'crm', 'g3', 'usmf|A-3', 'usmf|A-3', 'ambiguous', 2, 'name+postal_code', 'match:name+postal_code'))
+        as t(entity, system, source_id, natural_record_key, record_key, outcome, priority, fields, coupled_by)""")
+    _run(conn, FakeService())
+    assert dict(conn.execute("select record_key, coupled_by from p2c_sync.couplings").fetchall()) == {
+        "usmf|A-1": "natural_key", "usmf|A-2": "match:name+postal_code"}
+
+
 def test_log_and_base_are_one_transaction(tmp_path, monkeypatch):
     crm = FakeService()
     conn = warehouse(tmp_path / "w.duckdb", [row(key="usmf|A-1"), row(key="usmf|A-2")])

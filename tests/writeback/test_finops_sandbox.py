@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
-import uvicorn
 
 from reverse_etl.apply import Writeback
 from reverse_etl.config import WritebackConfig
@@ -18,7 +14,7 @@ from sandbox.finops import create_app
 from sandbox.schema import ERP_ENTITIES
 from sandbox.store import Store
 
-from .helpers import row, warehouse
+from .helpers import row, serve, warehouse
 
 
 @pytest.fixture
@@ -26,18 +22,8 @@ def erp(tmp_path: Path):
     store = Store(tmp_path / "erp.sqlite", ERP_ENTITIES)
     for le, name, cur in (("usmf", "Contoso US", "USD"), ("demf", "Contoso Europe", "EUR")):
         store.insert("LegalEntities", {"LegalEntityId": le, "Name": name, "AccountingCurrency": cur})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(store, SimpleNamespace(default_company="usmf")),
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/data/"
-    server.should_exit = True
-    thread.join(5)
-    sock.close()
+    with serve(create_app(store, SimpleNamespace(default_company="usmf")), "/data/") as base:
+        yield base
 
 
 def _customer(account: str, name: str, op="create", etag=None, **extra):

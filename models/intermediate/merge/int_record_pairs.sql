@@ -63,7 +63,9 @@ paired as (
         crm.is_active as crm_active,
         erp.is_active as erp_active,
         crm.natural_key as crm_natural_key,
-        erp.natural_key as erp_natural_key
+        erp.natural_key as erp_natural_key,
+        -- 'match:<fields>' when this run's match-based coupling paired the two (int_records)
+        coalesce(crm.matched_by, erp.matched_by) as matched_by
     from crm
     full outer join erp
         on crm.entity = erp.entity

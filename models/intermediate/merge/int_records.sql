@@ -1,41 +1,53 @@
--- Every source row of every entity, both systems, with its canonical key: the natural key, or
--- the record key p2c_sync.couplings already recorded for that source id (couplings win)
-{%- set sides = [] %}
-{%- for entity in canonical_entities() %}
-    {%- set plural = entity ~ 's' %}
-    {%- do sides.append(ref('int_' ~ plural ~ '__crm')) %}
-    {%- do sides.append(ref('int_' ~ plural ~ '__erp')) %}
-{%- endfor %}
-
-with sides as (
-    {%- for relation in sides %}
-    select
-        entity, side, entity_set, source_id, record_key as natural_record_key, natural_key,
-        header_number, line_number, company, parent_key, target_key, etag,
-        modified_at, is_deleted, is_active, is_primary, reason, reason_detail
-    from {{ relation }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+-- Every source row of every entity, both systems, with its canonical key: the record key
+-- p2c_sync.couplings recorded for its source id, else its natural key (int_records_by_key), else
+-- the key match-based coupling found (int_record_matches): a matched pair takes the key of the
+-- entity's master system. A row whose match is ambiguous goes to quarantine (ambiguous_match).
+with keyed as (
+    select * from {{ ref('int_records_by_key') }}
 ),
 
-couplings as (
-    select * from {{ source('p2c_sync', 'couplings') }}
+matches as (
+    select * from {{ ref('int_record_matches') }}
+),
+
+entities as (
+    select entity, master from {{ ref('entities') }}
 ),
 
 final as (
     select
-        sides.*,
-        coalesce(by_crm.record_key, by_erp.record_key, sides.natural_record_key) as record_key,
-        (by_crm.record_key is not null or by_erp.record_key is not null) as is_recorded_coupling
-    from sides
-    left join couplings as by_crm
-        on sides.side = 'crm'
-        and sides.entity = by_crm.entity
-        and sides.source_id = by_crm.crm_id
-    left join couplings as by_erp
-        on sides.side = 'erp'
-        and sides.entity = by_erp.entity
-        and sides.source_id = by_erp.erp_key
+        keyed.entity,
+        keyed.side,
+        keyed.entity_set,
+        keyed.source_id,
+        keyed.natural_record_key,
+        keyed.natural_key,
+        keyed.header_number,
+        keyed.line_number,
+        keyed.company,
+        keyed.parent_key,
+        keyed.target_key,
+        keyed.etag,
+        keyed.modified_at,
+        keyed.is_deleted,
+        keyed.is_active,
+        keyed.is_primary,
+        coalesce(keyed.reason, case when matches.outcome = 'ambiguous' then 'ambiguous_match' end) as reason,
+        coalesce(keyed.reason_detail, case when matches.outcome = 'ambiguous' then matches.reason_detail end) as reason_detail,
+        case
+            when matches.outcome = 'matched' and keyed.side <> entities.master then matches.matched_record_key
+            else keyed.record_key
+        end as record_key,
+        keyed.is_recorded_coupling,
+        -- how this run coupled the row when no recorded coupling or key did: 'match:<fields>'
+        case when matches.outcome = 'matched' then 'match:' || matches.fields end as matched_by
+    from keyed
+    left join matches
+        on keyed.entity = matches.entity
+        and keyed.side = matches.side
+        and keyed.source_id = matches.source_id
+    left join entities
+        on keyed.entity = entities.entity
 )
 
 select * from final

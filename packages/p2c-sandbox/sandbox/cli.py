@@ -62,6 +62,7 @@ def up(
     crm_port: int = typer.Option(8701, help="Port of the Dataverse (CRM) server."),
     erp_port: int = typer.Option(8702, help="Port of the F&O (ERP) server."),
     bc_port: int = typer.Option(8703, help="Port of the Business Central (API v2.0) server."),
+    erp: str = typer.Option("finops", help="Which ERP the printed exports point p2c at: finops or business_central (sets P2C__ERP)."),
     tenant: str = typer.Option("p2c-sandbox", help="Entra tenant in the token URL."),
     client_id: str = typer.Option("p2c-sandbox-client", help="The one client id the token endpoints accept."),
     client_secret: str = typer.Option("p2c-sandbox-secret", help="Its client secret."),
@@ -84,6 +85,8 @@ def up(
     detach: bool = typer.Option(True, "--detach/--foreground", help="Run in the background (default) or in this process."),
 ) -> None:
     """Start the servers (CRM on --crm-port, F&O on --erp-port, Business Central on --bc-port) over the data in --dir."""
+    if erp not in ("finops", "business_central"):
+        raise typer.BadParameter(f"--erp must be finops or business_central, not {erp!r}")
     try:
         rl = parse_rate_limit(rate_limit)
     except ValueError as exc:
@@ -102,7 +105,7 @@ def up(
     options = server.Options(dir, crm_port, erp_port, tenant, client_id, client_secret, token_lifetime, rl,
                              error_rate, latency_ms, seed, default_company, throttle_rate, drop_rate, spike_rate,
                              spike_ms, retry_after, chaos=chaos, without_columns=without_columns,
-                             without_keys=without_keys, untracked=untracked, bc_port=bc_port)
+                             without_keys=without_keys, untracked=untracked, bc_port=bc_port, erp=erp)
     try:
         from sandbox.dataverse_metadata import customize
         from sandbox.schema import CRM

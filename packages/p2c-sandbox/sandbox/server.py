@@ -66,6 +66,8 @@ class Options:
     bc_port: int = 8703
     bc_rate_limit: tuple[int, float] | None = (6_000, 300.0)  # --rate-limit overrides it
     bc_max_concurrent: int = 5
+    # which emulated ERP the printed exports point p2c's ERP role at: finops | business_central
+    erp: str = "finops"
 
     @property
     def credentials(self) -> Credentials:
@@ -91,7 +93,10 @@ class Options:
     def p2c_env(self) -> dict[str, str]:
         """The environment variables (dlt's naming) that point p2c at this sandbox."""
         out: dict[str, str] = {}
-        for system, port, url in (("CRM", self.crm_port, self.crm_url), ("ERP", self.erp_port, self.erp_url)):
+        erp_port, erp_url = (self.bc_port, self.bc_url) if self.erp == "business_central" else (self.erp_port, self.erp_url)
+        if self.erp != "finops":
+            out["P2C__ERP"] = self.erp  # p2c's setting p2c.erp: which system plays the ERP role
+        for system, port, url in (("CRM", self.crm_port, self.crm_url), ("ERP", erp_port, erp_url)):
             origin, p = f"http://{HOST}:{port}", f"SOURCES__{system}__"
             out[p + "BASE_URL"] = url
             out[p + "CREDENTIALS__TENANT"] = self.tenant

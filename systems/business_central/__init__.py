@@ -1,0 +1,24 @@
+"""Business Central (Dynamics 365 BC, API v2.0): a system that plays the ERP role (``p2c.erp = "business_central"``).
+
+Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), the writer
+(:mod:`.writer`, JSON ``$batch``), the tenant check (:mod:`.tenant`). dbt files go under
+``models/``, ``macros/`` and ``seeds/`` here.
+"""
+
+from __future__ import annotations
+
+from systems.business_central import entities, writer
+from systems.system import System, imported
+
+
+SYSTEM = System(
+    name="business_central",
+    role="erp",
+    title="Business Central",
+    entities=entities.ENTITIES,
+    page_size=entities.PAGE_SIZE,
+    source=imported("systems.business_central.source:business_central_source"),
+    writer=writer.BusinessCentralWriter,
+    limits=writer.LIMITS,
+    tenant_problems=imported("systems.business_central.tenant:tenant_problems"),
+)
