@@ -93,6 +93,10 @@ TABLES: dict[str, str] = {
 ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
     # the process that wrote a 'running' row: a row whose process is gone is an interrupted run
     "runs": ("pid integer", "host varchar"),
+    # the system that played the ERP role when the pair was coupled ('finops' | 'business_central';
+    # null: coupled before this column, i.e. by F&O): a coupling belongs to its system, so a
+    # deployment that changes its ERP never pairs records through the other ERP's keys
+    "couplings": ("erp_system varchar",),
 }
 
 DDL: str = (

@@ -197,7 +197,8 @@ def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run
 LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
                "error_message", "attempt", "logged_at")
 _STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
-_COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at")
+_COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupled_by", "run_id", "coupled_at",
+                  "erp_system")
 
 
 def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tuple]:
@@ -246,13 +247,15 @@ def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) 
             set value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at""")
         crashpoint("writeback.sync_state_upserted")
     if couplings:
-        couplings = _with_match_method(conn, couplings)
+        erp_system = system_for("erp").name  # the coupling belongs to the system playing the ERP role
+        couplings = [(*c, erp_system) for c in _with_match_method(conn, couplings)]
         conn.insert(f"{s}.couplings", _COUPLING_COLS, _first_per_key(couplings, 2, lambda r: r[3] is None), """
             on conflict (entity, record_key) do update set
                 company = coalesce(excluded.company, couplings.company),
                 crm_id = coalesce(excluded.crm_id, couplings.crm_id),
                 erp_key = coalesce(excluded.erp_key, couplings.erp_key),
-                run_id = excluded.run_id""")
+                run_id = excluded.run_id,
+                erp_system = excluded.erp_system""")
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:

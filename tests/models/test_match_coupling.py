@@ -71,7 +71,7 @@ def test_a_recorded_match_holds_and_is_not_matched_again(built):
     """Once the writeback recorded the coupling, the pair is a recorded coupling: no rule looks at it again."""
     erp_key = rows(built, "select source_id from intermediate.int_records where natural_record_key = 'usmf|C-77'")[0][0]
     with duckdb.connect(str(built)) as conn:
-        conn.execute("insert into p2c_sync.couplings values ('customer', 'usmf|ACC-00020', 'usmf', 'a-20', ?, "
+        conn.execute("insert into p2c_sync.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at) values ('customer', 'usmf|ACC-00020', 'usmf', 'a-20', ?, "
                      "'match:name+postal_code', 'r1', now())", [erp_key])
     dbt(built, "build", "--select", "int_records_by_key+", "--exclude", "writeback", "canonical")
     assert rows(built, "select count(*) from audit.matches where outcome = 'matched'") == [(0,)]

@@ -130,7 +130,7 @@ def test_a_failing_invariant_test_blocks_the_writeback(location):
     # a corrupted coupling table: one CRM account coupled to two canonical records
     with duckdb.connect(os.environ["P2C_WAREHOUSE"]) as conn:
         conn.execute(
-            "insert into p2c_sync.couplings select entity, record_key || '-twin', company, crm_id, erp_key,"
+            "insert into p2c_sync.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at) select entity, record_key || '-twin', company, crm_id, erp_key,"
             " 'manual', null, now() from p2c_sync.couplings where entity = 'customer' and crm_id is not null limit 1")
     log_rows = sql("select count(*) from p2c_sync.writeback_log")[0][0]
     # the raw tables are there from the nightly run: build from dbt on

@@ -104,7 +104,7 @@ def _add_match(wh: Path) -> None:
     one held for two candidates (model audit.matches as the build leaves it)."""
     with duckdb.connect(str(wh)) as conn:
         conn.execute(
-            "insert into p2c_sync.couplings values ('customer', 'usmf|ACC-00020', 'usmf', "
+            "insert into p2c_sync.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at) values ('customer', 'usmf|ACC-00020', 'usmf', "
             "'9a1f7b7e-0000-4000-8000-000000000020', '{\"dataAreaId\":\"usmf\",\"CustomerAccount\":\"C-77\"}', "
             "'match:name+postal_code', ?, ?)", [warehouse.RUN_ID, warehouse.T0])
         conn.execute("""create table audit.matches (entity varchar, system varchar, source_id varchar,

@@ -125,7 +125,7 @@ def build(path: Path, *, history: int = 33) -> Path:
             + [(RUN_ID, "erp", "CustomersV3", "usmf|ACC-00001", "update", "written", 204, None, None, log_at)],
         )
         conn.executemany(
-            "insert into p2c_sync.couplings values (?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into p2c_sync.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [(*c, PREVIOUS_RUN, T0 - timedelta(days=1)) for c in COUPLINGS],
         )
         conn.executemany(

@@ -166,6 +166,17 @@ def test_a_pair_the_build_matched_is_recorded_as_coupled_by_its_match_rule(tmp_p
         "usmf|A-1": "natural_key", "usmf|A-2": "match:name+postal_code"}
 
 
+def test_a_coupling_records_the_system_that_played_the_erp_role(tmp_path, monkeypatch):
+    """A pair belongs to its ERP: a deployment that later changes p2c.erp does not pair records
+    through the other ERP's keys (the merge reads only the couplings of the system now playing it)."""
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    conn = warehouse(tmp_path / "w.duckdb", [], base_updates=[
+        {"entity": "customer", "record_key": "usmf|A-1", "crm_id": "g1", "erp_key": '{"x":1}', "company": "usmf",
+         "base_after": {"name": "Same"}}])
+    _run(conn, FakeService())
+    assert conn.execute("select record_key, erp_system from p2c_sync.couplings").fetchall() == [("usmf|A-1", "business_central")]
+
+
 def test_log_and_base_are_one_transaction(tmp_path, monkeypatch):
     crm = FakeService()
     conn = warehouse(tmp_path / "w.duckdb", [row(key="usmf|A-1"), row(key="usmf|A-2")])

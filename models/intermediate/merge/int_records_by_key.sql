@@ -20,7 +20,10 @@ with sides as (
 ),
 
 couplings as (
+    -- the pairs recorded while the system now playing the ERP role played it (a row from before
+    -- couplings recorded their system was coupled by the default ERP, F&O)
     select * from {{ source('p2c_sync', 'couplings') }}
+    where coalesce(erp_system, '{{ var("systems")["erp"] }}') = '{{ system_of("erp") }}'
 ),
 
 final as (
