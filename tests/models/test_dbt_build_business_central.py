@@ -94,11 +94,16 @@ def test_a_blocked_customer_is_inactive_and_the_ambiguous_match_is_not_guessed(b
     (blocked,) = by_reason["blocked"]
     assert _rows(conn, "select erp_active from intermediate.int_record_pairs where entity = 'customer' and record_key = ?",
                  blocked) == [(False,)]
-    # two BC customers carry one CRM-only account's name and post code: neither is coupled to it by a
-    # guess (coupling by match fields, with the candidates listed, is the merge's: int_record_pairs)
-    presence = dict(_rows(conn, "select record_key, presence from intermediate.int_record_pairs where entity = 'customer' "
-                                "and record_key in (?, ?)", *by_reason["ambiguous_match"]))
-    assert set(presence.values()) == {"erp_only"}
+    # two BC customers carry one CRM-only account's name and post code: none of the three is coupled by
+    # a guess; each is quarantined with the candidates listed (match-based coupling, int_records)
+    ambiguous = by_reason["ambiguous_match"]
+    listed = dict(_rows(conn, "select natural_key, reason_text from audit.quarantine where reason = 'ambiguous_match' "
+                              "and entity = 'customer'"))
+    assert set(listed) >= {key.split("|")[1] for key in ambiguous}
+    assert len(listed) == 3 and all("C-00001" in t or "C-00002" in t for t in listed.values())
+    # and what hangs under the quarantined CRM account waits with it (never a dangling canonical parent)
+    assert _rows(conn, "select count(*) from canonical.quotes q left join canonical.customers c "
+                       "on q.parent_key = c.record_key where q.parent_key is not null and c.record_key is null") == [(0,)]
 
 
 def test_crm_only_records_are_created_in_bc_with_bc_keys(built):

@@ -1,7 +1,8 @@
 -- Every source row of every entity, both systems, with its canonical key: the record key
 -- p2c_sync.couplings recorded for its source id, else its natural key (int_records_by_key), else
 -- the key match-based coupling found (int_record_matches): a matched pair takes the key of the
--- entity's master system. A row whose match is ambiguous goes to quarantine (ambiguous_match).
+-- entity's master system. A row whose match is ambiguous goes to quarantine (ambiguous_match), and
+-- so do its children and grandchildren (parent_quarantined: a quote of that account, its lines).
 with keyed as (
     select * from {{ ref('int_records_by_key') }}
 ),
@@ -11,10 +12,10 @@ matches as (
 ),
 
 entities as (
-    select entity, master from {{ ref('entities') }}
+    select entity, master, parent_entity from {{ ref('entities') }}
 ),
 
-final as (
+coupled as (
     select
         keyed.entity,
         keyed.side,
@@ -48,6 +49,49 @@ final as (
         and keyed.source_id = matches.source_id
     left join entities
         on keyed.entity = entities.entity
+),
+
+ambiguous as (
+    select distinct record_key, reason_detail from coupled where reason = 'ambiguous_match'
+),
+
+children as (
+    -- a row whose parent's match is ambiguous
+    select coupled.source_id, coupled.side, coupled.entity, coupled.record_key
+    from coupled
+    inner join ambiguous on coupled.parent_key = ambiguous.record_key
+    where coupled.reason is null
+),
+
+cascaded as (
+    select coupled.entity, coupled.side, coupled.source_id,
+           'parent_quarantined' as reason, entities.parent_entity || ' ' || coupled.parent_key || ' (ambiguous_match)' as reason_detail
+    from coupled
+    inner join children
+        on coupled.entity = children.entity and coupled.side = children.side and coupled.source_id = children.source_id
+    inner join entities on coupled.entity = entities.entity
+    union all
+    select grandchildren.entity, grandchildren.side, grandchildren.source_id,
+           'parent_quarantined', entities.parent_entity || ' ' || grandchildren.parent_key || ' (parent_quarantined)'
+    from coupled as grandchildren
+    inner join entities on grandchildren.entity = entities.entity
+    inner join (select distinct side, record_key from children) as parents
+        on grandchildren.parent_key = parents.record_key and grandchildren.side = parents.side
+    where grandchildren.reason is null
+),
+
+final as (
+    select
+        coupled.entity, coupled.side, coupled.entity_set, coupled.source_id, coupled.natural_record_key,
+        coupled.natural_key, coupled.header_number, coupled.line_number, coupled.company, coupled.parent_key,
+        coupled.target_key, coupled.etag, coupled.modified_at, coupled.is_deleted, coupled.is_active,
+        coupled.is_primary,
+        coalesce(coupled.reason, cascaded.reason) as reason,
+        coalesce(coupled.reason_detail, cascaded.reason_detail) as reason_detail,
+        coupled.record_key, coupled.is_recorded_coupling, coupled.matched_by
+    from coupled
+    left join cascaded
+        on coupled.entity = cascaded.entity and coupled.side = cascaded.side and coupled.source_id = cascaded.source_id
 )
 
 select * from final
