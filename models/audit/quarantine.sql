@@ -22,6 +22,7 @@ final as (
             when 'unmapped_unit' then 'The ' || reason_detail || ' is not in the unit map (seeds/unit_map.csv).'
             when 'unmapped_country' then 'The ' || reason_detail || ' is not in the country map (seeds/country_map.csv).'
             when 'unmapped_payment_terms' then 'The ' || reason_detail || ' is not in the payment terms map (seeds/payment_terms_map.csv).'
+            when 'unmapped_salesperson' then 'The ' || reason_detail || ' is coupled to no CRM user, so the record has no owner p2c may name; p2c couples salespeople to CRM users by e-mail address, then by name, and never creates either.'
             when 'write_in_product' then 'The line has a ' || reason_detail || ' instead of a catalogue product; the ERP only takes catalogue products.'
             when 'parent_missing' then 'The parent ' || reason_detail || ' was not found.'
             when 'ambiguous_match' then 'The row matches more than one record of the other system, so p2c does not guess which one is meant: ' || reason_detail || '. Make the values differ, or remove the duplicate, and the next run matches it (seeds/match_rules.csv holds the rules).'

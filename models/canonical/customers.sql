@@ -31,6 +31,7 @@ pivoted as (
         max(case when field = 'credit_limit' then merged_value end) as credit_limit,
         max(case when field = 'customer_group' then merged_value end) as customer_group,
         max(case when field = 'on_hold_status' then merged_value end) as on_hold_status,
+        max(case when field = 'owner' then merged_value end) as owner,
         {{ portable_json_group_object('field', 'merged_from') }} as value_sources
     from merged
     group by record_key
@@ -57,6 +58,7 @@ final as (
         cast(pivoted.credit_limit as decimal(18, 4)) as credit_limit,
         pivoted.customer_group,
         pivoted.on_hold_status,
+        pivoted.owner,
         pivoted.value_sources
     from pairs
     inner join pivoted

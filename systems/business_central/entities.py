@@ -65,6 +65,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
     _reference("currencies", _spec("code displayName symbol amountDecimalPlaces amountRoundingPrecision:decimal")),
     _reference("unitsOfMeasure", _spec("code displayName internationalStandardCode symbol")),
     _reference("paymentTerms", _spec("code displayName dueDateCalculation discountDateCalculation discountPercent:decimal")),
+    # the salespeople: coupled to the CRM's users (by e-mail, then name), never created by p2c
+    _reference("salespeoplePurchasers", _spec("code displayName email email2 jobTitle blocked:bool")),
     _set("customers",
          f"number displayName type {_ADDRESS} phoneNumber email website salespersonCode balanceDue:decimal"
          " creditLimit:decimal taxLiable:bool taxRegistrationNumber currencyId currencyCode paymentTermsId"
@@ -95,7 +97,7 @@ BY_SET = {e.entity_set: e for e in ENTITIES}
 LINES_OF = {"salesQuoteLines": "salesQuotes", "salesOrderLines": "salesOrders", "salesInvoiceLines": "salesInvoices"}
 LINE_SET = {header: lines for lines, header in LINES_OF.items()}  # header set → its line set (deep insert)
 # small reference sets: read whole and replaced each run
-REPLACED = frozenset({"companies", "currencies", "unitsOfMeasure", "paymentTerms"})
+REPLACED = frozenset({"companies", "currencies", "unitsOfMeasure", "paymentTerms", "salespeoplePurchasers"})
 # how often the id-set comparison looks for deleted rows ([sources.<role>] deletion_check)
 DELETION_CHECKS = {"every_run": timedelta(0), "daily": timedelta(days=1)}
 DEFAULT_DELETION_CHECK = "every_run"

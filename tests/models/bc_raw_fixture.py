@@ -55,7 +55,7 @@ def load_sandbox(conn, data_dir: Path) -> None:
         columns = {snake(c.name): _TYPES[c.type] for c in entity.columns}
         rows = [{k: v for k, v in r.items() if not k.startswith("_version")} for r in _rows(data_dir / "crm.sqlite", entity.set_name)]
         _load(conn, "crm_raw", snake(entity.set_name), columns, rows, extra)
-    bc_extra = {"odata_etag": "varchar", "_p2c_deleted": "boolean", "_dlt_load_id": "varchar", "_dlt_id": "varchar"}
+    bc_extra = extra
     for entity in BC.values():
         # BC's rows do not carry their company: the connector adds company_id (the store's hidden companyId)
         columns = {snake(c.name): _TYPES[c.type] for c in entity.columns}

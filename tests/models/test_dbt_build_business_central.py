@@ -33,6 +33,12 @@ def built(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("bc_dbt") / "p2c.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
         load_sandbox(conn, data)
+        # a row the connector loaded with a value it could not take (p2c_core.pages: _p2c_invalid)
+        europe = manifest["bc"]["companies"]["CRONUS Europe"]["id"]
+        (invalid,) = conn.execute("select min(number) from erp_raw.customers where company_id = ?", [europe]).fetchone()
+        conn.execute("update erp_raw.customers set _p2c_invalid = 'customers.display_name: 10000 characters, more than "
+                     "the 4000 p2c takes' where company_id = ? and number = ?", [europe, invalid])
+        manifest["invalid_customer"] = invalid
     env = dict(os.environ, P2C_WAREHOUSE=str(warehouse), P2C__ERP="business_central",
                DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(warehouse.parent / "logs"))
     res = subprocess.run([str(Path(sys.executable).with_name("dbt")), *dbt_args("build", warehouse, [])],
@@ -149,3 +155,54 @@ def test_item_availability_and_customer_balances_come_from_bc(built):
     assert _rows(conn, "select count(*) from canonical.product_availability")[0][0] == manifest["bc"]["counts"]["items"]
     assert _rows(conn, "select count(*) from canonical.product_availability where inventory > 0")[0][0] > 0
     assert _rows(conn, "select count(*) from canonical.customer_balances where balance_due > 0")[0][0] > 0
+
+
+def test_salespeople_are_coupled_to_crm_users_by_email_then_name_never_guessed(built):
+    conn, _, _ = built
+    coupled = {(company, code): (how, user) for company, code, how, user in _rows(
+        conn, "select company, salesperson_code, coupled_by, user_id from intermediate.int_bc_salespeople")}
+    users = dict(_rows(conn, "select full_name, user_id from staging.stg_crm__systemusers"))
+    # the demo's BC keeps another mailbox for the last salesperson of each company: coupled by name
+    assert coupled[("usmf", "AC")] == ("email", users["Alex Carter"])
+    assert coupled[("usmf", "SP")] == ("name", users["Sam Porter"])
+    assert coupled[("demf", "JV")] == ("name", users["Jana Vogel"])
+    # a salesperson nobody in the CRM is stays uncoupled (no user is created for it)
+    assert coupled[("usmf", "ZZ")] == (None, None)
+
+
+def test_an_owner_travels_through_the_salesperson_coupling_and_an_uncoupled_one_is_reported(built):
+    conn, manifest, _ = built
+    # BC customers of a salesperson coupled to nobody wait in quarantine, the salesperson named
+    planted = {p["id"] for p in manifest["bc"]["planted"] if p["reason"] == "unmapped_salesperson"}
+    listed = {json.loads(source_id)["id"]: text for source_id, text in _rows(
+        conn, "select source_id, reason_text from audit.quarantine where reason = 'unmapped_salesperson'")}
+    assert planted and planted <= set(listed) and all("salesperson ZZ" in listed[i] for i in planted)
+    # a CRM account created in BC carries the code of the salesperson its owner is coupled to
+    creates = _rows(conn, "select w.record_key, w.payload, c.owner from writeback.erp__customers w "
+                          "join canonical.customers c on c.record_key = w.record_key where w.operation = 'create'")
+    codes = {(c, u): code for c, u, code in _rows(
+        conn, "select company, user_id, salesperson_code from intermediate.int_bc_salespeople where user_id is not null")}
+    assert creates
+    for key, payload, owner in creates:
+        assert json.loads(payload).get("salespersonCode") == codes.get((key.split("|")[0], owner))
+    assert any(json.loads(payload).get("salespersonCode") for _, payload, _ in creates)
+    # an owner coupled to no salesperson of the customer's company is listed, and its code is not guessed
+    canonical = _rows(conn, "select count(*) from canonical.customers where owner is not null")[0][0]
+    assert canonical > 0
+    uncoupled = _rows(conn, "select record_key from audit.uncoupled_owners")
+    for (key,) in uncoupled:
+        assert not _rows(conn, "select 1 from writeback.erp__customers where record_key = ? "
+                               "and json_extract_string(payload, '$.salespersonCode') is not null", key)
+
+
+def test_bc_values_it_could_not_take_are_quarantined_and_blocked_maps_through_its_seed(built):
+    conn, manifest, _ = built
+    (reason, text), = _rows(conn, "select reason, reason_text from audit.quarantine where system = 'erp' "
+                                  "and entity = 'customer' and natural_key = ?", manifest["invalid_customer"])
+    assert reason == "invalid_value" and "customers.display_name: 10000 characters" in text
+    holds = dict(_rows(conn, "select canonical_value, erp_value from intermediate.int_value_translations "
+                             "where value_map = 'bc_blocked'"))
+    assert holds == {"No": " ", "Ship": "Ship", "Invoice": "Invoice", "All": "All"}
+    (blocked,) = [p["number"] for p in manifest["bc"]["planted"] if p["reason"] == "blocked"]
+    assert _rows(conn, "select on_hold_status from intermediate.int_customers__erp where record_key = ?",
+                 f"usmf|{blocked}") == [("All",)]

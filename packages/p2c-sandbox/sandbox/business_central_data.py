@@ -126,6 +126,25 @@ class _Gen:
                                 "b.businessunitid = u._businessunitid_value WHERE b.name = ? ORDER BY u.lastname",
                                 (BUSINESS_UNITS[code],))
             self.salespeople[code] = [f"{u['firstname'][0]}{u['lastname'][0]}".upper() for u in bu] or ["AA"]
+            self.salespeople_of(code, cid, bu)
+
+    def salespeople_of(self, code: str, cid: str, users: list[dict[str, Any]]) -> None:
+        """BC's salespeople of a company: one per CRM user of its business unit (code = the initials),
+        the same e-mail address but for the last one (BC keeps another mailbox: coupled by name), plus
+        one nobody in the CRM is (``UNMAPPED_SALESPERSON``, planted: its customers cannot be owned)."""
+        rows = []
+        for i, (person, sp) in enumerate(zip(users, self.salespeople[code])):
+            first, last = person["firstname"], person["lastname"]
+            email = f"{first}.{last}@contoso.com".lower() if i < len(users) - 1 else f"{sp.lower()}@cronus.example"
+            rows.append({COMPANY: cid, "id": self.id("salespeoplePurchasers", code, sp), "code": sp,
+                         "displayName": f"{first} {last}", "email": email, "email2": "", "phoneNo": "",
+                         "jobTitle": "Sales Representative", "commisionPercent": 0.0, "privacyBlocked": False,
+                         "blocked": False, MODIFIED: logic.now_ms(self.base)})
+        rows.append({COMPANY: cid, "id": self.id("salespeoplePurchasers", code, UNMAPPED_SALESPERSON),
+                     "code": UNMAPPED_SALESPERSON, "displayName": "Zoe Zimmermann", "email": "zz@cronus.example",
+                     "email2": "", "phoneNo": "", "jobTitle": "Sales Representative", "commisionPercent": 0.0,
+                     "privacyBlocked": False, "blocked": False, MODIFIED: logic.now_ms(self.base)})
+        self.write("salespeoplePurchasers", rows)
 
     def currency(self, company: str, code: str | None) -> tuple[str, str]:
         lcy = logic.COMPANIES[COMPANY_NAMES[company]][1]

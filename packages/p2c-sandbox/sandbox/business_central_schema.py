@@ -102,6 +102,10 @@ BC_ENTITIES: tuple[Entity, ...] = (
     _set("paymentTerms", "paymentTerm", (
         _g("id"), Col("code"), Col("displayName"), Col("dueDateCalculation"), Col("discountDateCalculation"),
         _n("discountPercent"), _b("calculateDiscountOnCreditMemos"), _MODIFIED)),
+    # salespeoplePurchasers (API v2.0 `dynamics_salespersonpurchaser`): the BC side of the CRM users
+    _set("salespeoplePurchasers", "salespersonPurchaser", (
+        _g("id"), Col("code"), Col("displayName"), Col("email"), Col("email2"), Col("phoneNo"), Col("jobTitle"),
+        _n("commisionPercent"), _b("privacyBlocked"), _b("blocked"), _MODIFIED)),
     _set("customers", "customer", (
         _g("id"), Col("number"), Col("displayName"), Col("type"), *_address(), Col("phoneNumber"), Col("email"),
         Col("website"), Col("salespersonCode"), _n("balanceDue", True), _n("creditLimit"), _b("taxLiable"),

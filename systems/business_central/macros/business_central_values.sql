@@ -56,6 +56,7 @@ company_id,
 {#- The columns of the raw-table contract every BC row carries, as staging keeps them. -#}
 {% macro bc_tracking_columns() -%}
 coalesce(_p2c_deleted, false) as is_deleted,
+        _p2c_invalid as invalid_values,
         odata_etag,
         _dlt_load_id
 {%- endmacro %}

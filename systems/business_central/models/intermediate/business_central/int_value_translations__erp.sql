@@ -1,7 +1,8 @@
 -- BC's own value maps for int_value_translations, per company: a customer number -> its company
 -- contact's number (a person's companyNumber), a currency -> BC's currencyCode (blank for the
 -- company's local currency), a payment terms code -> its paymentTermsId, the on-hold status -> BC's
--- blocked option (No = ' ')
+-- blocked option (seeds/business_central/blocked_map.csv; No = ' '), an owner (CRM user) -> the code
+-- of the salesperson coupled to it in the company (int_bc_salespeople; none: not written)
 with customer_party as (
     select 'customer_party' as value_map, companies.company, customer_contacts.customer_number as canonical_value,
            customer_contacts.customer_number as crm_value, customer_contacts.contact_number as erp_value
@@ -25,8 +26,14 @@ payment_terms as (
 ),
 
 blocked as (
-    select 'bc_blocked', cast(null as varchar), blocked, blocked, case when blocked = 'No' then ' ' else blocked end
-    from (values ('No'), ('Ship'), ('Invoice'), ('All')) as options (blocked)
+    select 'bc_blocked', cast(null as varchar), on_hold_status, on_hold_status, coalesce(erp_blocked, ' ')
+    from {{ ref('blocked_map') }}
+),
+
+salesperson as (
+    select 'bc_salesperson', company, user_id, user_id, salesperson_code
+    from {{ ref('int_bc_salespeople') }}
+    where company is not null and user_id is not null and is_unique_for_user
 ),
 
 final as (
@@ -34,6 +41,7 @@ final as (
     union all select * from currency
     union all select * from payment_terms
     union all select * from blocked
+    union all select * from salesperson
 )
 
 select * from final

@@ -83,7 +83,8 @@ final as (
         erp_payment_terms_name as payment_terms,
         {{ canonical_text('credit_limit', 'decimal') }} as credit_limit,
         {{ canonical_text('customer_group_id') }} as customer_group,
-        {{ canonical_text('on_hold_status') }} as on_hold_status
+        {{ canonical_text('on_hold_status') }} as on_hold_status,
+        {{ canonical_text('owner_id') }} as owner
     from mapped
 )
 
