@@ -21,6 +21,7 @@ pivoted as (
         max(case when field = 'name' then merged_value end) as name,
         max(case when field = 'unit' then merged_value end) as unit,
         max(case when field = 'standard_cost' then merged_value end) as standard_cost,
+        max(case when field = 'quantity_on_hand' then merged_value end) as quantity_on_hand,
         {{ portable_json_group_object('field', 'merged_from') }} as value_sources
     from merged
     group by record_key
@@ -37,6 +38,7 @@ final as (
         pivoted.name,
         pivoted.unit,
         cast(pivoted.standard_cost as decimal(18, 4)) as standard_cost,
+        cast(pivoted.quantity_on_hand as decimal(18, 4)) as quantity_on_hand,
         pivoted.value_sources
     from pairs
     inner join pivoted

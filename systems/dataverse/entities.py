@@ -66,7 +66,7 @@ ENTITIES: tuple[EntitySpec, ...] = (
         "productid",
         f"{_COMMON} productnumber name description price:decimal standardcost:decimal currentcost:decimal"
         " _defaultuomid_value _defaultuomscheduleid_value _pricelevelid_value _transactioncurrencyid_value"
-        f" producttypecode:int productstructure:int quantitydecimal:int p2c_isexternallymaintained:bool {_STATE}",
+        f" producttypecode:int productstructure:int quantitydecimal:int quantityonhand:decimal p2c_isexternallymaintained:bool {_STATE}",
         "product",
         (("statecode", frozenset({0, 1, 2, 3})),),
     ),

@@ -206,3 +206,28 @@ def test_bc_values_it_could_not_take_are_quarantined_and_blocked_maps_through_it
     (blocked,) = [p["number"] for p in manifest["bc"]["planted"] if p["reason"] == "blocked"]
     assert _rows(conn, "select on_hold_status from intermediate.int_customers__erp where record_key = ?",
                  f"usmf|{blocked}") == [("All",)]
+
+
+def test_currencies_and_units_the_maps_name_but_the_crm_lacks_are_created_there_once(built):
+    conn, manifest, _ = built
+    planted = {(p["entity_set"], p["number"]) for p in manifest["bc"]["planted"] if p["reason"] == "created_in_crm"}
+    assert planted == {("currencies", "DKK"), ("unitsOfMeasure", "SET")}
+    currencies = _rows(conn, "select record_key, target_key, payload, sequence from writeback.crm__transactioncurrencies")
+    # only the code the CRM lacks (the others are there already; CHF is in no map: never created)
+    assert [(key, json.loads(payload)["currencyname"], seq) for key, _, payload, seq in currencies] == [("DKK", "Danish Krone", 0)]
+    assert set(json.loads(currencies[0][1])) == {"transactioncurrencyid"}
+    units = _rows(conn, "select record_key, payload, sequence from writeback.crm__uoms")
+    assert [(key, json.loads(payload)["name"], seq) for key, payload, seq in units] == [("SET", "Set", 1)]
+    group = _rows(conn, "select unit_group_id from staging.stg_crm__uoms where unit_name = 'Each'")[0][0]
+    assert json.loads(units[0][1])["uomscheduleid@odata.bind"] == f"/uomschedules({group})"
+
+
+def test_item_availability_is_a_product_column_of_the_crm(built):
+    conn, _, _ = built
+    # what a seller sees: the product's quantity on hand, BC's inventory over the mapped companies
+    off = _rows(conn, "select count(*) from canonical.products p join (select product_number, sum(inventory) as total "
+                      "from canonical.product_availability group by 1) a on a.product_number = p.record_key "
+                      "where p.quantity_on_hand is distinct from a.total")
+    assert off == [(0,)]
+    written = _rows(conn, "select count(*) from writeback.crm__products where json_extract(payload, '$.quantityonhand') is not null")
+    assert written[0][0] > 0

@@ -49,6 +49,9 @@ BUSINESS_UNITS = {"usmf": "Contoso US", "demf": "Contoso Europe"}
 UNITS = {"ea": ("PCS", "Piece", "H87"), "box": ("BOX", "Box", "BX"), "h": ("HOUR", "Hour", "HUR"),
          "kg": ("KG", "Kilogram", "KGM"), "dz": ("DZ", "Dozen", "DZN"), "pallet": ("PALLET", "Pallet", "PF")}
 EXTRA_CURRENCY = ("CHF", "Swiss Franc", "CHF")  # BC knows it, the CRM does not
+# BC knows them and the value maps name them, the CRM has neither yet: p2c creates them in the CRM
+NEW_CURRENCY = ("DKK", "Danish Krone", "kr.")
+NEW_UNIT = ("SET", "Set", "SET")
 QUOTE_STATUS = {"Created": "Draft", "Sent": "Sent", "Confirmed": "Accepted"}  # others: Expired
 BLOCKED = {"No": " ", "Invoice": "Invoice", "All": "All"}  # other F&O holds: All
 UNMAPPED_SALESPERSON = "ZZ"
@@ -116,6 +119,18 @@ class _Gen:
                 {COMPANY: cid, "id": self.id("unitsOfMeasure", code, bc), "code": bc, "displayName": name,
                  "internationalStandardCode": iso, "symbol": bc.lower(), MODIFIED: self.when()}
                 for bc, name, iso in UNITS.values()])
+            # written after the rest, without a drawn time stamp: the other rows stay as they were
+            iso, name, symbol = NEW_CURRENCY
+            new_currency = {COMPANY: cid, "id": self.id("currencies", code, iso), "code": iso, "displayName": name,
+                            "symbol": symbol, "amountDecimalPlaces": "2:2", "amountRoundingPrecision": 0.01,
+                            MODIFIED: logic.now_ms(self.base)}
+            unit, name, iso = NEW_UNIT
+            new_unit = {COMPANY: cid, "id": self.id("unitsOfMeasure", code, unit), "code": unit, "displayName": name,
+                        "internationalStandardCode": iso, "symbol": unit.lower(), MODIFIED: logic.now_ms(self.base)}
+            self.write("currencies", [new_currency])
+            self.write("unitsOfMeasure", [new_unit])
+            self.plant("currencies", new_currency, code, "created_in_crm")
+            self.plant("unitsOfMeasure", new_unit, code, "created_in_crm")
             self.write("paymentTerms", [
                 {COMPANY: cid, "id": self.id("paymentTerms", code, t["Name"]), "code": t["Name"].upper()[:10],
                  "displayName": t["Description"], "dueDateCalculation": f"{t['NumberOfDays'] or 0}D",

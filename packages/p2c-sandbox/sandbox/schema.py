@@ -280,6 +280,7 @@ CRM_ENTITIES: tuple[Entity, ...] = (
             Col("producttypecode", "int"),
             Col("productstructure", "int"),
             Col("quantitydecimal", "int"),
+            Col("quantityonhand", "decimal"),
             Col(f"{CRM_PREFIX}isexternallymaintained", "bool"),
         )
         + _state(),

@@ -67,12 +67,14 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when document_number is null then 'missing_key'
             when company is null then 'unmapped_company'
             when known_currency is null then 'unmapped_currency'
             when is_customer_quarantined then 'parent_quarantined'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then 'BC company ' || company_id
             when known_currency is null then 'currency ' || currency
             when is_customer_quarantined then 'customer ' || company || '|' || customer_number || ' (' || customer_reason || ')'
@@ -143,12 +145,14 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when header_key is null and header_reason is null then 'parent_missing'
             when header_reason is not null then 'parent_quarantined'
             when sequence is null then 'missing_key'
             when unit_code is not null and known_unit is null then 'unmapped_unit'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when header_key is null and header_reason is null then '{{ header }} ' || coalesce(document_number, document_id)
             when header_reason is not null then '{{ header }} ' || company || '|' || document_number || ' (' || header_reason || ')'
             when unit_code is not null and known_unit is null then 'unit ' || unit_code

@@ -46,10 +46,12 @@ final as (
         true as is_active,
         true as is_primary,
         case
+            when invalid_values is not null then 'invalid_value'
             when contact_number is null then 'missing_key'
             when company is null then 'unmapped_company'
         end as reason,
         case
+            when invalid_values is not null then invalid_values
             when company is null then 'BC company ' || company_id
         end as reason_detail,
         {{ canonical_text('case when name_break > 0 then substr(contact_name, 1, name_break - 1) end') }} as first_name,

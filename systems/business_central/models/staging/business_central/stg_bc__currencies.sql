@@ -9,6 +9,7 @@ final as (
         id as currency_id,
         {{ bc_text('code') }} as currency_code,
         {{ bc_text('display_name') }} as currency_name,
+        {{ bc_text('symbol') }} as currency_symbol,
         last_modified_date_time as modified_at
     from source
 )

@@ -47,7 +47,8 @@ final as (
         end as reason_detail,
         {{ canonical_text('product_name') }} as name,
         unit_symbol as unit,
-        {{ canonical_text('standard_cost', 'decimal') }} as standard_cost
+        {{ canonical_text('standard_cost', 'decimal') }} as standard_cost,
+        {{ canonical_text('quantity_on_hand', 'decimal') }} as quantity_on_hand
     from mapped
 )
 

@@ -10,6 +10,7 @@ final as (
         description,
         cast(price as decimal(18, 4)) as list_price,
         cast(standardcost as decimal(18, 4)) as standard_cost,
+        cast(quantityonhand as decimal(18, 4)) as quantity_on_hand,
         cast(currentcost as decimal(18, 4)) as current_cost,
         _defaultuomid_value as default_unit_id,
         _defaultuomscheduleid_value as unit_group_id,

@@ -57,7 +57,8 @@ final as (
         end as reason_detail,
         {{ canonical_text('product_name') }} as name,
         {{ canonical_text('sales_unit_symbol') }} as unit,
-        {{ canonical_text('unit_cost', 'decimal') }} as standard_cost
+        {{ canonical_text('unit_cost', 'decimal') }} as standard_cost,
+        cast(null as varchar) as quantity_on_hand
     from mapped
 )
 

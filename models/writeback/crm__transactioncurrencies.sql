@@ -1,0 +1,52 @@
+-- ERP currencies -> CRM transaction currencies (ERP → CRM, create only): a currency code the ERP uses
+-- that the currency map names (seeds/currency_map.csv: the CRM's name for the code) but the CRM does
+-- not have yet. Created by upsert on a GUID derived from the code (Dataverse has no alternate key on
+-- transactioncurrencies), so a create sent twice lands on one row; the next run finds it by name.
+-- Codes the map does not name are not created: the records that use them are quarantined
+-- (unmapped_currency). The ERP's currencies carry no exchange rate, so none is sent.
+with erp_currencies as (
+    select * from {{ ref('int_erp_currencies') }}
+),
+
+currency_map as (
+    select * from {{ ref('currency_map') }}
+),
+
+crm_currencies as (
+    select * from {{ ref('int_crm_currencies') }}
+),
+
+missing as (
+    select
+        erp_currencies.currency_code,
+        currency_map.crm_currency_name,
+        coalesce(erp_currencies.currency_symbol, erp_currencies.currency_code) as currency_symbol
+    from erp_currencies
+    inner join currency_map on erp_currencies.currency_code = currency_map.erp_currency_code
+    where not exists (
+        select 1 from crm_currencies
+        where crm_currencies.currency_code = erp_currencies.currency_code
+            or crm_currencies.iso_currency_code = erp_currencies.currency_code
+    )
+),
+
+final as (
+    select
+        'currency' as entity,
+        currency_code as record_key,
+        'crm' as target_system,
+        'transactioncurrencies' as target_set,
+        'create' as operation,
+        cast({{ portable_json_object("'transactioncurrencyid', " ~ stable_guid("'p2c/transactioncurrencies/' || currency_code")) }} as json) as target_key,
+        cast({{ portable_json_object("'isocurrencycode', currency_code, 'currencyname', crm_currency_name, 'currencysymbol', currency_symbol, 'currencyprecision', 2") }} as json) as payload,
+        cast({{ portable_json_object("'currency', " ~ portable_json_object("'old', null, 'new', currency_code")) }} as json) as changes,
+        cast(null as varchar) as etag,
+        cast({{ portable_json_array() }} as json) as depends_on,
+        cast('{}' as json) as base_after,
+        cast(null as varchar) as crm_id,
+        cast(null as varchar) as erp_key,
+        0 as sequence
+    from missing
+)
+
+select * from final
