@@ -98,6 +98,10 @@ LINES_OF = {"salesQuoteLines": "salesQuotes", "salesOrderLines": "salesOrders", 
 LINE_SET = {header: lines for lines, header in LINES_OF.items()}  # header set → its line set (deep insert)
 # small reference sets: read whole and replaced each run
 REPLACED = frozenset({"companies", "currencies", "unitsOfMeasure", "paymentTerms", "salespeoplePurchasers"})
+# sets read whole every run, though they carry lastModifiedDateTime: an item's inventory is a FlowField
+# (the sum of its ledger entries) that moves when BC posts, without touching the item's timestamp, and
+# item availability reaches the CRM every run. Merged (not replaced): deletions are still compared.
+EVERY_RUN = frozenset({"items"})
 # how often the id-set comparison looks for deleted rows ([sources.<role>] deletion_check)
 DELETION_CHECKS = {"every_run": timedelta(0), "daily": timedelta(days=1)}
 DEFAULT_DELETION_CHECK = "every_run"

@@ -15,7 +15,10 @@ v2.0/<tenant>/<environment>/api/v2.0/``), one resource per set of
 Every row gets ``company_id`` (BC rows do not carry their company), ``odata_etag`` and
 ``_p2c_deleted``. Loading:
 
-- ``companies``, ``currencies``, ``units_of_measure``, ``payment_terms``: read whole, replaced.
+- ``companies``, ``currencies``, ``units_of_measure``, ``payment_terms``, ``salespeople_purchasers``:
+  read whole, replaced.
+- ``items``: read whole every run and merged (:data:`~systems.business_central.entities.EVERY_RUN`):
+  ``inventory`` is a FlowField that BC's postings move without touching ``lastModifiedDateTime``.
 - master data and document headers: merge on (``company_id``, ``id``), read incrementally by
   ``lastModifiedDateTime`` after the cursor minus :data:`~systems.business_central.entities.OVERLAP`
   (the cursor — the newest timestamp seen — in the resource's dlt state, per company).
@@ -65,6 +68,7 @@ from systems.business_central.entities import (
     MODIFIED,
     OVERLAP,
     PAGE_SIZE,
+    EVERY_RUN,
     REPLACED,
     wire_columns,
 )
@@ -173,7 +177,9 @@ class BusinessCentralReader:
             if entity.entity_set in REPLACED:
                 yield from read_set(self.client, entity, company, self.on_page)
                 continue
-            if entity.entity_set in LINES_OF:
+            if entity.entity_set in EVERY_RUN:
+                yield from read_set(self.client, entity, company, self.on_page)
+            elif entity.entity_set in LINES_OF:
                 yield from self.lines(entity, company, state)
             else:
                 yield from self.changed(entity, company, state)

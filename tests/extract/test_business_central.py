@@ -106,8 +106,10 @@ def test_extract_then_changes_then_deletions(sandbox, tmp_path, monkeypatch):
     assert 1 <= second.rows["customers"] <= 3, second.rows
     assert second.rows["salesOrders"] <= 3 and second.rows["salesOrderLines"] <= 20, second.rows
     # unchanged sets: at most the rows within the overlap window of their cursor
-    assert second.rows["items"] <= 3 < expected["items"], second.rows
+    # items are read whole every run: their inventory (a FlowField) moves without their timestamp
+    assert second.rows["items"] == expected["items"], second.rows
     assert second.rows["salesInvoiceLines"] <= 20 < expected["salesInvoiceLines"], second.rows
+    assert second.rows["customers"] < expected["customers"], second.rows
     assert _query(warehouse, "select display_name from erp_raw.customers where company_id = ? and id = ?",
                   company, customer["id"]) == [("Renamed by the BC test",)]
     assert _query(warehouse, "select quantity, coalesce(_p2c_deleted, false) from erp_raw.sales_order_lines where id = ?",

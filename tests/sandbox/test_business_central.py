@@ -404,7 +404,11 @@ def test_demo_data_at_small_is_the_erp_business_in_bc_shape(demo):
     assert bc.count("customers", "displayName = 'Café Olé 🚀☕ Ventures'") == 1  # Unicode, as in the CRM
     reasons = Counter(p["reason"] for p in section["planted"])
     assert reasons == {"unmapped_unit": 2, "unmapped_salesperson": 2, "unmapped_currency": 1, "blocked": 1,
-                       "ambiguous_match": 2}
+                       "ambiguous_match": 2, "created_in_crm": 4}
+    # salespeople: one per CRM user of the company's business unit (code = initials), plus the planted ZZ
+    for name, company in section["companies"].items():
+        codes = {r["code"] for r in bc.iter_rows("salespeoplePurchasers", '"companyId" = ?', (company["id"],))}
+        assert "ZZ" in codes and len(codes) == 4, (name, codes)
     twins = [bc.get("customers", {"companyId": section["companies"]["CRONUS USA"]["id"], "id": p["id"]})
              for p in section["planted"] if p["reason"] == "ambiguous_match"]
     crm = server.crm_store(d)

@@ -427,7 +427,9 @@ class Books:
                 "invoiceQuantity": 0.0, "shipmentDate": posting_date})
             item = self.get("items", ln.get("itemId"))
             if item is not None and item.get("type") == "Inventory":
-                update(self.store, "items", item, {"inventory": float(money(item.get("inventory")) - money(ln["quantity"]))})
+                # inventory is a FlowField (the item ledger's sum): posting moves it, never the item's
+                # lastModifiedDateTime, so only a whole read of the items sees it
+                self.store.update("items", key(item), {"inventory": float(money(item.get("inventory")) - money(ln["quantity"]))})
         update(self.store, "salesOrders", order, {"fullyShipped": True, "status": "Open"})  # posting releases it
         if customer is not None:
             update(self.store, "customers", customer,
