@@ -39,6 +39,7 @@ def built(tmp_path_factory):
         conn.execute("update erp_raw.customers set _p2c_invalid = 'customers.display_name: 10000 characters, more than "
                      "the 4000 p2c takes' where company_id = ? and number = ?", [europe, invalid])
         manifest["invalid_customer"] = invalid
+        manifest["renumbered"] = _renumber_a_customer(conn, manifest["bc"]["companies"]["CRONUS USA"]["id"])
     env = dict(os.environ, P2C_WAREHOUSE=str(warehouse), P2C__ERP="business_central",
                DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_LOG_PATH=str(warehouse.parent / "logs"))
     res = subprocess.run([str(Path(sys.executable).with_name("dbt")), *dbt_args("build", warehouse, [])],
@@ -47,6 +48,33 @@ def built(tmp_path_factory):
     results = json.loads((warehouse.parent / "dbt_target" / "run_results.json").read_text())["results"]
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         yield conn, manifest, results
+
+
+def _renumber_a_customer(conn, usa: str) -> dict:
+    """BC numbers one customer the CRM has differently (its documents follow), and loses one of its
+    persons: the pair can only be coupled by a match rule (name + post code), and the person the CRM
+    still has is created in BC under that customer. Returns the numbers involved."""
+    number, name, contact, person = conn.execute("""
+        select c.number, c.display_name, k.number, min(p.number)
+        from erp_raw.customers c
+        join crm_raw.accounts a on a.accountnumber = c.number
+        join erp_raw.contacts k on k.company_id = c.company_id and k.type = 'Company' and k.display_name = c.display_name
+            and coalesce(k.postal_code, '') = coalesce(c.postal_code, '')
+        join erp_raw.contacts p on p.company_id = c.company_id and p.type = 'Person' and p.company_number = k.number
+        join crm_raw.contacts cp on cp.p2c_contactnumber = p.number
+        where c.company_id = ? and c.blocked = ' ' and c.salesperson_code <> 'ZZ'
+            and (select count(*) from erp_raw.customers o where o.display_name = c.display_name) = 1
+            and (select count(*) from crm_raw.accounts o where o.name = c.display_name) = 1
+            and (select count(*) from erp_raw.contacts o where o.company_id = c.company_id and o.type = 'Person'
+                 and o.company_number = k.number) >= 2
+        group by all order by c.number limit 1""", [usa]).fetchone()
+    renumbered = f"BC-{number}"
+    conn.execute("update erp_raw.customers set number = ? where company_id = ? and number = ?", [renumbered, usa, number])
+    for table in ("sales_quotes", "sales_orders", "sales_invoices"):
+        conn.execute(f"update erp_raw.{table} set customer_number = ? where company_id = ? and customer_number = ?",
+                     [renumbered, usa, number])
+    conn.execute("delete from erp_raw.contacts where company_id = ? and number = ?", [usa, person])
+    return {"crm": number, "bc": renumbered, "company_contact": contact, "person": person, "name": name}
 
 
 def _rows(conn, sql: str, *params) -> list[tuple]:
@@ -231,3 +259,24 @@ def test_item_availability_is_a_product_column_of_the_crm(built):
     assert off == [(0,)]
     written = _rows(conn, "select count(*) from writeback.crm__products where json_extract(payload, '$.quantityonhand') is not null")
     assert written[0][0] > 0
+
+
+def test_references_of_a_customer_coupled_by_match_point_at_its_bc_customer(built):
+    conn, manifest, _ = built
+    moved = manifest["renumbered"]
+    key = f"usmf|{moved['crm']}"
+    assert _rows(conn, "select presence, matched_by from intermediate.int_record_pairs where entity = 'customer' "
+                       "and record_key = ?", key) == [("both", "match:name+postal_code")]
+    # BC's persons of that customer hang under the canonical customer, with the CRM's number
+    persons = _rows(conn, "select parent_key, natural_parent_key from intermediate.int_records "
+                          "where entity = 'contact' and side = 'erp' and natural_parent_key = ?", f"usmf|{moved['bc']}")
+    assert persons and all(parent == key for parent, _ in persons)
+    assert not _rows(conn, "select 1 from audit.conflicts where entity = 'contact' and field = 'customer_account'")
+    # the person BC lost is created there under the BC customer's company contact, and a document of
+    # that customer names BC's customer number
+    payload = _rows(conn, "select payload from writeback.erp__contacts where operation = 'create' and record_key = ?",
+                    f"usmf|{moved['person']}")
+    assert [json.loads(p)["companyNumber"] for (p,) in payload] == [moved["company_contact"]]
+    numbers = dict(_rows(conn, "select canonical_value, erp_value from intermediate.int_value_translations "
+                               "where value_map = 'bc_customer_number' and company = 'usmf'"))
+    assert numbers[moved["crm"]] == moved["bc"]

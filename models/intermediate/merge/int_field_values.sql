@@ -1,5 +1,8 @@
 -- Every mapped field of every usable source row, long: (entity, side, record_key, field, value).
--- The fields are the canonical models' contract columns (macros/canonical_fields.sql).
+-- The fields are the canonical models' contract columns (macros/canonical_fields.sql). A field that
+-- names the record's parent by its natural key (customer_account: the customer's number) follows the
+-- parent where it was re-keyed (int_records: a customer the ERP numbers differently, coupled by match):
+-- its value is the parent's canonical number, the same on both sides.
 with values_long as (
     {{ mapped_values_long() }}
 ),
@@ -14,7 +17,11 @@ final as (
         values_long.side,
         records.record_key,
         values_long.field,
-        values_long.value
+        case
+            when values_long.field = 'customer_account' and records.parent_key <> records.natural_parent_key
+                then substr(records.parent_key, strpos(records.parent_key, '|') + 1)
+            else values_long.value
+        end as value
     from values_long
     inner join records
         on values_long.entity = records.entity

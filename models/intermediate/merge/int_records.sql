@@ -3,6 +3,9 @@
 -- the key match-based coupling found (int_record_matches): a matched pair takes the key of the
 -- entity's master system. A row whose match is ambiguous goes to quarantine (ambiguous_match), and
 -- so do its children and grandchildren (parent_quarantined: a quote of that account, its lines).
+-- A child's parent_key follows its parent: where the parent's row was re-keyed (a recorded coupling,
+-- a match), the child points at the parent's canonical key (natural_parent_key keeps the one its own
+-- system gave): an ERP contact of a customer the ERP numbers differently is the CRM account's contact.
 with keyed as (
     select * from {{ ref('int_records_by_key') }}
 ),
@@ -80,10 +83,21 @@ cascaded as (
     where grandchildren.reason is null
 ),
 
+rekeyed as (
+    -- rows whose canonical key is not the one their own system gives them, where that key is unique
+    select entity, side, natural_record_key, min(record_key) as record_key
+    from coupled
+    where record_key <> natural_record_key and reason is null
+    group by entity, side, natural_record_key
+    having count(distinct record_key) = 1
+),
+
 final as (
     select
         coupled.entity, coupled.side, coupled.entity_set, coupled.source_id, coupled.natural_record_key,
-        coupled.natural_key, coupled.header_number, coupled.line_number, coupled.company, coupled.parent_key,
+        coupled.natural_key, coupled.header_number, coupled.line_number, coupled.company,
+        coalesce(rekeyed.record_key, coupled.parent_key) as parent_key,
+        coupled.parent_key as natural_parent_key,
         coupled.target_key, coupled.etag, coupled.modified_at, coupled.is_deleted, coupled.is_active,
         coupled.is_primary,
         coalesce(coupled.reason, cascaded.reason) as reason,
@@ -92,6 +106,10 @@ final as (
     from coupled
     left join cascaded
         on coupled.entity = cascaded.entity and coupled.side = cascaded.side and coupled.source_id = cascaded.source_id
+    left join entities on coupled.entity = entities.entity
+    left join rekeyed
+        on rekeyed.entity = entities.parent_entity and rekeyed.side = coupled.side
+        and rekeyed.natural_record_key = coupled.parent_key
 )
 
 select * from final

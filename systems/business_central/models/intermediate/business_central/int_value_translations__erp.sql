@@ -1,14 +1,38 @@
--- BC's own value maps for int_value_translations, per company: a customer number -> its company
--- contact's number (a person's companyNumber), a currency -> BC's currencyCode (blank for the
+-- BC's own value maps for int_value_translations, per company: a canonical customer number -> its
+-- company contact's number (a person's companyNumber) and -> BC's customer number (a document's
+-- customerNumber): the two differ where the customer was coupled by a match rule (int_records), a currency -> BC's currencyCode (blank for the
 -- company's local currency), a payment terms code -> its paymentTermsId, the on-hold status -> BC's
 -- blocked option (seeds/business_central/blocked_map.csv; No = ' '), an owner (CRM user) -> the code
 -- of the salesperson coupled to it in the company (int_bc_salespeople; none: not written)
-with customer_party as (
-    select 'customer_party' as value_map, companies.company, customer_contacts.customer_number as canonical_value,
-           customer_contacts.customer_number as crm_value, customer_contacts.contact_number as erp_value
+with customer_keys as (
+    -- BC's customer number under its canonical key (the CRM's number where a match rule coupled them)
+    select company, natural_key as customer_number, substr(record_key, strpos(record_key, '|') + 1) as canonical_number
+    from {{ ref('int_records') }}
+    where entity = 'customer' and side = 'erp' and reason is null and company is not null
+),
+
+customer_party as (
+    select 'customer_party' as value_map, companies.company,
+           coalesce(customer_keys.canonical_number, customer_contacts.customer_number) as canonical_value,
+           coalesce(customer_keys.canonical_number, customer_contacts.customer_number) as crm_value,
+           customer_contacts.contact_number as erp_value
     from {{ ref('int_bc_customer_contacts') }} as customer_contacts
     inner join {{ ref('int_bc_companies') }} as companies on customer_contacts.company_id = companies.company_id
+    left join customer_keys
+        on companies.company = customer_keys.company and customer_contacts.customer_number = customer_keys.customer_number
     where companies.company is not null
+),
+
+customer_number as (
+    -- every canonical customer: BC's number where BC has it, else the canonical one (p2c creates it so)
+    select 'bc_customer_number', pairs.company, substr(pairs.record_key, strpos(pairs.record_key, '|') + 1),
+           substr(pairs.record_key, strpos(pairs.record_key, '|') + 1),
+           coalesce(customer_keys.customer_number, substr(pairs.record_key, strpos(pairs.record_key, '|') + 1))
+    from {{ ref('int_record_pairs') }} as pairs
+    left join customer_keys
+        on pairs.company = customer_keys.company
+        and substr(pairs.record_key, strpos(pairs.record_key, '|') + 1) = customer_keys.canonical_number
+    where pairs.entity = 'customer' and pairs.company is not null
 ),
 
 currency as (
@@ -38,6 +62,7 @@ salesperson as (
 
 final as (
     select * from customer_party
+    union all select * from customer_number
     union all select * from currency
     union all select * from payment_terms
     union all select * from blocked
