@@ -14,6 +14,13 @@ Against a running sandbox (medium demo data):
 
 ``--synthetic N`` first loads N products into the ERP and N accounts into the CRM (for a sandbox
 without demo data). Connections come from dlt config / ``SOURCES__…`` variables as for ``p2c``.
+
+``--erp business_central`` measures Business Central as the ERP (``P2C__ERP=business_central``,
+``SOURCES__ERP__…`` at the sandbox's BC port, as ``p2c sandbox up --erp business_central`` prints):
+the first company's items → CRM products, and every CRM account → a BC customer of that company
+(created with its number, or updated with the extracted ETag as If-Match), in JSON ``$batch``
+requests of at most 100 operations — BC's limit, so at least one request per 100 records. The
+baseline per record: ``GET customers?$filter=number eq '…'``, then PATCH (If-Match) or POST.
 """
 
 from __future__ import annotations
@@ -119,6 +126,48 @@ def bulk_rows(clients: dict[str, httpx.Client], tag: str) -> list[WriteRow]:
     return rows
 
 
+def bc_company(client: httpx.Client) -> str:
+    """The id of BC's first company by name (the sandbox's CRONUS Europe, then CRONUS USA)."""
+    companies = sorted(read_all(client, "companies", {"$select": "id,name"}), key=lambda c: c["name"])
+    return companies[-1]["id"]
+
+
+def bulk_rows_bc(clients: dict[str, httpx.Client], tag: str) -> list[WriteRow]:
+    """The same bulk change with Business Central as the ERP (keys and sets in BC's terms)."""
+    unit = crm_unit(clients["crm"])
+    company = bc_company(clients["erp"])
+    items = read_all(clients["erp"], f"companies({company})/items", {"$select": "number,displayName,unitPrice"})
+    customers = {c["number"]: c for c in read_all(clients["erp"], f"companies({company})/customers", {"$select": "id,number"})}
+    rows = [wrow(entity="product", record_key=i["number"], target_system="crm", target_set="products",
+                 operation="create", target_key={"productnumber": i["number"]},
+                 payload={"name": f"{i.get('displayName') or i['number']} {tag}"[:100], "price": i.get("unitPrice") or 0, **unit},
+                 base_after={"name": i.get("displayName")}, sequence=4) for i in items]
+    for a in read_all(clients["crm"], "accounts", {"$select": "accountnumber,name"}):
+        number = a.get("accountnumber")
+        if not number:
+            continue
+        existing = customers.get(number)
+        key = {"companyId": company, "id": existing["id"]} if existing else {"companyId": company, "number": number}
+        rows.append(wrow(entity="customer", record_key=f"bc|{number}", target_system="erp", target_set="customers",
+                         operation="update" if existing else "create",
+                         etag=existing.get("@odata.etag") if existing else None, target_key=key,
+                         payload={"displayName": f"{a.get('name') or number} {tag}"[:100]},
+                         base_after={"name": a.get("name")}, sequence=2))
+    return rows
+
+
+def per_record_bc(client: httpx.Client, row: WriteRow) -> None:
+    """One record the way a per-record flow writes it to BC: find it by number, then PATCH or POST."""
+    company = row.target_key["companyId"]
+    number = row.record_key.split("|", 1)[1]
+    found = client.get(f"companies({company})/customers", params={"$filter": f"number eq '{number}'"}).json()["value"]
+    if found:
+        client.patch(f"companies({company})/customers({found[0]['id']})", json=row.payload,
+                     headers={"If-Match": found[0]["@odata.etag"]})
+    else:
+        client.post(f"companies({company})/customers", json={"number": number, **row.payload})
+
+
 def bulk(clients, counter: CountingTransport, rows: list[WriteRow], erp_batch: int, concurrency: int) -> tuple[float, int, dict]:
     config = WritebackConfig(erp_batch_size=erp_batch, concurrency=concurrency)
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp, duckdb.connect(str(Path(tmp) / "bench.duckdb")) as conn:
@@ -129,7 +178,7 @@ def bulk(clients, counter: CountingTransport, rows: list[WriteRow], erp_batch: i
         return seconds, counter.count - before, dict(result.totals)
 
 
-def per_record(clients, counter: CountingTransport, rows: list[WriteRow]) -> tuple[float, int]:
+def per_record(clients, counter: CountingTransport, rows: list[WriteRow], erp: str = "finops") -> tuple[float, int]:
     """The Power Automate shape: GET the target record by key, then PATCH (or POST), one by one."""
     before = counter.count
     t0 = time.perf_counter()
@@ -140,6 +189,8 @@ def per_record(clients, counter: CountingTransport, rows: list[WriteRow]) -> tup
             found = client.get(r.target_set, params={"$filter": f"{col} eq '{value}'", "$select": col}).json()["value"]
             path = f"{r.target_set}({found[0]['productid']})" if found else crm_key_segment(r.target_set, r.target_key)
             client.patch(path, json=r.payload, headers={"If-Match": "*"} if found else {})
+        elif erp == "business_central":
+            per_record_bc(client, r)
         else:
             got = client.get(erp_key_segment(r.target_set, r.target_key))
             if got.status_code == 200:
@@ -156,23 +207,34 @@ def main() -> None:
     ap.add_argument("--erp-batch", type=int, default=1000, help="F&O records per $batch (max 5000)")
     ap.add_argument("--concurrency", type=int, default=4, help="batches in flight per system")
     ap.add_argument("--baseline-sample", type=int, default=300, help="records written one by one for the baseline")
+    ap.add_argument("--erp", choices=("finops", "business_central"), default="finops",
+                    help="the ERP the bench writes to (set P2C__ERP and SOURCES__ERP__… to match)")
     args = ap.parse_args()
+    import os
+
+    if (os.environ.get("P2C__ERP") or "finops") != args.erp:
+        ap.error(f"--erp {args.erp} needs P2C__ERP={args.erp} (and SOURCES__ERP__… pointing at it)")
 
     counter = CountingTransport()
     clients = make_clients(transport=counter, max_connections=16)
     if args.synthetic:
         synthetic(clients, args.synthetic)
     tag = time.strftime("%H%M%S")
-    rows = bulk_rows(clients, tag)
+    rows = bulk_rows_bc(clients, tag) if args.erp == "business_central" else bulk_rows(clients, tag)
     n_crm = sum(r.target_system == "crm" for r in rows)
     print(f"bulk change: {n_crm} products → CRM, {len(rows) - n_crm} accounts → ERP")
-    seconds, requests, totals = bulk(clients, counter, rows, args.erp_batch, args.concurrency)
+    erp_batch = args.erp_batch if args.erp == "finops" else min(args.erp_batch, 100)  # BC: 100 operations per $batch
+    seconds, requests, totals = bulk(clients, counter, rows, erp_batch, args.concurrency)
     written = totals.get("written", 0)
     print(f"p2c writeback:   {written} records written in {seconds:.1f}s = {written / seconds:,.0f} records/s; "
           f"{requests} HTTP requests = {requests / max(written, 1):.4f} requests/record "
           f"(1 per {written / max(requests, 1):,.0f} records); outcomes {totals}")
+    if args.erp == "business_central":
+        erp_written = sum(1 for r in rows if r.target_system == "erp")
+        print(f"  of which Business Central: {erp_written} customers; the 100-operation $batch sets the floor at "
+              f"{-(-erp_written // 100)} requests = {1 / 100:.2f} requests/record")
     sample = rows[: args.baseline_sample // 2] + rows[n_crm : n_crm + args.baseline_sample // 2]
-    seconds, requests = per_record(clients, counter, sample)
+    seconds, requests = per_record(clients, counter, sample, args.erp)
     print(f"per-record flow: {len(sample)} records in {seconds:.1f}s = {len(sample) / seconds:,.0f} records/s; "
           f"{requests} HTTP requests = {requests / len(sample):.2f} requests/record")
     for client in clients.values():

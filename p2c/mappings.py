@@ -58,7 +58,11 @@ class MappingRow:
 
 
 def read_seed(project: Path, name: str) -> list[dict[str, str]]:
-    path = project / "seeds" / f"{name}.csv"
+    """The rows of the seed dbt loads with the systems now playing the roles (a home's copy of a
+    value map spelled in the ERP's codes, ``field_map`` among them, else ``seeds/<name>.csv``)."""
+    from transform.seeds import seed_file
+
+    path = seed_file(name, project)
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8") as fh:
@@ -83,18 +87,30 @@ class _CallableUndefined(jinja2.ChainableUndefined):
         return ""
 
 
-def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(entity, target) → the arguments of each writeback model's ``writeback_rows`` call, plus ``model``."""
+def writeback_models(project: Path) -> list[Path]:
+    """The writeback models of the systems playing the roles: the role-neutral ``models/writeback/``
+    and the writeback folders of the playing systems' homes."""
     from transform.inputs import dbt_paths
 
-    calls: dict[tuple[str, str], dict[str, Any]] = {}
-    # the role-neutral models/writeback/ and the writeback models of the homes of the systems playing the roles
     playing = {choice(role) for role in ROLES}
     found = [path for root in dbt_paths("model", project) for path in (root / "writeback").glob("**/*.sql")]
-    for path in sorted(found, key=lambda p: p.name):
-        parts = path.relative_to(project).parts
-        if parts[0] == "systems" and parts[1] not in playing:
-            continue
+    return sorted((p for p in found if p.relative_to(project).parts[0] != "systems"
+                   or p.relative_to(project).parts[1] in playing), key=lambda p: p.name)
+
+
+def writeback_model(project: Path, target: str, target_set: str) -> str:
+    """The writeback model that writes ``target_set`` to ``target`` (``writeback.erp__sales_order_lines``),
+    or '' — also where its rows come from a home's own model (BC's line writes, int_bc_*_line_writes)."""
+    from p2c_core.entity import snake
+
+    name = f"{target}__{snake(target_set)}" if target_set else ""
+    return f"writeback.{name}" if name and any(p.stem == name for p in writeback_models(project)) else ""
+
+
+def writeback_calls(project: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(entity, target) → the arguments of each writeback model's ``writeback_rows`` call, plus ``model``."""
+    calls: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in writeback_models(project):
         seen: list[tuple[tuple, dict]] = []
 
         def capture(*args, **kwargs):
@@ -369,7 +385,7 @@ def field_mappings(project: Path, compiled: dict[str, str], entity: str | None =
                         canonical_field=fm["field"], value_map=", ".join(maps), transformation="; ".join(shaping),
                         owner=owner, policy=policy,
                         when="create + update" if ent.get("master") == source else "update",
-                        model=call["model"] if call else "",
+                        model=call["model"] if call else writeback_model(project, target, sets[target]),
                     )
                 )
         for (call_entity, target), call in calls.items():

@@ -32,8 +32,8 @@ MARKS = f"{sync_schema.SCHEMA}.transform_inputs"  # declared in p2c_core.sync_sc
 
 
 def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
-    """The dbt project's ``model-paths`` or ``macro-paths`` (``kind``: "model" | "macro") as
-    dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
+    """The dbt project's ``model-paths``, ``macro-paths`` or ``seed-paths`` (``kind``: "model" | "macro" |
+    "seed") as dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
     project = project or settings.PROJECT_DIR
     config = project / "dbt_project.yml"
     declared = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
@@ -43,7 +43,8 @@ def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
 def project_digest() -> str:
     """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
     digest = hashlib.sha256()
-    paths = [*dbt_paths("model"), *dbt_paths("macro"), *(settings.PROJECT_DIR / name for name in PROJECT_FILES)]
+    paths = [*dbt_paths("model"), *dbt_paths("macro"), *dbt_paths("seed"),
+             *(settings.PROJECT_DIR / name for name in PROJECT_FILES)]
     for root in paths:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
