@@ -21,8 +21,11 @@ with pairs as (
 ),
 
 entities as (
-    select * from {{ ref('entities') }}
-    where entity = '{{ entity }}'
+    -- the entity, and the set the ERP playing the role keeps it in (its home's erp_sets seed)
+    select entities.*, erp_sets.erp_set
+    from {{ ref('entities') }} as entities
+    left join {{ ref('erp_sets') }} as erp_sets on entities.entity = erp_sets.entity
+    where entities.entity = '{{ entity }}'
 ),
 
 merged as (

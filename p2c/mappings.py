@@ -339,7 +339,9 @@ def _constant_text(value: exp.Expression, template: list[dict[str, str]]) -> tup
 
 def entities(project: Path) -> list[dict[str, str]]:
     """The entities the flows map (``seeds/entities.csv``), in dependency order."""
-    return sorted(read_seed(project, "entities"), key=lambda e: int(e.get("sequence") or 0))
+    sets = {r["entity"]: r["erp_set"] for r in read_seed(project, "erp_sets")}
+    rows = [{**e, "erp_set": sets.get(e["entity"], "")} for e in read_seed(project, "entities")]
+    return sorted(rows, key=lambda e: int(e.get("sequence") or 0))
 
 
 def matches(ent: dict[str, str], name: str) -> bool:

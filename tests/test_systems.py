@@ -75,26 +75,32 @@ def test_dbt_is_told_the_erp_the_registry_resolved(monkeypatch, tmp_path):
 
 
 def test_each_systems_entity_table_feeds_the_entities_the_seed_lists():
-    """seeds/entities.csv lists the canonical entities and the set each role reads them from; each
-    system's entity table says which canonical entity a set feeds. The two agree, so adding an entity
-    to one and not the other fails here, naming it."""
+    """seeds/entities.csv lists the canonical entities and the CRM's set of each; each ERP's home lists
+    the ERP's set of each (systems/<erp>/seeds/<erp>/erp_sets.csv), for every ERP p2c knows; each
+    system's entity table says which canonical entity a set feeds. They agree, so adding an entity to
+    one and not the other fails here, naming it."""
     import csv
 
-    from transform.seeds import ENTITIES, canonical_entities
+    from transform.seeds import ENTITIES, PROJECT_DIR, canonical_entities
 
     rows = list(csv.DictReader(ENTITIES.open(encoding="utf-8")))
     assert canonical_entities() == tuple(r["entity"] for r in sorted(rows, key=lambda r: int(r["sequence"])))
-    for role in systems.ROLES:
-        system = systems.system_for(role)
+    checked = [(systems.system_for("crm"), {r["entity"]: r["crm_set"] for r in rows})]
+    for system in systems.candidates("erp").values():
+        path = PROJECT_DIR / "systems" / system.name / "seeds" / system.name / "erp_sets.csv"
+        erp_sets = {r["entity"]: r["erp_set"] for r in csv.DictReader(path.open(encoding="utf-8"))}
+        assert set(erp_sets) == {r["entity"] for r in rows}, f"{path}: not the entities of seeds/entities.csv"
+        checked.append((system, erp_sets))
+    for system, set_of in checked:
         sets = {e.entity_set: e for e in system.entities}
         seeded: dict[str, set[str]] = {}
-        for r in rows:
-            seeded.setdefault(r[f"{role}_set"], set()).add(r["entity"])
+        for entity, entity_set in set_of.items():
+            seeded.setdefault(entity_set, set()).add(entity)
         missing = sorted(s for s in seeded if s not in sets)
-        assert not missing, f"{system.name}'s entity table lacks {missing} (seeds/entities.csv, {role}_set)"
+        assert not missing, f"{system.name}'s entity table lacks {missing} (its entity sets seed)"
         fed = {e.entity_set: e.canonical for e in system.entities if e.canonical}
         wrong = {s: c for s, c in fed.items() if c not in seeded.get(s, set())}
-        assert not wrong, f"{system.name}'s entity table feeds entities from sets seeds/entities.csv does not give them: {wrong}"
+        assert not wrong, f"{system.name}'s entity table feeds entities from sets its entity sets seed does not give them: {wrong}"
 
 
 def test_a_stale_writeback_model_of_the_other_erp_is_never_read(monkeypatch):

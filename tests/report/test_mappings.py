@@ -48,7 +48,7 @@ def test_a_new_customer_gets_the_constants_and_template_defaults_of_the_model(co
     rows = mappings.field_mappings(PROJECT_DIR, compiled, "customer")
     creates = {r.target_field: r for r in rows if r.when == "create"}
     assert creates["IsExternallyMaintained"].source_field == "constant 'Yes'"
-    template = list(csv.DictReader((PROJECT_DIR / "seeds" / "customer_template.csv").open(encoding="utf-8")))
+    template = mappings.read_seed(PROJECT_DIR, "customer_template")
     for row in template:
         assert f"{row['company']}: {row['warehouse_id']}" in creates["WarehouseId"].transformation
     deactivate = [r for r in rows if r.when.startswith("deactivate")]
@@ -57,7 +57,7 @@ def test_a_new_customer_gets_the_constants_and_template_defaults_of_the_model(co
 
 def test_changing_a_seed_changes_the_map(compiled, tmp_path):
     project = tmp_path / "project"
-    dbt_dirs = [*dbt_paths("model"), *dbt_paths("macro"), PROJECT_DIR / "seeds"]  # models/, macros/, systems/<system>/...
+    dbt_dirs = [*dbt_paths("model"), *dbt_paths("macro"), *dbt_paths("seed")]  # models/, macros/, seeds/, systems/<system>/...
     for path in dbt_dirs:
         shutil.copytree(path, project / path.relative_to(PROJECT_DIR))
     shutil.copy(PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")

@@ -20,7 +20,9 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def _seed(name: str, column: str) -> set[str]:
-    with open(SEEDS / f"{name}.csv", newline="") as f:
+    from transform.seeds import seed_file  # F&O's copy (its home) where the map is spelled in its codes
+
+    with open(seed_file(name), newline="") as f:
         return {row[column] for row in csv.DictReader(f)}
 
 
@@ -79,7 +81,8 @@ def test_reference_data_is_what_the_value_maps_know(tenant):
     assert companies == {"usmf": "USD", "demf": "EUR"}
     currencies = {r["currencyname"] for r in crm.iter_rows("transactioncurrencies")}
     assert currencies - _seed("currency_map", "crm_currency_name") == {"Bitcoin"}
-    assert {r["CurrencyCode"] for r in erp.iter_rows("Currencies")} == _seed("currency_map", "erp_currency_code")
+    # the map also names DKK, which only Business Central's demo tenant knows (p2c creates it in the CRM)
+    assert {r["CurrencyCode"] for r in erp.iter_rows("Currencies")} == _seed("currency_map", "erp_currency_code") - {"DKK"}
     assert {r["name"] for r in crm.iter_rows("uoms")} == _seed("unit_map", "crm_unit_name")
     assert {r["UnitSymbol"] for r in erp.iter_rows("UnitsOfMeasure")} - _seed("unit_map", "erp_unit_symbol") == {"pallet"}
     assert {r["name"] for r in crm.iter_rows("pricelevels")} == _seed("price_list_map", "price_list_name")
