@@ -38,6 +38,10 @@ PLAN_CHUNK = 5000
 
 
 class Progress(Protocol):
+    """Told each target set's total in plan order (dependency rank: currencies, units, customers, …,
+    documents), then each record as it is done. A display that also wants the outcomes (written,
+    failed, waiting and why) defines ``outcome(entry: LogEntry)``, called once per record."""
+
     def start(self, system: str, entity_set: str, total: int) -> None: ...
     def advance(self, system: str, entity_set: str, n: int) -> None: ...
 
@@ -120,6 +124,8 @@ class Writeback:
             blocks = e.status != "skipped" or (e.error_code == "p2c_mode" and e.operation == "create")
             self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")
             if self.progress:
+                if hasattr(self.progress, "outcome"):
+                    self.progress.outcome(e)
                 self.progress.advance(r.target_system, r.target_set, 1)
 
     # -- the run -------------------------------------------------------------------------------
@@ -162,9 +168,9 @@ class Writeback:
         each by record key; rows an entity's mode leaves out are logged as skipped on the way."""
         if rows is not None:
             plan = build_plan(rows, self.config)
-            if self.progress:
-                totals = Counter((r.target_system, r.target_set) for r in plan.rows)
-                for (system, target_set), n in sorted(totals.items()):
+            if self.progress:  # in plan order: the dependency rank, then system and set
+                totals = Counter((r.sequence, r.target_system, r.target_set) for r in plan.rows)
+                for (_rank, system, target_set), n in sorted(totals.items()):
                     self.progress.start(system, target_set, n)
             self._log_skipped(plan)
             for _rank, rank_rows in plan.ranks:
@@ -284,7 +290,7 @@ def run_writeback(conn, clients: Mapping[str, httpx.Client], config: WritebackCo
     return Writeback(conn, clients, config, **kw).run()
 
 
-def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None) -> StageOutcome:
+def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None, progress: Progress | None = None) -> StageOutcome:
     """The writeback as a stage of ``p2c run`` (``p2c.run.Pipeline.writeback``).
 
     Opens the warehouse, writes, closes it; returns a :class:`~p2c_core.runs.StageOutcome` with counts per
@@ -295,7 +301,7 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None) -> S
     clients = make_clients(transport=transport, max_connections=max(8, config.concurrency))
     try:
         with warehouse.current().connect() as conn:
-            result = Writeback(conn, clients, config, run_id=run_id, book_run=False).run()
+            result = Writeback(conn, clients, config, run_id=run_id, book_run=False, progress=progress).run()
     finally:
         for client in clients.values():
             client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -54,6 +55,39 @@ def _stage_printer(console: Console):
     return on_stage
 
 
+class SetProgress:
+    """The writeback's progress as ``p2c run`` prints it: one line per target set as it completes, in
+    the plan's dependency order (currencies, units, customers, contacts, products, prices, documents),
+    with its outcomes and, for records that wait, the first reason (a parent that failed or is
+    quarantined). Salespeople are coupled in the transform (never written), so they have no line."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.totals: dict[tuple[str, str], int] = {}
+        self.done: dict[tuple[str, str], int] = {}
+        self.outcomes: dict[tuple[str, str], dict[str, int]] = {}
+        self.waits: dict[tuple[str, str], str] = {}
+
+    def start(self, system: str, entity_set: str, total: int) -> None:
+        self.totals[(system, entity_set)] = self.totals.get((system, entity_set), 0) + total
+
+    def outcome(self, entry) -> None:
+        key = (entry.row.target_system, entry.row.target_set)
+        counts = self.outcomes.setdefault(key, {})
+        counts[entry.status] = counts.get(entry.status, 0) + 1
+        if entry.status == "waiting" and key not in self.waits and entry.error_message:
+            self.waits[key] = entry.error_message
+
+    def advance(self, system: str, entity_set: str, n: int) -> None:
+        key = (system, entity_set)
+        self.done[key] = self.done.get(key, 0) + n
+        if self.done[key] == self.totals.get(key):
+            counts = ", ".join(f"{LABELS.get(k, k)} {v:,}" for k, v in sorted(self.outcomes.get(key, {}).items()))
+            wait = f" — waits: {self.waits[key]}" if key in self.waits else ""
+            self.console.print(f"    writeback {system} {entity_set}: {self.done[key]:,} of {self.totals[key]:,}"
+                               f" ({counts}){wait}", highlight=False, soft_wrap=True)
+
+
 def print_summary(summary: RunSummary, console: Console) -> None:
     show_table(f"run {summary.run_id}: {summary.status}", ("entity", *SUMMARY_COLUMNS),
                list(iter_summary_rows(summary)), right=SUMMARY_COLUMNS, out=console)
@@ -64,8 +98,13 @@ def run_cmd(
 ) -> None:
     console = Console(stderr=as_json)
     try:
+        pipeline = default_pipeline()
+        if not as_json:  # each entity set's progress, in dependency order, as the writeback goes
+            from reverse_etl.apply import run_stage
+
+            pipeline = dataclasses.replace(pipeline, writeback=lambda run_id: run_stage(run_id, progress=SetProgress(console)))
         summary = execute(
-            default_pipeline(),
+            pipeline,
             on_stage=_stage_printer(console) if not as_json else (lambda *a: None),
             on_notice=lambda message: console.print(f"[yellow]{message}[/yellow]"),
         )

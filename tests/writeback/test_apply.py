@@ -220,3 +220,31 @@ def test_a_writeback_on_its_own_books_its_run(tmp_path):
     assert [r[:4] for r in rows] == [("writeback", "", "partial", True), ("writeback", "crm:accounts", "ok", True),
                                      ("writeback", "crm:salesorders", "partial", True)]
     assert json.loads(rows[0][4]) == {"written": 1, "failed": 1}
+
+
+def test_p2c_run_shows_each_sets_progress_in_dependency_order_and_why_a_child_waits(tmp_path):
+    """`p2c run`'s writeback progress (p2c.commands.run.SetProgress): one line per target set as it
+    completes, parents first, the waiting child naming the parent that failed."""
+    import io
+
+    from rich.console import Console
+
+    from p2c.commands.run import SetProgress
+
+    crm = FakeService()
+    currency = row("currency", "DKK", target_set="transactioncurrencies", sequence=0,
+                   target_key={"transactioncurrencyid": "6b2ecf2b-84c7-20d5-dfb5-f649bda73839"},
+                   payload={"isocurrencycode": "DKK", "currencyname": "Danish Krone"})
+    order = row("order", "usmf|SO-1", target_set="salesorders", target_key={"ordernumber": "SO-1"}, payload={"bad": True}, sequence=7)
+    line = row("order_line", "usmf|SO-1|1", target_set="salesorderdetails", sequence=8,
+               target_key={"_salesorderid_value": {"ref": "salesorders", "key": {"ordernumber": "SO-1"}}, "sequencenumber": 1},
+               depends_on=[("order", "usmf|SO-1")])
+    conn = warehouse(tmp_path / "w.duckdb", [line, order, currency])
+    out = io.StringIO()
+    Writeback(conn, {"crm": crm.client()}, WritebackConfig(), sleep=lambda s: None,
+              progress=SetProgress(Console(file=out, width=300))).run()
+    lines = [ln.strip() for ln in out.getvalue().splitlines()]
+    assert [ln.split(":")[0] for ln in lines] == [
+        "writeback crm transactioncurrencies", "writeback crm salesorders", "writeback crm salesorderdetails"]
+    assert "written 1" in lines[0] and "failed 1" in lines[1]
+    assert "waiting 1" in lines[2] and "waits: " in lines[2] and "order usmf|SO-1" in lines[2]
