@@ -39,7 +39,7 @@ from p2c_core.errors import ConfigError
 from p2c_core.http import RetryPolicy, make_client, preflight
 from p2c_core.odata import PageError
 from p2c_core.runs import StageOutcome
-from systems import system_for
+from systems import candidates, system_for
 
 OnPage = Callable[[str, str, int], None]  # (role, entity set, rows in the page)
 
@@ -164,7 +164,13 @@ def _extract_system(
         except PipelineStepFailed as exc:
             raise ExtractError(f"{system}: loading the package a killed run left failed: {_cause(exc)}") from exc
         loaded = _loaded_tables(system, connection)
-        source = system_for(system).dlt_source(client, entities, page_seen, loaded_tables=loaded, full_reload=full_reload)
+        # the role's dataset filled by another system (the ERP switched from F&O to Business Central,
+        # or back): its tables and the source's state are dropped, and this system reads afresh
+        switched = bool(loaded & _other_systems_tables(system))
+        if switched:
+            loaded = set()
+        source = system_for(system).dlt_source(client, entities, page_seen, loaded_tables=loaded,
+                                               full_reload=full_reload or switched)
         for resource in source.resources.selected.values():
             if resource.table_name not in loaded:
                 # a first load of a table is a plain insert: no staging copy, no merge/swap
@@ -172,7 +178,7 @@ def _extract_system(
         pipeline = make_pipeline(system, connection)
         try:
             # dlt's run() = extract → normalize → load; called step by step so a crash can land between them
-            pipeline.extract(source, loader_file_format="parquet")
+            pipeline.extract(source, loader_file_format="parquet", refresh="drop_sources" if switched else None)
             crashpoint("extract.after_dlt_extract")
             pipeline.normalize()
             crashpoint("extract.after_dlt_normalize")
@@ -191,6 +197,13 @@ def _extract_system(
 
 
 _tables_lock = threading.Lock()  # the two roles' threads share the run's connection
+
+
+def _other_systems_tables(role: Role) -> set[str]:
+    """The raw tables only another system that can play ``role`` loads (F&O's ``customers_v3`` while
+    Business Central plays the ERP, BC's ``items`` while F&O does)."""
+    own = {e.table for e in system_for(role).entities}
+    return {e.table for s in candidates(role).values() for e in s.entities} - own
 
 
 def _loaded_tables(system: Role, connection: warehouse.Connection) -> set[str]:

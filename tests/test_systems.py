@@ -113,3 +113,17 @@ def test_a_stale_writeback_model_of_the_other_erp_is_never_read(monkeypatch):
     sets, stale = systems.writeback_tables("erp")
     assert "CustomersV3" in sets and "erp__sales_orders" in stale and "erp__customers_v3" not in stale
     assert systems.writeback_tables("crm")[1] == frozenset()
+
+
+def test_the_erp_dataset_filled_by_the_other_erp_is_recognised(monkeypatch):
+    """Switching p2c.erp on an existing warehouse: a raw table only the other ERP loads marks the
+    role's dataset as the other system's, and the extraction drops it and reads afresh."""
+    from pipelines.extract import _other_systems_tables
+
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    others = _other_systems_tables("erp")
+    assert "customers_v3" in others and "released_products_v2" in others
+    assert "customers" not in others and "items" not in others and "salespeople_purchasers" not in others
+    monkeypatch.setenv("P2C__ERP", "finops")
+    assert {"items", "sales_orders", "salespeople_purchasers"} <= _other_systems_tables("erp")
+    assert not _other_systems_tables("crm")
