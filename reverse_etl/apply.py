@@ -116,8 +116,8 @@ class Writeback:
             r = e.row
             self.result.counts[f"{r.target_system}:{r.target_set}"][e.status] += 1
             self.result.by_entity[r.entity or r.target_set][_summary_word(e)] += 1
-            # a mode-skipped create leaves no record for children; any other skip leaves one in place
-            blocks = e.status != "skipped" or (e.error_code == "p2c_mode" and e.operation == "create")
+            # a skipped create leaves no record for children; a skipped update leaves one in place
+            blocks = e.status != "skipped" or e.operation == "create"
             self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")
             if self.progress:
                 self.progress.advance(r.target_system, r.target_set, 1)
@@ -187,7 +187,8 @@ class Writeback:
 
     def _log_skipped(self, plan: Plan) -> None:
         entries = [
-            LogEntry(row, row.operation, "skipped", error_code="p2c_mode", error_message=reason)
+            LogEntry(row, row.operation, "skipped", error_code="p2c_target" if row.skip_reason else "p2c_mode",
+                     error_message=reason)
             for row, reason in plan.skipped
         ]
         if entries:

@@ -186,14 +186,23 @@ select * from final
 
 {#-
     The writes of a BC document's lines (int_bc_<document>_line_writes: writeback_rows of the line
-    entity). A line create carries BC's sequence (line number × 10000) and lineType Item; the lines
+    entity). A line create carries BC's sequence (line number × 10000), lineType Item and its document's
+    id (documentId, from the extracted header: a new line of a document BC already has); the lines
     of a document p2c creates travel inside the header's create (deep insert, bc_deep_insert_lines),
     the others are erp__sales_<document>_lines.
 -#}
 {% macro bc_line_writes(line_entity) -%}
+{%- set header_staging = 'stg_bc__sales_' ~ line_entity.replace('_line', '') ~ 's' %}
 {{ writeback_rows(line_entity, 'erp', create_defaults=portable_json_object("
         'sequence', cast(split_part(pairs.crm_natural_key, '|', 2) as bigint) * 10000,
-        'lineType', 'Item'")) }}
+        'lineType', 'Item',
+        'documentId', (
+            select headers.document_id
+            from " ~ ref(header_staging) ~ " as headers
+            inner join " ~ ref('int_bc_companies') ~ " as header_companies on headers.company_id = header_companies.company_id
+            where header_companies.company = pairs.company
+                and headers.document_number = split_part(pairs.crm_natural_key, '|', 1)
+                and not headers.is_deleted)")) }}
 {%- endmacro %}
 
 {#- The JSON array of a new document's line creates (the `line_writes` model's create payloads whose
@@ -249,3 +258,72 @@ select * from final
     portable_json_object("'number', pairs.crm_natural_key"),
     "(select " ~ portable_json_object("'" ~ lines ~ "', coalesce(" ~ bc_deep_insert_lines('int_bc_' ~ document ~ '_line_writes', 'pairs.record_key') ~ ", " ~ portable_json_array() ~ ")") ~ ")") }}
 {%- endmacro %}
+
+{#-
+    The writes of a document (`document`: 'quote' | 'order') that BC refuses, kept in the plan with
+    their reason as `skip_reason` (the writeback logs them skipped, never sends them): a change to an
+    order BC has posted (fully shipped, or named by a posted invoice) or to its lines — the ERP owns a
+    posted order from then on, the CRM's later edits to it are not sent; a new document for a customer
+    BC blocks for everything (blocked All, or blocked by this run: a deleted/inactive account). Called
+    with the writeback rows (`{% call bc_refused_writes('order', 'header') %}…{% endcall %}`); `level`:
+    'header' (the document) or 'line' (its lines).
+-#}
+{% macro bc_refused_writes(document, level) %}
+with planned as (
+    {{ caller() }}
+),
+
+pairs as (
+    select entity, record_key, parent_key from {{ ref('int_record_pairs') }}
+    where entity = '{{ document }}{{ "_line" if level == "line" else "" }}'
+),
+
+companies as (
+    select * from {{ ref('int_bc_companies') }}
+),
+
+posted as (
+    {%- if document == 'order' %}
+    select companies.company || '|' || orders.document_number as record_key, orders.document_number
+    from {{ ref('stg_bc__sales_orders') }} as orders
+    inner join companies on orders.company_id = companies.company_id
+    where not orders.is_deleted
+        and (orders.is_fully_shipped or exists (
+            select 1 from {{ ref('stg_bc__sales_invoices') }} as invoices
+            where invoices.company_id = orders.company_id and invoices.order_number = orders.document_number
+                and not invoices.is_deleted))
+    {%- else %}
+    select cast(null as varchar) as record_key, cast(null as varchar) as document_number where false
+    {%- endif %}
+),
+
+blocked as (
+    select companies.company || '|' || customers.customer_number as record_key
+    from {{ ref('stg_bc__customers') }} as customers
+    inner join companies on customers.company_id = companies.company_id
+    where customers.blocked = 'All' and not customers.is_deleted
+    union
+    select record_key from {{ ref('int_record_pairs') }}
+    where entity = 'customer' and (crm_deleted or not crm_active) and erp_key is not null
+),
+
+final as (
+    select
+        planned.*,
+        case
+            when posted.record_key is not null
+                then 'Business Central has posted sales {{ document }} ' || posted.document_number
+                    || ': the ERP owns it from now on, the CRM''s edits to it are not sent'
+            {%- if level == 'header' %}
+            when planned.operation = 'create' and blocked.record_key is not null
+                then 'customer ' || pairs.parent_key || ' is blocked (All) in Business Central: it takes no new documents'
+            {%- endif %}
+        end as skip_reason
+    from planned
+    left join pairs on planned.record_key = pairs.record_key
+    left join posted on {{ 'planned.record_key' if level == 'header' else 'pairs.parent_key' }} = posted.record_key
+    left join blocked on pairs.parent_key = blocked.record_key
+)
+
+select * from final
+{% endmacro %}
