@@ -33,6 +33,15 @@ customers as (
     {{ document_customers() }}
 ),
 
+bc_customers as (
+    -- BC's own customer rows: a BC document whose BC customer is in quarantine goes there too (its
+    -- writes would wait on that customer every night)
+    select record_key, bool_or(reason is null) as has_clean_row, min(reason) as reason
+    from {{ ref('int_customers__erp') }}
+    where not is_deleted and record_key is not null
+    group by record_key
+),
+
 mapped as (
     select
         headers.*,
@@ -40,12 +49,14 @@ mapped as (
         companies.accounting_currency,
         coalesce(headers.currency_code, companies.accounting_currency) as currency,
         currency_map.erp_currency_code as known_currency,
-        customers.record_key is not null and not customers.has_clean_row as is_customer_quarantined,
-        customers.reason as customer_reason
+        (customers.record_key is not null and not customers.has_clean_row)
+            or (bc_customers.record_key is not null and not bc_customers.has_clean_row) as is_customer_quarantined,
+        coalesce(bc_customers.reason, customers.reason) as customer_reason
     from headers
     left join companies on headers.company_id = companies.company_id
     left join currency_map on coalesce(headers.currency_code, companies.accounting_currency) = currency_map.erp_currency_code
     left join customers on companies.company || '|' || headers.customer_number = customers.record_key
+    left join bc_customers on companies.company || '|' || headers.customer_number = bc_customers.record_key
 ),
 
 final as (
