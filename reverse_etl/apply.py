@@ -49,6 +49,7 @@ class WritebackResult:
     # canonical entity → the run summary's vocabulary (created, updated, failed, waiting, …)
     by_entity: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     http_requests: int = 0
+    requests_by_role: dict[str, int] = field(default_factory=dict)  # role → its $batch POSTs and look-ups
     records_attempted: int = 0
     base_updates: int = 0
 
@@ -145,8 +146,10 @@ class Writeback:
                 self._book(started, "failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            self.result.http_requests = (sum(e.requests_sent for e in self.executors.values())
-                                         + sum(w.lookups for w in self.writers.values()))
+            self.result.requests_by_role = {
+                role: (self.executors[role].requests_sent if role in self.executors else 0) + self.writers[role].lookups
+                for role in ROLES}
+            self.result.http_requests = sum(self.result.requests_by_role.values())
         if self.book_run:
             self._book(started, "ok" if self.result.clean else "partial")
         return self.result
@@ -302,7 +305,8 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None) -> S
             client.close()
     counts = {entity: dict(c) for entity, c in sorted(result.by_entity.items())}
     totals = result.totals
-    message = (f"{result.records_attempted} records in {result.http_requests} HTTP requests, "
+    by_role = ", ".join(f"{role} {n}" for role, n in sorted(result.requests_by_role.items()))
+    message = (f"{result.records_attempted} records in {result.http_requests} HTTP requests ({by_role}), "
                f"{result.base_updates} base updates; failed {totals['failed']}, "
                f"changed since extract {totals['changed_since_extract']}, waiting {totals['waiting']}")
     return StageOutcome(counts=counts, partial=not result.clean, message=message,
