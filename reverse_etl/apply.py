@@ -117,6 +117,9 @@ class Writeback:
             r = e.row
             self.result.counts[f"{r.target_system}:{r.target_set}"][e.status] += 1
             self.result.by_entity[r.entity or r.target_set][_summary_word(e)] += 1
+            for child in r.carries:  # deep-inserted with it: the same outcome
+                self.result.counts[f"{r.target_system}:{child['target_set']}"][e.status] += 1
+                self.result.by_entity[child["entity"]][_summary_word(e)] += 1
             # a skipped create leaves no record for children; a skipped update leaves one in place
             blocks = e.status != "skipped" or e.operation == "create"
             self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")

@@ -47,6 +47,9 @@ class WriteRow:
     # why the target will not take this write (optional column, e.g. a document the ERP has posted):
     # the row is logged as skipped with this reason, never sent
     skip_reason: str | None = None
+    # records created inside this row's request (deep insert), each {entity, record_key, target_set,
+    # crm_id, base_after}: they share its outcome, their bases and couplings are recorded with it
+    carries: tuple[dict, ...] = ()
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> "WriteRow":
@@ -67,6 +70,7 @@ class WriteRow:
             erp_key=row.get("erp_key") if not isinstance(row.get("erp_key"), dict) else json.dumps(row["erp_key"]),
             sequence=int(row.get("sequence") or 0),
             skip_reason=row.get("skip_reason"),
+            carries=tuple(_json(row.get("carries")) or ()),
         )
 
     @property

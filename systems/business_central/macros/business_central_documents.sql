@@ -271,15 +271,19 @@ select * from final
 {%- endmacro %}
 
 {#-
-    The writes of a document (`document`: 'quote' | 'order') that BC refuses, kept in the plan with
-    their reason as `skip_reason` (the writeback logs them skipped, never sends them): a change to an
-    order BC has posted (fully shipped, or named by a posted invoice) or to its lines — the ERP owns a
-    posted order from then on, the CRM's later edits to it are not sent; a new document for a customer
-    BC blocks for everything (blocked All, or blocked by this run: a deleted/inactive account). Called
-    with the writeback rows (`{% call bc_refused_writes('order', 'header') %}…{% endcall %}`); `level`:
-    'header' (the document) or 'line' (its lines).
+    A document's writeback rows (`document`: 'quote' | 'order'; `level`: 'header' for the document,
+    'line' for its lines), called with the rows (`{% call bc_document_writes('order', 'header') %}…{% endcall %}`),
+    plus two columns of the writeback contract:
+    - `skip_reason`: the writes BC refuses, kept in the plan with their reason (the writeback logs them
+      skipped, never sends them): a change to an order BC has posted (fully shipped, or named by a
+      posted invoice) or to its lines — the ERP owns a posted order from then on, the CRM's later edits
+      to it are not sent; a new document for a customer BC blocks for everything (blocked All, or
+      blocked by this run: a deleted/inactive account);
+    - `carries` (headers): the line creates a new document's create deep-inserts (entity, record_key,
+      target_set, crm_id, base_after), recorded as written with it — their couplings and bases — so
+      the next run knows them.
 -#}
-{% macro bc_refused_writes(document, level) %}
+{% macro bc_document_writes(document, level) %}
 with planned as (
     {{ caller() }}
 ),
@@ -330,6 +334,19 @@ final as (
                 then 'customer ' || pairs.parent_key || ' is blocked (All) in Business Central: it takes no new documents'
             {%- endif %}
         end as skip_reason
+        {%- if level == 'header' %},
+        case when planned.operation = 'create' then (
+            select {{ bc_json_group_array(portable_json_object("
+                    'entity', line_writes.entity, 'record_key', line_writes.record_key,
+                    'target_set', line_writes.target_set, 'crm_id', line_writes.crm_id,
+                    'base_after', line_writes.base_after"),
+                "cast(split_part(line_writes.record_key, '|', 3) as bigint)") }}
+            from {{ ref('int_bc_' ~ document ~ '_line_writes') }} as line_writes
+            where line_writes.operation = 'create'
+                and line_writes.record_key like planned.record_key || '|%'
+                and line_writes.record_key not like planned.record_key || '|%|%')
+        end as carries
+        {%- endif %}
     from planned
     left join pairs on planned.record_key = pairs.record_key
     left join posted on {{ 'planned.record_key' if level == 'header' else 'pairs.parent_key' }} = posted.record_key
