@@ -64,9 +64,12 @@ def log_of(job, run_id: str) -> list[tuple]:
 def twin(job, manifest, companies) -> tuple[str, str]:
     """Before the first run, a BC user keys in a customer the CRM has as an account not yet in BC,
     under BC's own number: (account number, BC number). Match-based coupling must pair the two."""
-    account = next(p["natural_key"] for p in manifest["planted"] if p.get("entity_set") == "accounts"
-                   and p.get("case") == "crm_only" and not p.get("reason") and p["company"] == "usmf")
-    [row] = crm_rows(job, "accounts", f"accountnumber eq '{account}'")
+    for account in (p["natural_key"] for p in manifest["planted"] if p.get("entity_set") == "accounts"
+                    and p.get("case") == "crm_only" and not p.get("reason") and p["company"] == "usmf"):
+        [row] = crm_rows(job, "accounts", f"accountnumber eq '{account}'")
+        name = row["name"].replace("'", "''")
+        if not bc_rows(job, companies["usmf"], "customers", f"displayName eq '{name}'"):
+            break  # not one of the planted look-alikes (the ambiguous match)
     with job.sandbox.client("bc") as bc:
         made = bc.post(f"companies({companies['usmf']})/customers",
                        json={"number": "BC-TWIN-1", "displayName": row["name"], "postalCode": row["address1_postalcode"],
