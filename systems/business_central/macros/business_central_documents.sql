@@ -340,7 +340,7 @@ final as (
                     'entity', line_writes.entity, 'record_key', line_writes.record_key,
                     'target_set', line_writes.target_set, 'crm_id', line_writes.crm_id,
                     'base_after', line_writes.base_after"),
-                "cast(split_part(line_writes.record_key, '|', 3) as bigint)") }}
+                "cast(split_part(line_writes.record_key, '|', 3) as bigint) nulls first") }}
             from {{ ref('int_bc_' ~ document ~ '_line_writes') }} as line_writes
             where line_writes.operation = 'create'
                 and line_writes.record_key like planned.record_key || '|%'
