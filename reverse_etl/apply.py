@@ -53,6 +53,7 @@ class WritebackResult:
     # canonical entity → the run summary's vocabulary (created, updated, failed, waiting, …)
     by_entity: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     http_requests: int = 0
+    requests_by_role: dict[str, int] = field(default_factory=dict)  # role → its $batch POSTs and look-ups
     records_attempted: int = 0
     base_updates: int = 0
 
@@ -120,8 +121,11 @@ class Writeback:
             r = e.row
             self.result.counts[f"{r.target_system}:{r.target_set}"][e.status] += 1
             self.result.by_entity[r.entity or r.target_set][_summary_word(e)] += 1
-            # a mode-skipped create leaves no record for children; any other skip leaves one in place
-            blocks = e.status != "skipped" or (e.error_code == "p2c_mode" and e.operation == "create")
+            for child in r.carries:  # deep-inserted with it: the same outcome
+                self.result.counts[f"{r.target_system}:{child['target_set']}"][e.status] += 1
+                self.result.by_entity[child["entity"]][_summary_word(e)] += 1
+            # a skipped create leaves no record for children; a skipped update leaves one in place
+            blocks = e.status != "skipped" or e.operation == "create"
             self.outcomes[r.ident] = merge_outcome(self.outcomes.get(r.ident), e.status if blocks else "unchanged")
             if self.progress:
                 if hasattr(self.progress, "outcome"):
@@ -151,8 +155,10 @@ class Writeback:
                 self._book(started, "failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            self.result.http_requests = (sum(e.requests_sent for e in self.executors.values())
-                                         + sum(w.lookups for w in self.writers.values()))
+            self.result.requests_by_role = {
+                role: (self.executors[role].requests_sent if role in self.executors else 0) + self.writers[role].lookups
+                for role in ROLES}
+            self.result.http_requests = sum(self.result.requests_by_role.values())
         if self.book_run:
             self._book(started, "ok" if self.result.clean else "partial")
         return self.result
@@ -193,7 +199,8 @@ class Writeback:
 
     def _log_skipped(self, plan: Plan) -> None:
         entries = [
-            LogEntry(row, row.operation, "skipped", error_code="p2c_mode", error_message=reason)
+            LogEntry(row, row.operation, "skipped", error_code="p2c_target" if row.skip_reason else "p2c_mode",
+                     error_message=reason)
             for row, reason in plan.skipped
         ]
         if entries:
@@ -307,7 +314,8 @@ def run_stage(run_id: str, *, transport: httpx.BaseTransport | None = None, prog
             client.close()
     counts = {entity: dict(c) for entity, c in sorted(result.by_entity.items())}
     totals = result.totals
-    message = (f"{result.records_attempted} records in {result.http_requests} HTTP requests, "
+    by_role = ", ".join(f"{role} {n}" for role, n in sorted(result.requests_by_role.items()))
+    message = (f"{result.records_attempted} records in {result.http_requests} HTTP requests ({by_role}), "
                f"{result.base_updates} base updates; failed {totals['failed']}, "
                f"changed since extract {totals['changed_since_extract']}, waiting {totals['waiting']}")
     return StageOutcome(counts=counts, partial=not result.clean, message=message,

@@ -44,6 +44,12 @@ class WriteRow:
     crm_id: str | None
     erp_key: str | None
     sequence: int
+    # why the target will not take this write (optional column, e.g. a document the ERP has posted):
+    # the row is logged as skipped with this reason, never sent
+    skip_reason: str | None = None
+    # records created inside this row's request (deep insert), each {entity, record_key, target_set,
+    # crm_id, base_after}: they share its outcome, their bases and couplings are recorded with it
+    carries: tuple[dict, ...] = ()
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> "WriteRow":
@@ -63,6 +69,8 @@ class WriteRow:
             crm_id=row.get("crm_id"),
             erp_key=row.get("erp_key") if not isinstance(row.get("erp_key"), dict) else json.dumps(row["erp_key"]),
             sequence=int(row.get("sequence") or 0),
+            skip_reason=row.get("skip_reason"),
+            carries=tuple(_json(row.get("carries")) or ()),
         )
 
     @property
@@ -75,7 +83,8 @@ class Plan:
     """Writes in dependency order, plus the records that cannot be attempted and why."""
 
     ranks: list[tuple[int, list[WriteRow]]]
-    skipped: list[tuple[WriteRow, str]] = field(default_factory=list)  # left out by the entity's mode
+    # left out by the entity's mode, or by the row's own skip_reason (what the target will not take)
+    skipped: list[tuple[WriteRow, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> list[WriteRow]:
@@ -83,7 +92,9 @@ class Plan:
 
 
 def skip_reason(row: WriteRow, config: WritebackConfig) -> str | None:
-    """Why the entity's write mode leaves this row out (None: it is written)."""
+    """Why the row is left out (None: it is written): its own skip_reason, else the entity's write mode."""
+    if row.skip_reason:
+        return row.skip_reason
     mode = config.mode(row.target_set)
     if mode == "update_only" and row.operation == "create":
         return f"{row.target_set} is update-only: records missing in the target are not created"

@@ -275,7 +275,18 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
             state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
             couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, _erp_key(r), coupled_by, run_id, ts))
+        for child in r.carries:  # created inside this request (deep insert): its outcome is this row's
+            log.append((run_id, r.target_system, child["target_set"], child["record_key"], e.operation, e.status,
+                        e.http_status, e.error_code, e.error_message, prior + 1, ts))
+            if e.status == "written":
+                state += _state_rows(child["entity"], child["record_key"], _json_value(child.get("base_after")), run_id, ts)
+                couplings.append((child["entity"], child["record_key"], _company(r), child.get("crm_id"), None,
+                                  "created_by_p2c", run_id, ts))
     _write(conn, log, state, couplings)
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
 
 
 def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, str], int]:

@@ -117,16 +117,22 @@ class Sandbox:
 
     # --- convenience for tests -----------------------------------------------------------------
 
+    @property
+    def bc_origin(self) -> str:
+        return f"http://{HOST}:{self.bc_port}"
+
     def token(self, system: str = "crm") -> str:
-        url, origin = (self.crm_token_url, self.crm_origin) if system == "crm" else (self.erp_token_url, self.erp_origin)
+        """A bearer token of ``system``: crm, erp (F&O) or bc (Business Central)."""
+        origin = {"crm": self.crm_origin, "erp": self.erp_origin, "bc": self.bc_origin}[system]
+        url = f"{origin}/{self.tenant}/oauth2/v2.0/token"
         r = httpx.post(url, data={"grant_type": "client_credentials", "client_id": self.client_id,
                                   "client_secret": self.client_secret, "scope": f"{origin}/.default"})
         r.raise_for_status()
         return r.json()["access_token"]
 
     def client(self, system: str = "crm", **kwargs: Any) -> httpx.Client:
-        """An httpx client with a bearer token and the system's base URL."""
-        base = self.crm_url if system == "crm" else self.erp_url
+        """An httpx client with a bearer token and the system's base URL (crm, erp = F&O, bc)."""
+        base = {"crm": self.crm_url, "erp": self.erp_url, "bc": self.bc_url}[system]
         headers = {"Authorization": f"Bearer {self.token(system)}", "Accept": "application/json"}
         if system == "crm":
             headers.update({"OData-MaxVersion": "4.0", "OData-Version": "4.0"})

@@ -59,8 +59,10 @@ def record_path(entity_set: str, key: Mapping[str, Any]) -> str:
 
 
 def _body(payload: Mapping[str, Any], *, lines: str | None = None) -> dict[str, Any]:
-    """The payload without key columns (and without a line collection: BC refuses it on PATCH)."""
-    return {k: v for k, v in payload.items() if k not in (COMPANY, "id") and k != lines}
+    """The payload without key columns (and without a line collection: BC refuses it on PATCH).
+    A line's ``documentId`` rides only when known: a line deep-inserted in its new document has none."""
+    return {k: ([_body(x) if isinstance(x, Mapping) else x for x in v] if isinstance(v, list) else v) for k, v in payload.items()
+            if k not in (COMPANY, "id") and k != lines and not (k == "documentId" and v is None)}
 
 
 def refused_create(request: Request, status: int, response: PartResponse | None) -> CreateRefusal | None:

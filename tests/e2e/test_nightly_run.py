@@ -29,14 +29,15 @@ pytestmark = pytest.mark.e2e
 class Job:
     """Runs `p2c …` as a user would, against one sandbox and one warehouse."""
 
-    def __init__(self, sandbox, tmp: Path, settings: dict[str, str]) -> None:
+    def __init__(self, sandbox, tmp: Path, settings: dict[str, str], erp: str = "finops") -> None:
         self.sandbox = sandbox
+        self.erp = erp
         self.kind = settings["WAREHOUSE__DESTINATION"]
         self.warehouse = tmp / "warehouse" / "p2c.duckdb"  # on PostgreSQL: only the run lock and work files
         self.reports = tmp / "reports"
         self.env = {
             **os.environ,
-            **sandbox.env(),
+            **sandbox.env(erp),
             **settings,
             "P2C_WAREHOUSE": str(self.warehouse),
             "P2C_REPORTS_DIR": str(self.reports),

@@ -248,3 +248,28 @@ def test_p2c_run_shows_each_sets_progress_in_dependency_order_and_why_a_child_wa
         "writeback crm transactioncurrencies", "writeback crm salesorders", "writeback crm salesorderdetails"]
     assert "written 1" in lines[0] and "failed 1" in lines[1]
     assert "waiting 1" in lines[2] and "waits: " in lines[2] and "order usmf|SO-1" in lines[2]
+
+
+def test_a_write_the_target_refuses_is_skipped_and_a_deep_insert_records_what_it_carried(tmp_path):
+    from dataclasses import replace
+
+    crm = FakeService()
+    crm.add("accounts", {"accountnumber": "A-2", "name": "posted"})
+    refused = replace(row(key="usmf|A-2", op="update", payload={"name": "edited"}, etag='W/"1"'),
+                      skip_reason="the target has posted it")
+    carrier = replace(row(key="usmf|A-1", op="create"), carries=(
+        {"entity": "contact", "record_key": "usmf|A-1|C-1", "target_set": "contacts", "crm_id": None,
+         "base_after": {"last_name": "Lind"}},))
+    conn = warehouse(tmp_path / "w.duckdb", [])
+    result = Writeback(conn, {"crm": crm.client()}, WritebackConfig(), sleep=lambda s: None).run(rows=[refused, carrier])
+    log = {(r[0], r[1]): r[2:] for r in conn.execute(
+        "select entity, record_key, status, error_code, error_message from p2c_sync.writeback_log").fetchall()}
+    # never sent, logged with its reason, and the run is not partial for it
+    assert log[("accounts", "usmf|A-2")] == ("skipped", "p2c_target", "the target has posted it")
+    assert crm.find("accounts", {"accountnumber": "A-2"})["name"] == "posted" and result.clean
+    # the carried record shares its carrier's outcome; its base and coupling are recorded
+    assert log[("contacts", "usmf|A-1|C-1")][0] == "written" and result.by_entity["contact"]["created"] == 1
+    assert conn.execute("select value from p2c_sync.sync_state where entity = 'contact' and record_key = 'usmf|A-1|C-1'"
+                        ).fetchall() == [("Lind",)]
+    assert conn.execute("select coupled_by from p2c_sync.couplings where record_key = 'usmf|A-1|C-1'").fetchall() == [
+        ("created_by_p2c",)]

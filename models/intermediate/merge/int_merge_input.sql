@@ -10,7 +10,14 @@ field_values as (
 ),
 
 ownership as (
-    select * from {{ ref('field_ownership') }}
+    -- a field the ERP's field map writes to neither system (Business Central has no customer group)
+    -- is not synchronised: it takes no part in the merge
+    select ownership.*
+    from {{ ref('field_ownership') }} as ownership
+    where not exists (
+        select 1 from {{ ref('field_map') }} as field_map
+        where field_map.entity = ownership.entity and field_map.field = ownership.field
+            and field_map.crm_attribute is null and field_map.erp_attribute is null)
 ),
 
 policies as (

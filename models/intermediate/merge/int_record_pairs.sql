@@ -1,6 +1,7 @@
 -- Coupling: one row per canonical record with what each system holds for it. Only rows that
--- map cleanly take part (the others are in quarantine); a soft-deleted CRM row still pairs, so
--- its counterpart can be deactivated.
+-- map cleanly take part (the others are in quarantine); a soft-deleted row (either role: the CRM's
+-- change tracking, the ERP connector's id-set comparison) still pairs, so the other side can act on
+-- the deletion: the record counts as present only where it is live (presence).
 with records as (
     select *
     from {{ ref('int_records') }}
@@ -60,6 +61,7 @@ paired as (
         crm.modified_at as crm_modified_at,
         erp.modified_at as erp_modified_at,
         coalesce(crm.is_deleted, false) as crm_deleted,
+        coalesce(erp.is_deleted, false) as erp_deleted,
         crm.is_active as crm_active,
         erp.is_active as erp_active,
         crm.natural_key as crm_natural_key,
@@ -76,9 +78,9 @@ final as (
     select
         paired.*,
         case
-            when crm_id is not null and not crm_deleted and erp_key is not null then 'both'
+            when crm_id is not null and not crm_deleted and erp_key is not null and not erp_deleted then 'both'
             when crm_id is not null and not crm_deleted then 'crm_only'
-            when erp_key is not null then 'erp_only'
+            when erp_key is not null and not erp_deleted then 'erp_only'
             else 'none'
         end as presence,
         base.record_key is not null as has_base,

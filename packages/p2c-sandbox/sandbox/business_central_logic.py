@@ -344,6 +344,16 @@ class Books:
             if before is None or before.get("discountAmount") != row.get("discountAmount") or \
                     before.get("customerId") != row.get("customerId"):
                 self.recalculate(set_name, row["id"])
+        elif set_name == "customers" and before is not None and row is not None:
+            # BC keeps the customer's company contact in step with the customer card (CustCont-Update)
+            mirrored = {"displayName": "displayName", "companyName": "displayName", "phoneNumber": "phoneNumber",
+                        "email": "email", "addressLine1": "addressLine1", "city": "city", "country": "country",
+                        "postalCode": "postalCode"}
+            if any(before.get(src) != row.get(src) for src in set(mirrored.values())):
+                contact = find(self.store, self.id, "contacts", type="Company", contactBusinessRelation="Customer",
+                               displayName=before.get("displayName") or "", postalCode=before.get("postalCode") or "")
+                if contact is not None:
+                    update(self.store, "contacts", contact, {c: row.get(src) or "" for c, src in mirrored.items()})
         elif set_name == "customers" and before is None and row is not None:
             # the customer's company contact (BC's contact business relation "Customer")
             number = next_number(self.store, "contacts")

@@ -33,6 +33,15 @@ customers as (
     {{ document_customers() }}
 ),
 
+bc_customers as (
+    -- BC's own customer rows: a BC document whose BC customer is in quarantine goes there too (its
+    -- writes would wait on that customer every night)
+    select record_key, bool_or(reason is null) as has_clean_row, min(reason) as reason
+    from {{ ref('int_customers__erp') }}
+    where not is_deleted and record_key is not null
+    group by record_key
+),
+
 mapped as (
     select
         headers.*,
@@ -40,12 +49,14 @@ mapped as (
         companies.accounting_currency,
         coalesce(headers.currency_code, companies.accounting_currency) as currency,
         currency_map.erp_currency_code as known_currency,
-        customers.record_key is not null and not customers.has_clean_row as is_customer_quarantined,
-        customers.reason as customer_reason
+        (customers.record_key is not null and not customers.has_clean_row)
+            or (bc_customers.record_key is not null and not bc_customers.has_clean_row) as is_customer_quarantined,
+        coalesce(bc_customers.reason, customers.reason) as customer_reason
     from headers
     left join companies on headers.company_id = companies.company_id
     left join currency_map on coalesce(headers.currency_code, companies.accounting_currency) = currency_map.erp_currency_code
     left join customers on companies.company || '|' || headers.customer_number = customers.record_key
+    left join bc_customers on companies.company || '|' || headers.customer_number = bc_customers.record_key
 ),
 
 final as (
@@ -190,14 +201,23 @@ select * from final
 
 {#-
     The writes of a BC document's lines (int_bc_<document>_line_writes: writeback_rows of the line
-    entity). A line create carries BC's sequence (line number × 10000) and lineType Item; the lines
+    entity). A line create carries BC's sequence (line number × 10000), lineType Item and its document's
+    id (documentId, from the extracted header: a new line of a document BC already has); the lines
     of a document p2c creates travel inside the header's create (deep insert, bc_deep_insert_lines),
     the others are erp__sales_<document>_lines.
 -#}
 {% macro bc_line_writes(line_entity) -%}
+{%- set header_staging = 'stg_bc__sales_' ~ line_entity.replace('_line', '') ~ 's' %}
 {{ writeback_rows(line_entity, 'erp', create_defaults=portable_json_object("
         'sequence', cast(split_part(pairs.crm_natural_key, '|', 2) as bigint) * 10000,
-        'lineType', 'Item'")) }}
+        'lineType', 'Item',
+        'documentId', (
+            select headers.document_id
+            from " ~ ref(header_staging) ~ " as headers
+            inner join " ~ ref('int_bc_companies') ~ " as header_companies on headers.company_id = header_companies.company_id
+            where header_companies.company = pairs.company
+                and headers.document_number = split_part(pairs.crm_natural_key, '|', 1)
+                and not headers.is_deleted)")) }}
 {%- endmacro %}
 
 {#- The JSON array of a new document's line creates (the `line_writes` model's create payloads whose
@@ -253,3 +273,89 @@ select * from final
     portable_json_object("'number', pairs.crm_natural_key"),
     "(select " ~ portable_json_object("'" ~ lines ~ "', coalesce(" ~ bc_deep_insert_lines('int_bc_' ~ document ~ '_line_writes', 'pairs.record_key') ~ ", " ~ portable_json_array() ~ ")") ~ ")") }}
 {%- endmacro %}
+
+{#-
+    A document's writeback rows (`document`: 'quote' | 'order'; `level`: 'header' for the document,
+    'line' for its lines), called with the rows (`{% call bc_document_writes('order', 'header') %}…{% endcall %}`),
+    plus two columns of the writeback contract:
+    - `skip_reason`: the writes BC refuses, kept in the plan with their reason (the writeback logs them
+      skipped, never sends them): a change to an order BC has posted (fully shipped, or named by a
+      posted invoice) or to its lines — the ERP owns a posted order from then on, the CRM's later edits
+      to it are not sent; a new document for a customer BC blocks for everything (blocked All, or
+      blocked by this run: a deleted/inactive account);
+    - `carries` (headers): the line creates a new document's create deep-inserts (entity, record_key,
+      target_set, crm_id, base_after), recorded as written with it — their couplings and bases — so
+      the next run knows them.
+-#}
+{% macro bc_document_writes(document, level) %}
+with planned as (
+    {{ caller() }}
+),
+
+pairs as (
+    select entity, record_key, parent_key from {{ ref('int_record_pairs') }}
+    where entity = '{{ document }}{{ "_line" if level == "line" else "" }}'
+),
+
+companies as (
+    select * from {{ ref('int_bc_companies') }}
+),
+
+posted as (
+    {%- if document == 'order' %}
+    select companies.company || '|' || orders.document_number as record_key, orders.document_number
+    from {{ ref('stg_bc__sales_orders') }} as orders
+    inner join companies on orders.company_id = companies.company_id
+    where not orders.is_deleted
+        and (orders.is_fully_shipped or exists (
+            select 1 from {{ ref('stg_bc__sales_invoices') }} as invoices
+            where invoices.company_id = orders.company_id and invoices.order_number = orders.document_number
+                and not invoices.is_deleted))
+    {%- else %}
+    select cast(null as varchar) as record_key, cast(null as varchar) as document_number where false
+    {%- endif %}
+),
+
+blocked as (
+    select companies.company || '|' || customers.customer_number as record_key
+    from {{ ref('stg_bc__customers') }} as customers
+    inner join companies on customers.company_id = companies.company_id
+    where customers.blocked = 'All' and not customers.is_deleted
+    union
+    select record_key from {{ ref('int_record_pairs') }}
+    where entity = 'customer' and (crm_deleted or not crm_active) and erp_key is not null
+),
+
+final as (
+    select
+        planned.*,
+        case
+            when posted.record_key is not null
+                then 'Business Central has posted sales {{ document }} ' || posted.document_number
+                    || ': the ERP owns it from now on, the CRM''s edits to it are not sent'
+            {%- if level == 'header' %}
+            when planned.operation = 'create' and blocked.record_key is not null
+                then 'customer ' || pairs.parent_key || ' is blocked (All) in Business Central: it takes no new documents'
+            {%- endif %}
+        end as skip_reason
+        {%- if level == 'header' %},
+        case when planned.operation = 'create' then (
+            select {{ bc_json_group_array(portable_json_object("
+                    'entity', line_writes.entity, 'record_key', line_writes.record_key,
+                    'target_set', line_writes.target_set, 'crm_id', line_writes.crm_id,
+                    'base_after', line_writes.base_after"),
+                "cast(split_part(line_writes.record_key, '|', 3) as bigint) nulls first") }}
+            from {{ ref('int_bc_' ~ document ~ '_line_writes') }} as line_writes
+            where line_writes.operation = 'create'
+                and line_writes.record_key like planned.record_key || '|%'
+                and line_writes.record_key not like planned.record_key || '|%|%')
+        end as carries
+        {%- endif %}
+    from planned
+    left join pairs on planned.record_key = pairs.record_key
+    left join posted on {{ 'planned.record_key' if level == 'header' else 'pairs.parent_key' }} = posted.record_key
+    left join blocked on pairs.parent_key = blocked.record_key
+)
+
+select * from final
+{% endmacro %}
