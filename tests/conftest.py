@@ -211,7 +211,6 @@ SLOWEST_FIRST = (
     "tests/orchestration/test_dagster.py",  # ~60 s
     "tests/models/test_dbt_build_business_central.py",  # ~45 s
     "tests/models/test_dbt_build.py",  # ~45 s
-    "tests/models/test_match_coupling.py",  # ~30 s
     "tests/models/test_e2e_sandbox.py",  # ~25 s
     "tests/writeback/test_crash.py",  # ~25 s
     "tests/models/test_sql_portability.py",  # ~20 s
