@@ -209,8 +209,8 @@ SLOWEST_FIRST = (
     "tests/writeback/test_e2e_sandbox.py",  # ~100 s
     "tests/reliability/test_chaos.py",  # ~65 s
     "tests/orchestration/test_dagster.py",  # ~60 s
+    "tests/models/test_dbt_build.py",  # ~55 s (match coupling's cases included)
     "tests/models/test_dbt_build_business_central.py",  # ~45 s
-    "tests/models/test_dbt_build.py",  # ~45 s
     "tests/models/test_e2e_sandbox.py",  # ~25 s
     "tests/writeback/test_crash.py",  # ~25 s
     "tests/models/test_sql_portability.py",  # ~20 s
