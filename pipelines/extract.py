@@ -159,6 +159,7 @@ def _extract_system(
                 # a killed run left a load package (its delta links inside): load it first, then read
                 # afresh (dlt's run() would load it and skip this run's extraction); before looking at
                 # which tables exist, so a table that package creates is merged into, not appended to
+                _drop_committed_extracts(pipeline)
                 pipeline.normalize()
                 pipeline.load()
         except PipelineStepFailed as exc:
@@ -194,6 +195,19 @@ def _extract_system(
     result.seconds = time.monotonic() - started
     result.load_id = info.loads_ids[-1] if info.loads_ids else None
     return result
+
+
+def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """A run killed inside dlt's normalize commit — it had moved the normalized package into place
+    (one directory rename), not yet deleted the extracted one — leaves the package twice, and
+    normalizing it again fails on the one in place. The normalized package is whole: the extracted
+    leftover is dropped, and the load that follows loads the package once."""
+    done = {*pipeline.list_normalized_load_packages(), *pipeline.list_completed_load_packages()}
+    leftovers = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in done]
+    if leftovers:
+        extracted = pipeline._get_normalize_storage().extracted_packages  # dlt has no public call for one package
+        for load_id in leftovers:
+            extracted.delete_package(load_id)
 
 
 _tables_lock = threading.Lock()  # the two roles' threads share the run's connection

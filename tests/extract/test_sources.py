@@ -6,6 +6,8 @@ import duckdb
 import httpx
 import pytest
 
+from dlt.common.storages.load_package import PackageStorage
+
 from p2c_core.http import RetryPolicy
 from pipelines.extract import ExtractError, extract_system
 
@@ -81,3 +83,30 @@ def test_failed_page_names_entity_and_url_never_the_token(monkeypatch, tmp_path)
     assert "accounts" in message and "$skiptoken=1" in message and "Generic SQL error" in message
     assert TOKEN not in message and "secret" not in message
     assert sum("$skiptoken=1" in url for url in service.urls) == 3  # retried up to the limit, then failed
+
+
+class Killed(BaseException):
+    """The process dies here (no ``except Exception`` catches it)."""
+
+
+def test_a_run_killed_inside_dlts_normalize_commit_leaves_a_package_the_next_run_loads_once(monkeypatch, tmp_path):
+    """dlt commits a normalized package by renaming it into place, then deletes the extracted one;
+    killed between the two, the package is left twice. The next extraction goes on, loading it once."""
+    configure(monkeypatch, tmp_path)
+    delete = PackageStorage.delete_package
+
+    def killed_before_the_clean_up(self, load_id, *args, **kwargs):
+        if self.storage.storage_path.rstrip("/").endswith("extracted"):
+            raise Killed
+        return delete(self, load_id, *args, **kwargs)
+
+    monkeypatch.setattr(PackageStorage, "delete_package", killed_before_the_clean_up)
+    with pytest.raises(Killed):
+        extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(Service([account(1), account(2)])))
+    monkeypatch.setattr(PackageStorage, "delete_package", delete)
+    rows = [account(1), account(2, name="A2 renamed"), account(3)]
+    result = extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(Service(rows)))
+    assert result.rows == {"accounts": 3}
+    with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
+        loaded = con.execute("select accountid, name from crm_raw.accounts order by accountid").fetchall()
+    assert loaded == [("id-1", "A1"), ("id-2", "A2 renamed"), ("id-3", "A3")]

@@ -1,7 +1,11 @@
 """`p2c transform` (dbt build) on a small warehouse with one record of every awkward case.
 
-The raw tables are built by ``raw_fixture.load_scenario`` the way dlt names and types them;
-the assertions are what a user reads in the audit and writeback models afterwards.
+The raw tables are built by ``raw_fixture.load_scenario`` the way dlt names and types them, plus
+the cases of match-based coupling (seeds/match_rules.csv): a customer each system numbers
+differently (same name and post code: coupled, not duplicated) and a CRM customer with two ERP
+look-alikes (quarantined with both listed, nothing created). The assertions are what a user reads
+in the audit and writeback models afterwards. One build serves every test of the file (a test
+that builds again does so on a copy of the warehouse).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import duckdb
 import pytest
 
 from transform.runner import dbt_args
-from raw_fixture import load_scenario
+from raw_fixture import _account, _customer, insert, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,11 +59,26 @@ def writeback(warehouse: Path, model: str) -> dict[str, dict]:
     return out
 
 
+def load_look_alikes(conn) -> None:
+    """The match-coupling cases: Northwind (CRM ACC-00020, ERP C-77: same name and post code) and
+    Fabrikam (CRM ACC-00021, two ERP look-alikes C-80 and C-81)."""
+    insert(conn, "crm", "accounts", [
+        _account("a-20", "ACC-00020", "Northwind Traders", address1_postalcode="98101"),
+        _account("a-21", "ACC-00021", "Fabrikam", address1_postalcode="98052"),
+    ])
+    insert(conn, "erp", "CustomersV3", [
+        _customer("C-77", "NORTHWIND TRADERS ", AddressZipCode="98101"),
+        _customer("C-80", "Fabrikam", AddressZipCode="98052"),
+        _customer("C-81", "fabrikam", AddressZipCode="98052"),
+    ])
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, str]:
     warehouse = tmp_path_factory.mktemp("dbt") / "p2c.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
         load_scenario(conn)
+        load_look_alikes(conn)
     res = subprocess.run(
         [sys.executable, "-m", "p2c.cli", "transform", "--unit-tests"], env=_env(warehouse), capture_output=True, text=True,
         cwd=ROOT,
@@ -74,7 +93,8 @@ def test_transform_reports_models_tests_and_quarantine_per_entity(built):
     said = " ".join(out.split())  # rich wraps long lines
     assert "tests {'pass'" in said and "unit tests {'pass'" in said  # data and unit tests ran
     customer_line = next(line for line in out.splitlines() if "customer" in line and "│" in line)
-    assert customer_line.split("│")[4].strip() == "6"  # quarantined accounts
+    # quarantined customers: six CRM accounts, and the look-alikes of an ambiguous match (one CRM, two ERP)
+    assert customer_line.split("│")[4].strip() == "9"
 
 
 def test_quarantine_holds_each_dirty_record_with_its_reason(built):
@@ -87,6 +107,9 @@ def test_quarantine_holds_each_dirty_record_with_its_reason(built):
         ("crm", "customer", "a-6", "unmapped_currency"),
         ("crm", "customer", "a-7", "unmapped_country"),
         ("crm", "customer", "a-8", "unmapped_company"),
+        ("crm", "customer", "a-21", "ambiguous_match"),
+        ("erp", "customer", '{"dataAreaId":"usmf","CustomerAccount":"C-80"}', "ambiguous_match"),
+        ("erp", "customer", '{"dataAreaId":"usmf","CustomerAccount":"C-81"}', "ambiguous_match"),
         ("crm", "contact", "c-2", "parent_quarantined"),
         ("crm", "order_line", "ol-2", "write_in_product"),
         ("crm", "order_line", "ol-3", "parent_missing"),
@@ -107,7 +130,7 @@ def test_every_extracted_row_is_canonical_quarantined_or_deleted(built):
         " from audit.reconciliation",
     )}
     assert all(v[-1] == 0 for v in recon.values())
-    assert recon[("customer", "crm")] == (10, 3, 6, 1, 0)
+    assert recon[("customer", "crm")] == (12, 4, 7, 1, 0)  # ACC-00020 coupled by its match, ACC-00021 ambiguous
     raw_accounts = rows(warehouse, "select count(*) from crm_raw.accounts")[0][0]
     assert recon[("customer", "crm")][0] == raw_accounts
 
@@ -224,3 +247,54 @@ def test_the_field_map_describes_every_column_a_user_reads(built):
             warehouse, "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
             "order by ordinal_position", node["schema"], node["name"])]
         assert columns == list(node["columns"]), node["name"]
+
+
+# --- match-based coupling (seeds/match_rules.csv): the look-alikes of load_look_alikes ----------
+
+
+def test_one_look_alike_is_coupled_under_the_masters_key(built):
+    built, _ = built
+    assert rows(built, "select system, natural_record_key, record_key, outcome, coupled_by from audit.matches "
+                       "where outcome = 'matched' order by system") == [
+        ("crm", "usmf|ACC-00020", "usmf|ACC-00020", "matched", "match:name+postal_code"),
+        ("erp", "usmf|C-77", "usmf|ACC-00020", "matched", "match:name+postal_code"),
+    ]
+    (pair,) = rows(built, "select presence, crm_id, erp_key, matched_by from intermediate.int_record_pairs "
+                          "where record_key = 'usmf|ACC-00020'")
+    assert pair[0] == "both" and pair[1] == "a-20" and json.loads(pair[2])["CustomerAccount"] == "C-77"
+    assert pair[3] == "match:name+postal_code"
+    # neither side is created again in the other system; the ERP record is addressed by its own key
+    assert rows(built, "select count(*) from writeback.crm__accounts where record_key in ('usmf|C-77', 'usmf|ACC-00020') "
+                       "and operation = 'create'") == [(0,)]
+    erp = rows(built, "select operation, target_key from writeback.erp__customers_v3 where record_key = 'usmf|ACC-00020'")
+    assert all(op != "create" and json.loads(key)["CustomerAccount"] == "C-77" for op, key in erp)
+    # the CRM's name (the master's) is the first sync's value
+    assert rows(built, "select name from canonical.customers where record_key = 'usmf|ACC-00020'") == [("Northwind Traders",)]
+
+
+def test_several_look_alikes_are_quarantined_with_the_candidates_listed(built):
+    built, _ = built
+    held = rows(built, "select system, natural_key, reason, reason_text from audit.quarantine "
+                       "where reason = 'ambiguous_match' order by system, natural_key")
+    assert [(s, k, r) for s, k, r, _ in held] == [
+        ("crm", "ACC-00021", "ambiguous_match"), ("erp", "C-80", "ambiguous_match"), ("erp", "C-81", "ambiguous_match")]
+    assert "ERP candidates usmf|C-80, usmf|C-81" in held[0][3] and "name+postal_code" in held[0][3]
+    assert "CRM candidates usmf|ACC-00021" in held[1][3] and "usmf|C-81" in held[1][3]
+    for key in ("usmf|ACC-00021", "usmf|C-80", "usmf|C-81"):
+        assert rows(built, "select count(*) from writeback.erp__customers_v3 where record_key = ?", key) == [(0,)]
+        assert rows(built, "select count(*) from writeback.crm__accounts where record_key = ?", key) == [(0,)]
+    assert rows(built, "select sum(difference) from audit.reconciliation") == [(0,)]
+
+
+def test_a_recorded_match_holds_and_is_not_matched_again(built, tmp_path):
+    """Once the writeback recorded the coupling, the pair is a recorded coupling: no rule looks at it again."""
+    warehouse = tmp_path / "p2c.duckdb"
+    warehouse.write_bytes(built[0].read_bytes())
+    built = warehouse
+    erp_key = rows(built, "select source_id from intermediate.int_records where natural_record_key = 'usmf|C-77'")[0][0]
+    with duckdb.connect(str(built)) as conn:
+        conn.execute("insert into p2c_sync.couplings (entity, record_key, company, crm_id, erp_key, coupled_by, run_id, coupled_at) values ('customer', 'usmf|ACC-00020', 'usmf', 'a-20', ?, "
+                     "'match:name+postal_code', 'r1', now())", [erp_key])
+    dbt(built, "build", "--select", "int_records_by_key+", "--exclude", "writeback", "canonical")
+    assert rows(built, "select count(*) from audit.matches where outcome = 'matched'") == [(0,)]
+    assert rows(built, "select presence from intermediate.int_record_pairs where record_key = 'usmf|ACC-00020'") == [("both",)]
