@@ -108,7 +108,7 @@ def bench_scale(scale: str, args: argparse.Namespace) -> dict:
     print(f"{scale}: demo data in {time.perf_counter() - started:.0f} s", flush=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "up", "--foreground", "--dir", str(work / "sandbox"),
-         "--crm-port", str(args.crm_port), "--erp-port", str(args.erp_port)],
+         "--crm-port", str(args.crm_port), "--erp-port", str(args.erp_port), "--bc-port", str(args.bc_port)],
         cwd=ROOT, stdout=open(work / "sandbox.log", "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         extract_bench._wait_for(f"http://127.0.0.1:{args.crm_port}/api/data/v9.2/", server)
@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/p2c-scale"))
     parser.add_argument("--crm-port", type=int, default=8781)
     parser.add_argument("--erp-port", type=int, default=8782)
+    parser.add_argument("--bc-port", type=int, default=8783, help="the sandbox's Business Central port (unused, but bound)")
     parser.add_argument("--data", type=Path, help="copy this untouched demo data instead of generating it (one scale)")
     parser.add_argument("--from", dest="saved", nargs="+", type=Path, help="reprint saved results (JSON)")
     args = parser.parse_args()

@@ -15,6 +15,7 @@
 {% macro writeback_rows(entity, target, create_defaults=none, update_defaults=none, create_when='true',
                         deactivate_when=none, deactivate_payload=none) %}
 {%- set source = 'erp' if target == 'crm' else 'crm' %}
+{%- set create_presence = source ~ '_only' %}
 with pairs as (
     select * from {{ ref('int_record_pairs') }}
     where entity = '{{ entity }}'
@@ -29,8 +30,20 @@ entities as (
 ),
 
 merged as (
-    select * from {{ ref('int_merge') }}
+    -- only the merge rows that can become a write: records the target lacks (a create takes the
+    -- source's values) and records with a field to write (their other fields give the base). The
+    -- rest, most of the merge once the systems agree, never reaches the translations and the
+    -- aggregates below; and only the columns they read (the CTEs below are held in memory whole)
+    select record_key, field, presence, {{ target }}_value, merged_value, write_crm, write_erp, is_held, base_after_value
+    from {{ ref('int_merge') }}
     where entity = '{{ entity }}'
+        and (
+            presence = '{{ create_presence }}'
+            or record_key in (
+                select record_key from {{ ref('int_merge') }}
+                where entity = '{{ entity }}' and write_{{ target }}
+            )
+        )
 ),
 
 field_map as (
@@ -121,8 +134,6 @@ update_bases as (
     group by fields.record_key
 ),
 
-{%- if source == 'crm' %}{% set create_presence = 'crm_only' %}{% else %}{% set create_presence = 'erp_only' %}{% endif %}
-
 create_fields as (
     select fields.*
     from fields
@@ -153,16 +164,26 @@ create_payloads as (
     group by create_fields.record_key
 ),
 
-creates as (
+create_bases as (
+    -- the base a create stores: every field's merged value
     select
-        create_fields.record_key,
-        'create' as operation,
-        cast(max(cast(create_payloads.payload as varchar)) as json) as payload,
-        cast(max(cast(create_payloads.changes as varchar)) as json) as changes,
-        {{ portable_json_group_object('create_fields.field', 'create_fields.merged_value') }} as base_after
+        record_key,
+        {{ portable_json_group_object('field', 'merged_value') }} as base_after
     from create_fields
-    left join create_payloads on create_fields.record_key = create_payloads.record_key
-    group by create_fields.record_key
+    group by record_key
+),
+
+creates as (
+    -- one per record (its payload joined after the grouping: grouped with every field row, each
+    -- record's payload text was held once per field)
+    select
+        create_bases.record_key,
+        'create' as operation,
+        create_payloads.payload,
+        create_payloads.changes,
+        create_bases.base_after
+    from create_bases
+    left join create_payloads on create_bases.record_key = create_payloads.record_key
 ),
 
 {%- if deactivate_when %}

@@ -261,10 +261,11 @@ class DuckDBWarehouse(Warehouse):
     def connect(self, read_only: bool = False) -> DuckDBConnection:
         import duckdb
 
+        # the threads and memory limit profiles.yml gives dbt (p2c_core.settings.duckdb_config),
+        # for reading too (the report, the plan's reads, the counts), not DuckDB's defaults
         if read_only:
-            return DuckDBConnection(duckdb.connect(str(self.path), read_only=True))
+            return DuckDBConnection(duckdb.connect(str(self.path), read_only=True, config=settings.duckdb_config()))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # the threads and memory limit profiles.yml gives dbt (p2c_core.settings.duckdb_config)
         return DuckDBConnection(duckdb.connect(str(self.path), config=settings.duckdb_config()))
 
     def dlt_destination(self, connection: Connection | None = None):

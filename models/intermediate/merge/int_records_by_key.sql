@@ -26,20 +26,25 @@ couplings as (
     where coalesce(erp_system, '{{ var("systems")["erp"] }}') = '{{ system_of("erp") }}'
 ),
 
+coupled_ids as (
+    -- each recorded pair once per side, so a row finds its coupling by (side, entity, source id):
+    -- equalities only (a condition on the row's own side in the join would make DuckDB compare
+    -- every row with every coupling: minutes at medium once the first sync has recorded its pairs)
+    select 'crm' as side, entity, crm_id as source_id, record_key from couplings where crm_id is not null
+    union all
+    select 'erp' as side, entity, erp_key as source_id, record_key from couplings where erp_key is not null
+),
+
 final as (
     select
         sides.*,
-        coalesce(by_crm.record_key, by_erp.record_key, sides.natural_record_key) as record_key,
-        (by_crm.record_key is not null or by_erp.record_key is not null) as is_recorded_coupling
+        coalesce(coupled_ids.record_key, sides.natural_record_key) as record_key,
+        coupled_ids.record_key is not null as is_recorded_coupling
     from sides
-    left join couplings as by_crm
-        on sides.side = 'crm'
-        and sides.entity = by_crm.entity
-        and sides.source_id = by_crm.crm_id
-    left join couplings as by_erp
-        on sides.side = 'erp'
-        and sides.entity = by_erp.entity
-        and sides.source_id = by_erp.erp_key
+    left join coupled_ids
+        on sides.side = coupled_ids.side
+        and sides.entity = coupled_ids.entity
+        and sides.source_id = coupled_ids.source_id
 )
 
 select * from final
