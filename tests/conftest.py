@@ -212,6 +212,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_nightly_run.py",  # ~250 s
     "tests/reliability/test_crash_resume.py",  # ~220 s
     "tests/reliability/test_concurrent_edits.py",  # ~155 s
+    "tests/e2e/test_nightly_run_business_central.py",  # ~145 s
     "tests/writeback/test_e2e_sandbox.py",  # ~100 s
     "tests/reliability/test_chaos.py",  # ~65 s
     "tests/orchestration/test_dagster.py",  # ~60 s
