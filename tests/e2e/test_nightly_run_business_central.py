@@ -176,6 +176,23 @@ def second(job, first, companies):
     day = job.sandbox.cli("activity", "--seed", "5")
     assert day.returncode == 0, day.stdout + day.stderr
     log = json.loads((job.sandbox.dir / "activity.json").read_text())[-1]["changes"]
+    # and a BC user deletes a contact the CRM has, whose customer is not quarantined (the day's own
+    # deletions may hit a contact whose customer waits in quarantine: that one waits with it)
+    [(record_key, erp_key)] = job.sql(
+        "select p.record_key, p.erp_key from intermediate.int_record_pairs as p "
+        "inner join intermediate.int_merge as m on m.entity = 'contact' and m.record_key = p.record_key "
+        "    and m.field = 'customer_account' "
+        "where p.entity = 'contact' and p.presence = 'both' and p.record_key like 'usmf|%' "
+        "    and not exists (select 1 from audit.quarantine as q "
+        "                    where q.entity = 'customer' and q.natural_key = m.merged_value) "
+        "order by p.record_key limit 1")
+    contact = json.loads(erp_key)
+    with job.sandbox.client("bc") as bc:
+        path = f"companies({contact['companyId']})/contacts({contact['id']})"
+        gone = bc.delete(path, headers={"If-Match": bc.get(path).json()["@odata.etag"]})
+        assert gone.status_code == 204, gone.text
+    log.append({"system": "bc", "action": "delete", "entity_set": "contacts", "key": contact["id"],
+                "natural_key": record_key.split("|", 1)[1]})
     for stage in (("extract",), ("transform",)):
         out = job.p2c(*stage)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
@@ -218,12 +235,16 @@ def test_deletions_in_bc_are_seen(job, second, companies):
                                           "from intermediate.int_record_pairs where entity = 'contact' and record_key = ?", [key])
         assert erp_deleted  # the merge saw it
         again = bc_rows(job, companies["usmf"], "contacts", f"number eq '{c['natural_key']}'")
-        if in_crm:  # the CRM masters contacts: it is created again in BC, as a CRM deletion of an ERP record is
+        waits = job.sql("select error_message from p2c_sync.writeback_log where record_key = ? and status = 'waiting'",
+                        [key])
+        if in_crm and waits:  # its customer is quarantined: it waits with it, saying so
+            assert again == [] and all("is quarantined" in w for (w,) in waits), waits
+        elif in_crm:  # the CRM masters contacts: it is created again in BC, as a CRM deletion of an ERP record is
             assert len(again) == 1 and again[0]["id"] != c["key"], again
             restored += 1
         else:
             assert again == []
-    assert restored  # the day deletes a contact the CRM has
+    assert restored  # a contact the CRM has, deleted in BC, is created again
 
 
 def test_posted_orders_are_the_erps_and_nothing_fails(job, second):
