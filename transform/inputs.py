@@ -27,13 +27,13 @@ from p2c_core import settings, sync_schema, warehouse as wh
 
 RAW_SCHEMAS = tuple(settings.DATASET_NAMES.values())
 SYNC_TABLES = ("couplings", "sync_state", "conflict_decisions")
-PROJECT_FILES = ("seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml")  # beside the folders dbt_project.yml declares
 MARKS = f"{sync_schema.SCHEMA}.transform_inputs"  # declared in p2c_core.sync_schema with the other tables
 
 
 def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
-    """The dbt project's ``model-paths``, ``macro-paths`` or ``seed-paths`` (``kind``: "model" | "macro" |
-    "seed") as dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
+    """The dbt project's ``model-paths``, ``macro-paths``, ``seed-paths`` or ``test-paths`` (``kind``: "model" |
+    "macro" | "seed" | "test") as dbt_project.yml declares them: ``models/`` and each system's home (``systems/<system>/models``)."""
     project = project or settings.PROJECT_DIR
     config = project / "dbt_project.yml"
     declared = yaml.safe_load(config.read_text(encoding="utf-8")) if config.exists() else {}
@@ -43,7 +43,7 @@ def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
 def project_digest() -> str:
     """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
     digest = hashlib.sha256()
-    paths = [*dbt_paths("model"), *dbt_paths("macro"), *dbt_paths("seed"),
+    paths = [*(path for kind in ("model", "macro", "seed", "test") for path in dbt_paths(kind)),
              *(settings.PROJECT_DIR / name for name in PROJECT_FILES)]
     for root in paths:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
