@@ -26,7 +26,7 @@ import jinja2
 import sqlglot
 from sqlglot import exp
 
-from systems import ROLES, choice, other
+from systems import ROLES, other
 
 COLUMNS = (
     "entity", "direction", "target_set", "target_field", "source_set", "source_field", "canonical_field",
@@ -90,12 +90,10 @@ class _CallableUndefined(jinja2.ChainableUndefined):
 def writeback_models(project: Path) -> list[Path]:
     """The writeback models of the systems playing the roles: the role-neutral ``models/writeback/``
     and the writeback folders of the playing systems' homes."""
-    from transform.inputs import dbt_paths
+    from transform.inputs import playing_paths
 
-    playing = {choice(role) for role in ROLES}
-    found = [path for root in dbt_paths("model", project) for path in (root / "writeback").glob("**/*.sql")]
-    return sorted((p for p in found if p.relative_to(project).parts[0] != "systems"
-                   or p.relative_to(project).parts[1] in playing), key=lambda p: p.name)
+    return sorted((path for root in playing_paths("model", project) for path in (root / "writeback").glob("**/*.sql")),
+                  key=lambda p: p.name)
 
 
 def writeback_model(project: Path, target: str, target_set: str) -> str:

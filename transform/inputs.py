@@ -40,6 +40,17 @@ def dbt_paths(kind: str, project: Path | None = None) -> list[Path]:
     return [project / path for path in declared.get(f"{kind}-paths", [f"{kind}s"])]
 
 
+def playing_paths(kind: str, project: Path | None = None) -> list[Path]:
+    """:func:`dbt_paths` without the homes of the systems not playing a role now (F&O's while Business
+    Central plays the ERP): the folders whose files dbt enables (dbt_project.yml's switch)."""
+    from systems import ROLES, choice
+
+    project = project or settings.PROJECT_DIR
+    playing = {choice(role) for role in ROLES}
+    return [path for path in dbt_paths(kind, project)
+            if path.relative_to(project).parts[0] != "systems" or path.relative_to(project).parts[1] in playing]
+
+
 def project_digest() -> str:
     """One digest of the dbt project's files (models, macros, seeds, data tests, its yml)."""
     digest = hashlib.sha256()

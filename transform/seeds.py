@@ -34,22 +34,14 @@ def canonical_entities(path: Path = ENTITIES) -> tuple[str, ...]:
     return tuple(row["entity"] for row in sorted(rows, key=lambda row: int(row["sequence"])))
 
 
-def homes_seeds(project: Path = PROJECT_DIR) -> list[Path]:
-    """The seed folders of the homes of the systems now playing the roles (``systems/<system>/seeds``):
-    the value maps spelled in that system's codes, the ones dbt enables (dbt_project.yml)."""
-    from systems import ROLES, system_for
-
-    return [project / "systems" / system_for(role).name / "seeds" for role in ROLES]
-
-
 def seed_file(name: str, project: Path = PROJECT_DIR) -> Path:
     """The file of the seed ``name`` that dbt loads with the systems now playing the roles: a playing
-    system's own copy (``systems/<system>/seeds/<system>/<name>.csv``), else ``seeds/<name>.csv``."""
-    for home in homes_seeds(project):
-        found = sorted(home.glob(f"**/{name}.csv"))
-        if found:
-            return found[0]
-    return project / "seeds" / f"{name}.csv"
+    system's own copy (``systems/<system>/seeds/<system>/<name>.csv``), else ``seeds/<name>.csv``
+    (dbt loads one seed of a name: the enabled folders hold at most one)."""
+    from transform.inputs import playing_paths
+
+    found = [path for root in playing_paths("seed", project) for path in sorted(root.glob(f"**/{name}.csv"))]
+    return found[0] if found else project / "seeds" / f"{name}.csv"
 
 
 def canonical_table(entity: str) -> str:
@@ -99,8 +91,11 @@ def check_seeds(seeds_dir: Path | None = None) -> None:
     """Raise ConfigError naming the first seed file (and its line) that dbt could not load."""
     import yaml
 
-    files = sorted(seeds_dir.glob("*.csv")) if seeds_dir else [
-        *sorted(SEEDS_DIR.glob("*.csv")), *(p for home in homes_seeds() for p in sorted(home.glob("**/*.csv")))]
+    from transform.inputs import playing_paths
+
+    homes = [path for path in playing_paths("seed") if path.is_relative_to(PROJECT_DIR / "systems")]
+    roots = [seeds_dir] if seeds_dir else [SEEDS_DIR, *homes]
+    files = [path for root in roots for path in sorted(root.glob("**/*.csv"))]
     seeds_dir = seeds_dir or SEEDS_DIR
     declared = yaml.safe_load((seeds_dir / "_seeds.yml").read_text(encoding="utf-8")) if (seeds_dir / "_seeds.yml").exists() else {}
     types = {s["name"]: (s.get("config") or {}).get("column_types") or {} for s in (declared or {}).get("seeds", [])}
