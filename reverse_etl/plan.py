@@ -70,7 +70,8 @@ class WriteRow:
             erp_key=row.get("erp_key") if not isinstance(row.get("erp_key"), dict) else json.dumps(row["erp_key"]),
             sequence=int(row.get("sequence") or 0),
             skip_reason=row.get("skip_reason"),
-            carries=tuple(_json(row.get("carries")) or ()),
+            carries=tuple({**child, "base_after": _json(child.get("base_after")) or {}}
+                          for child in _json(row.get("carries")) or ()),
         )
 
     @property

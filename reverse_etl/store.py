@@ -279,14 +279,10 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
             log.append((run_id, r.target_system, child["target_set"], child["record_key"], e.operation, e.status,
                         e.http_status, e.error_code, e.error_message, prior + 1, ts))
             if e.status == "written":
-                state += _state_rows(child["entity"], child["record_key"], _json_value(child.get("base_after")), run_id, ts)
+                state += _state_rows(child["entity"], child["record_key"], child["base_after"], run_id, ts)
                 couplings.append((child["entity"], child["record_key"], _company(r), child.get("crm_id"), None,
                                   "created_by_p2c", run_id, ts))
     _write(conn, log, state, couplings)
-
-
-def _json_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value or {})
 
 
 def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, str], int]:
