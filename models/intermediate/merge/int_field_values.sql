@@ -19,7 +19,7 @@ final as (
         values_long.field,
         case
             when values_long.field = 'customer_account' and records.parent_key <> records.natural_parent_key
-                then substr(records.parent_key, strpos(records.parent_key, '|') + 1)
+                then {{ key_number('records.parent_key') }}
             else values_long.value
         end as value
     from values_long

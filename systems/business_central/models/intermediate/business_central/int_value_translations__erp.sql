@@ -6,7 +6,7 @@
 -- of the salesperson coupled to it in the company (int_bc_salespeople; none: not written)
 with customer_keys as (
     -- BC's customer number under its canonical key (the CRM's number where a match rule coupled them)
-    select company, natural_key as customer_number, substr(record_key, strpos(record_key, '|') + 1) as canonical_number
+    select company, natural_key as customer_number, {{ key_number('record_key') }} as canonical_number
     from {{ ref('int_records') }}
     where entity = 'customer' and side = 'erp' and reason is null and company is not null
 ),
@@ -25,13 +25,13 @@ customer_party as (
 
 customer_number as (
     -- every canonical customer: BC's number where BC has it, else the canonical one (p2c creates it so)
-    select 'bc_customer_number', pairs.company, substr(pairs.record_key, strpos(pairs.record_key, '|') + 1),
-           substr(pairs.record_key, strpos(pairs.record_key, '|') + 1),
-           coalesce(customer_keys.customer_number, substr(pairs.record_key, strpos(pairs.record_key, '|') + 1))
+    select 'bc_customer_number', pairs.company, {{ key_number('pairs.record_key') }},
+           {{ key_number('pairs.record_key') }},
+           coalesce(customer_keys.customer_number, {{ key_number('pairs.record_key') }})
     from {{ ref('int_record_pairs') }} as pairs
     left join customer_keys
         on pairs.company = customer_keys.company
-        and substr(pairs.record_key, strpos(pairs.record_key, '|') + 1) = customer_keys.canonical_number
+        and {{ key_number('pairs.record_key') }} = customer_keys.canonical_number
     where pairs.entity = 'customer' and pairs.company is not null
 ),
 
