@@ -6,7 +6,7 @@
     identity columns and before value_sources. The canonical model spells them in its SQL (the
     contract fails the build when the two disagree), and the unpivot of the mapping models
     (int_field_values) reads them here from dbt's graph at execute time. Each field also has a row in
-    field_map.csv (the ERP home's, systems/<erp>/seeds/<erp>/) (how each system spells it) and seeds/field_ownership.csv (who owns it).
+    systems/<erp>/seeds/<erp>/field_map.csv (how each system spells it) and seeds/field_ownership.csv (who owns it).
 
     The entity list is static: models ref() the mapping models per entity at parse time, before
     the graph exists. seeds/entities.csv carries the same entities with their order and master.

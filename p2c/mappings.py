@@ -1,7 +1,7 @@
 """The field map as a person reviews a template's mapping, read from the dbt project itself.
 
 Nothing here is a second copy of the mapping. Per canonical field, the seeds the models join say
-how each system spells it (``field_map.csv (the ERP home's, systems/<erp>/seeds/<erp>/)``: attribute, value map, lookup binding), who owns
+how each system spells it (``systems/<erp>/seeds/<erp>/field_map.csv``: attribute, value map, lookup binding), who owns
 it (``seeds/field_ownership.csv``, default the entity's master in ``seeds/entities.csv``) and the
 conflict policy (``seeds/conflict_policy.csv``). Where a value comes from in the source system is
 traced through the *compiled* SQL of the intermediate and staging models with sqlglot (the raw

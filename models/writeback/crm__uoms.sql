@@ -1,5 +1,5 @@
 -- ERP units of measure -> CRM units (ERP → CRM, create only): a unit code the ERP uses that the unit
--- map names (unit_map.csv (the ERP home's): the CRM's unit name for the code) but the CRM does not have yet,
+-- map names (systems/<erp>/seeds/<erp>/unit_map.csv: the CRM's unit name for the code) but the CRM does not have yet,
 -- created in the unit group of the CRM's mapped units (BC's "Unit Group" of its base units) as one
 -- of its base unit. Created by upsert on a GUID derived from the code, so a create sent twice lands on
 -- one row; the next run finds it by name. Codes the map does not name are not created (the items on

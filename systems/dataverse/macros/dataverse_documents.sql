@@ -101,7 +101,7 @@ select * from final
     entity_set      CRM entity set ('salesorders'): its staging model is stg_crm__<entity_set>
     id              primary key column in staging ('order_id'); the API's is <entity set without the s>id
     number          column holding the document number ('order_number')
-    payment_terms   the header carries payment terms: mapped through payment_terms_map.csv (the ERP home's)
+    payment_terms   the header carries payment terms: mapped through systems/<erp>/seeds/<erp>/payment_terms_map.csv
                     (as `erp_payment_terms_name`), unmapped ones quarantined
 #}
 {% macro crm_document_header(entity, entity_set, id, number, payment_terms=false) %}

@@ -7,7 +7,7 @@
         currency_code as currency,
         erp_payment_terms_name as payment_terms,
         (
-            -- the CRM's processing status in the ERP's words (order_status_map.csv (the ERP home's))
+            -- the CRM's processing status in the ERP's words (systems/<erp>/seeds/<erp>/order_status_map.csv)
             select status_map.erp_processing_status
             from {{ ref('order_status_map') }} as status_map
             where status_map.crm_processing_status = mapped.processing_status
