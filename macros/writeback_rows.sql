@@ -221,11 +221,12 @@ changed as (
 
 final as (
     select
-        '{{ entity }}' as entity,
-        changed.record_key,
-        '{{ target }}' as target_system,
-        entities.{{ target }}_set as target_set,
-        changed.operation,
+        -- typed as the writeback contract declares them (models/writeback/_writeback.yml, enforced)
+        cast('{{ entity }}' as varchar) as entity,
+        cast(changed.record_key as varchar) as record_key,
+        cast('{{ target }}' as varchar) as target_system,
+        cast(entities.{{ target }}_set as varchar) as target_set,
+        cast(changed.operation as varchar) as operation,
         cast(case
             when changed.operation = 'create' then pairs.{{ target }}_create_key
             else pairs.{{ target }}_target_key
@@ -244,14 +245,14 @@ final as (
         cast(changed.payload as json) as payload,
         {%- endif %}
         cast(changed.changes as json) as changes,
-        case when changed.operation = 'create' then null else pairs.{{ target }}_etag end as etag,
+        cast(case when changed.operation = 'create' then null else pairs.{{ target }}_etag end as varchar) as etag,
         cast(case
             when pairs.parent_key is null or entities.parent_entity is null then {{ portable_json_array() }}
             else {{ portable_json_array(portable_json_object("'entity', entities.parent_entity, 'record_key', pairs.parent_key")) }}
         end as json) as depends_on,
         cast(changed.base_after as json) as base_after,
-        pairs.crm_id,
-        pairs.erp_key,
+        cast(pairs.crm_id as varchar) as crm_id,
+        cast(pairs.erp_key as varchar) as erp_key,
         cast(entities.sequence as integer) as sequence
     from changed
     inner join pairs on changed.record_key = pairs.record_key

@@ -33,11 +33,12 @@ bases as (
 
 final as (
     select
-        pairs.entity,
-        pairs.record_key,
-        pairs.crm_id,
-        pairs.erp_key,
-        pairs.company,
+        -- typed as the enforced contract declares them (models/writeback/_writeback.yml)
+        cast(pairs.entity as varchar) as entity,
+        cast(pairs.record_key as varchar) as record_key,
+        cast(pairs.crm_id as varchar) as crm_id,
+        cast(pairs.erp_key as varchar) as erp_key,
+        cast(pairs.company as varchar) as company,
         cast(bases.base_after as json) as base_after
     from pairs
     inner join bases

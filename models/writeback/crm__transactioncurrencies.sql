@@ -32,11 +32,12 @@ missing as (
 
 final as (
     select
-        'currency' as entity,
-        currency_code as record_key,
-        'crm' as target_system,
-        'transactioncurrencies' as target_set,
-        'create' as operation,
+        -- typed as the writeback contract declares them (models/writeback/_writeback.yml, enforced)
+        cast('currency' as varchar) as entity,
+        cast(currency_code as varchar) as record_key,
+        cast('crm' as varchar) as target_system,
+        cast('transactioncurrencies' as varchar) as target_set,
+        cast('create' as varchar) as operation,
         cast({{ portable_json_object("'transactioncurrencyid', " ~ stable_guid("'p2c/transactioncurrencies/' || currency_code")) }} as json) as target_key,
         cast({{ portable_json_object("'isocurrencycode', currency_code, 'currencyname', crm_currency_name, 'currencysymbol', currency_symbol, 'currencyprecision', 2") }} as json) as payload,
         cast({{ portable_json_object("'currency', " ~ portable_json_object("'old', null, 'new', currency_code")) }} as json) as changes,
@@ -45,7 +46,7 @@ final as (
         cast('{}' as json) as base_after,
         cast(null as varchar) as crm_id,
         cast(null as varchar) as erp_key,
-        0 as sequence
+        cast(0 as integer) as sequence
     from missing
 )
 

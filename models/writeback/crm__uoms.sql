@@ -40,11 +40,12 @@ missing as (
 
 final as (
     select
-        'unit' as entity,
-        missing.unit_code as record_key,
-        'crm' as target_system,
-        'uoms' as target_set,
-        'create' as operation,
+        -- typed as the writeback contract declares them (models/writeback/_writeback.yml, enforced)
+        cast('unit' as varchar) as entity,
+        cast(missing.unit_code as varchar) as record_key,
+        cast('crm' as varchar) as target_system,
+        cast('uoms' as varchar) as target_set,
+        cast('create' as varchar) as operation,
         cast({{ portable_json_object("'uomid', " ~ stable_guid("'p2c/uoms/' || missing.unit_code")) }} as json) as target_key,
         cast({{ portable_json_object("'name', missing.crm_unit_name, 'quantity', 1,
             'uomscheduleid@odata.bind', '/uomschedules(' || unit_group.unit_group_id || ')',
@@ -55,7 +56,7 @@ final as (
         cast('{}' as json) as base_after,
         cast(null as varchar) as crm_id,
         cast(null as varchar) as erp_key,
-        1 as sequence
+        cast(1 as integer) as sequence
     from missing
     inner join unit_group on true
 )

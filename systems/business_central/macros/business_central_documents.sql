@@ -329,7 +329,7 @@ blocked as (
 final as (
     select
         planned.*,
-        case
+        cast(case
             when posted.record_key is not null
                 then 'Business Central has posted sales {{ document }} ' || posted.document_number
                     || ': the ERP owns it from now on, the CRM''s edits to it are not sent'
@@ -337,9 +337,9 @@ final as (
             when planned.operation = 'create' and blocked.record_key is not null
                 then 'customer ' || pairs.parent_key || ' is blocked (All) in Business Central: it takes no new documents'
             {%- endif %}
-        end as skip_reason
+        end as varchar) as skip_reason
         {%- if level == 'header' %},
-        case when planned.operation = 'create' then (
+        cast(case when planned.operation = 'create' then (
             select {{ bc_json_group_array(portable_json_object("
                     'entity', line_writes.entity, 'record_key', line_writes.record_key,
                     'target_set', line_writes.target_set, 'crm_id', line_writes.crm_id,
@@ -349,7 +349,7 @@ final as (
             where line_writes.operation = 'create'
                 and line_writes.record_key like planned.record_key || '|%'
                 and line_writes.record_key not like planned.record_key || '|%|%')
-        end as carries
+        end as json) as carries
         {%- endif %}
     from planned
     left join pairs on planned.record_key = pairs.record_key
