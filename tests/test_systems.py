@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import systems
 from p2c_core.errors import ConfigError
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +52,7 @@ def test_every_system_declares_each_entity_set_once_with_its_canonical_entity():
 def test_p2c_run_with_an_unknown_erp_exits_2_naming_the_setting_and_writes_nothing(tmp_path):
     env = {**os.environ, "P2C__ERP": "sap", "P2C_WAREHOUSE": str(tmp_path / "wh" / "p2c.duckdb"),
            "P2C_REPORTS_DIR": str(tmp_path / "reports"), "COLUMNS": "200"}
-    out = subprocess.run([sys.executable, "-m", "p2c.cli", "run"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = p2c_process.run(["run"], env, ROOT, timeout=300)
     text = out.stdout + out.stderr
     assert out.returncode == 2, text
     assert "p2c.erp" in text and "finops" in text and "business_central" in text, text

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ import pytest
 from conftest import warehouse_env
 from p2c.lock import run_lock
 from p2c_core import warehouse
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -44,14 +44,7 @@ class Job:
         }
 
     def p2c(self, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "p2c.cli", *args],
-            cwd=ROOT,
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return p2c_process.run(list(args), env or self.env, ROOT, timeout=timeout)
 
     def run(self) -> tuple[int, dict]:
         out = self.p2c("run", "--json")

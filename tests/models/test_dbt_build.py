@@ -21,6 +21,7 @@ import pytest
 
 from transform.runner import dbt_args
 from raw_fixture import _account, _customer, insert, load_scenario
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,10 +80,7 @@ def built(tmp_path_factory) -> tuple[Path, str]:
     with duckdb.connect(str(warehouse)) as conn:
         load_scenario(conn)
         load_look_alikes(conn)
-    res = subprocess.run(
-        [sys.executable, "-m", "p2c.cli", "transform", "--unit-tests"], env=_env(warehouse), capture_output=True, text=True,
-        cwd=ROOT,
-    )
+    res = p2c_process.run(["transform", "--unit-tests"], _env(warehouse), ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
     return warehouse, res.stdout
 

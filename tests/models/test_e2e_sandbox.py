@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+import p2c_process
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +29,7 @@ def run(sandbox_factory, tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
     env = dict(os.environ, **sb.env(), P2C_WAREHOUSE=str(work / "p2c.duckdb"))
     for command in (["extract"], ["transform"]):
-        res = subprocess.run([sys.executable, "-m", "p2c.cli", *command], env=env, capture_output=True, text=True, cwd=ROOT)
+        res = p2c_process.run(command, env, ROOT)
         assert res.returncode == 0, res.stdout + res.stderr
     manifest = json.loads((Path(sb.dir) / "manifest.json").read_text())
     sb.stop()

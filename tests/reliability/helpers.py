@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = os.environ.get("P2C_RELIABILITY_LONG") == "1"  # `make soak`: the long phases too
@@ -27,8 +27,7 @@ class Job:
                     "P2C_REPORTS_DIR": str(tmp / "reports"), **env}
 
     def p2c(self, *args: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "p2c.cli", *args], cwd=ROOT, env={**self.env, **(env or {})},
-                              capture_output=True, text=True, timeout=timeout)
+        return p2c_process.run(list(args), {**self.env, **(env or {})}, ROOT, timeout=timeout)
 
     def run(self, env: dict | None = None) -> tuple[int, dict]:
         out = self.p2c("run", "--json", env=env)

@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from p2c_core.crashpoints import ENV, POINTS
 
 from . import systems
 from .helpers import figure, written
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -80,13 +80,12 @@ class Job:
         self.env.pop(ENV, None)
         self.outputs: list[subprocess.CompletedProcess] = []
 
-    def popen(self, crash: str | None = None, as_json: bool = True, command: str = "run") -> subprocess.Popen:
+    def popen(self, crash: str | None = None, as_json: bool = True, command: str = "run"):
         env = dict(self.env)
         if crash:
             env[ENV] = crash
         args = [command, "--json"] if as_json else [command]
-        return subprocess.Popen([sys.executable, "-m", "p2c.cli", *args], cwd=ROOT, env={**env, "COLUMNS": "200"},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return p2c_process.popen(args, {**env, "COLUMNS": "200"}, ROOT)
 
     def run(self, crash: str | None = None, command: str = "run") -> tuple[int, dict | None]:
         proc = self.popen(crash, command=command)
@@ -110,7 +109,7 @@ class Job:
             return conn.execute(query).fetchall()
 
 
-def _follow(proc: subprocess.Popen, stage: str, action) -> list[str]:
+def _follow(proc, stage: str, action) -> list[str]:
     """Read the run's progress lines; call ``action`` once when ``stage`` starts; wait for the end."""
     lines, done = [], False
     for line in proc.stdout:  # the progress display names each stage as it starts

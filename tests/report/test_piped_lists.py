@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from p2c.commands.listing import plain_rows
 
 from . import warehouse
+import p2c_process
 
 
 @pytest.fixture()
@@ -21,7 +20,7 @@ def env(tmp_path) -> dict[str, str]:
 
 
 def _piped(args: list[str], env: dict[str, str]) -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "p2c.cli", *args], env=env, capture_output=True, text=True)
+    done = p2c_process.run(args, env)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 

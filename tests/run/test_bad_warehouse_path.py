@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
+import p2c_process
 
 
 def _run(warehouse: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "P2C_WAREHOUSE": warehouse}
-    return subprocess.run([sys.executable, "-m", "p2c.cli", "run", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return p2c_process.run(["run", *args], env, timeout=120)
 
 
 @pytest.fixture(params=["parent-is-a-file", "under-proc"])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+import p2c_process
+
 from p2c.run import EXIT_OK, execute
 from p2c_core import sync_schema
 
@@ -34,8 +36,7 @@ execute(Pipeline(lambda: None, extract, lambda r: StageOutcome(), lambda r: Stag
 
 
 def _status(warehouse: Path) -> list[dict]:
-    done = subprocess.run([sys.executable, "-m", "p2c.cli", "status", "--json"], capture_output=True, text=True,
-                          env={**os.environ, "P2C_WAREHOUSE": str(warehouse)})
+    done = p2c_process.run(["status", "--json"], {**os.environ, "P2C_WAREHOUSE": str(warehouse)})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

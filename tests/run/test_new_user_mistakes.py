@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from p2c.run import EXIT_CONFIG, EXIT_OK, Pipeline, execute
 from p2c_core.errors import ConfigError
 from p2c_core.runs import StageOutcome
+import p2c_process
 
 
 def _p2c(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "p2c.cli", *args], env=os.environ | env,
-                          capture_output=True, text=True, timeout=120)
+    return p2c_process.run(args, os.environ | env, timeout=120)
 
 
 @pytest.mark.parametrize("where", ["under a file", "under /proc"])

@@ -8,20 +8,19 @@ import csv
 import os
 import stat
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import duckdb
 import pytest
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def p2c(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "P2C_"))}
-    return subprocess.run([sys.executable, "-m", "p2c.cli", *args], env={**clean, **env}, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return p2c_process.run(list(args), {**clean, **env}, cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")

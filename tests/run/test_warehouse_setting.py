@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from p2c_core import warehouse
 from p2c_core.errors import ConfigError
+import p2c_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def p2c(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {**os.environ, "P2C_WAREHOUSE": str(tmp_path / "wh" / "p2c.duckdb"),
                "P2C_REPORTS_DIR": str(tmp_path / "reports"), "COLUMNS": "200", **env}
-    return subprocess.run([sys.executable, "-m", "p2c.cli", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=300)
+    return p2c_process.run(list(args), environ, ROOT, timeout=300)
 
 
 def test_an_unknown_warehouse_stops_run_and_status_naming_the_setting(tmp_path):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -21,6 +20,7 @@ import pytest
 from systems.dataverse.writer import key_segment as crm_key_segment
 from systems.finops.writer import key_segment as erp_key_segment
 from reverse_etl.plan import WriteRow
+import p2c_process
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _p2c(env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "p2c.cli", *args], env=env, capture_output=True, text=True,
-                          cwd=ROOT, timeout=900)
+    return p2c_process.run(list(args), env, ROOT, timeout=900)
 
 
 def _cycle(env, *, writeback=True) -> subprocess.CompletedProcess | None:

@@ -1,0 +1,126 @@
+"""The test suite's fork server for ``p2c`` processes (the server side; the client: ``tests/p2c_process.py``).
+
+A ``p2c`` command the tests start is a process of its own, as a user's is: its own environment,
+working directory, exit code and signals (the crash chain SIGKILLs it). Most of a fresh process's
+start-up is importing dbt and dlt (~2.5 s of CPU each time, ~150 times in ``make test``), so this
+server imports those third-party libraries once, and forks a child per command. The child takes the
+caller's stdin, stdout and stderr (passed over the socket), environment, directory and arguments, and
+runs ``python -m p2c.cli <args>`` (``runpy``): p2c's own modules are imported in the child, after its
+environment is set, exactly as in a fresh process.
+
+Protocol, one ``SOCK_SEQPACKET`` connection per command: the client sends one JSON message
+``{"args", "env", "cwd"}`` with three file descriptors; the server answers ``{"pid": n}``, then
+``{"returncode": n}`` when the child ends (negative: killed by that signal, as ``Popen`` says).
+
+Run as ``python tests/p2c_forkserver.py <socket path>``; it prints ``ready`` once it listens, and
+exits when its stdin closes (the pytest worker that started it is gone).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import runpy
+import signal
+import socket
+import sys
+import threading
+import traceback
+
+# the third-party libraries a `p2c` command imports (dbt and dlt are most of its start-up); never
+# p2c's own modules, which read their settings when a command runs and are imported by each child
+WARM = (
+    "dbt.cli.main", "dbt.adapters.duckdb", "dbt.adapters.postgres", "dbt.adapters.factory",
+    "dbt.parser.manifest", "dbt.task.build",
+    "dlt", "dlt.destinations", "dlt.pipeline", "dlt.extract", "dlt.normalize", "dlt.load",
+    "dlt.destinations.impl.duckdb.duck", "dlt.destinations.impl.postgres.postgres",
+    "duckdb", "httpx", "typer", "rich.console", "rich.progress", "rich.table", "sqlglot", "psycopg2",
+)
+
+
+def _warm() -> None:
+    import importlib
+
+    for name in WARM:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a library this machine lacks: the child imports (and reports) it itself
+            pass
+
+
+def _child(request: dict, fds: list[int]) -> None:
+    """In the forked child: become ``python -m p2c.cli <args>`` with the caller's streams."""
+    code = 1
+    try:
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            os.close(fd)
+        for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        sys.path[0] = request["cwd"]  # as `python -m` puts the working directory first
+        sys.argv = ["p2c", *request["args"]]
+        try:
+            runpy.run_module("p2c.cli", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as stop:
+            if stop.code is None or isinstance(stop.code, int):
+                code = stop.code or 0
+            else:
+                print(stop.code, file=sys.stderr)
+                code = 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        atexit._run_exitfuncs()  # what a normal interpreter exit runs
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def _serve(conn: socket.socket) -> None:
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    request = json.loads(message)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        _child(request, fds)
+    for fd in fds:
+        os.close(fd)
+    conn.send(json.dumps({"pid": pid}).encode())
+
+    def reap() -> None:
+        _, status = os.waitpid(pid, 0)
+        try:
+            conn.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
+        except OSError:
+            pass  # the caller has gone
+        conn.close()
+
+    threading.Thread(target=reap, daemon=True).start()
+
+
+def main(path: str) -> None:
+    _warm()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server.bind(path)
+    server.listen(16)
+    # the pytest worker holds our stdin: when it is gone, so are we
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+    print("ready", flush=True)
+    while True:
+        conn, _ = server.accept()
+        _serve(conn)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
