@@ -106,6 +106,11 @@ class _Gen:
         self.write("companies", [{"id": cid, "name": COMPANY_NAMES[code], "displayName": names[code],
                                   "systemVersion": "25.0.0.0", "businessProfileId": ""}
                                  for code, cid in self.companies.items()])
+        # one companyInformation row per company (its local currency); stamped without a draw from the
+        # random stream, so the rest of the data stays as it was
+        self.write("companyInformation", [
+            {COMPANY: cid, "id": cid, "displayName": names[code], "currencyCode": logic.COMPANIES[COMPANY_NAMES[code]][1],
+             MODIFIED: logic.now_ms(self.base)} for code, cid in self.companies.items()])
         currencies = [(r["CurrencyCode"], r["Name"], r["Symbol"]) for r in self.erp_rows("Currencies")]
         terms = list(self.erp_rows("PaymentTerms", [("dataAreaId", False), ("Name", False)]))
         self.salespeople: dict[str, list[str]] = {}

@@ -94,6 +94,12 @@ BC_ENTITIES: tuple[Entity, ...] = (
            (_g("id"), Col("systemVersion", readonly=True), Col("name", readonly=True),
             Col("displayName", readonly=True), Col("businessProfileId", readonly=True)),
            statecode=False, has_timestamps=False),
+    # companyInformation (API v2.0 `dynamics_companyinformation`): one row per company; currencyCode is
+    # the local currency (read-only)
+    _set("companyInformation", "companyInformation", (
+        _g("id"), Col("displayName"), *_address(), Col("phoneNumber"), Col("faxNumber"), Col("email"),
+        Col("website"), Col("taxRegistrationNumber"), Col("currencyCode", readonly=True),
+        _d("currentFiscalYearStartDate"), Col("industry"), _MODIFIED)),
     _set("currencies", "currency", (
         _g("id"), Col("code"), Col("displayName"), Col("symbol"), Col("amountDecimalPlaces"),
         _n("amountRoundingPrecision"), _MODIFIED)),
