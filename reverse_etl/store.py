@@ -194,6 +194,9 @@ def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run
 
 
 # a writeback_log row, as written and as `p2c errors` lists it
+# the error code of a write skipped because the target will not take it by its own rules (a row's
+# skip_reason), listed by `p2c errors`; a write the entity's mode leaves out is logged MODE_SKIPPED
+TARGET_REFUSED, MODE_SKIPPED = "p2c_target", "p2c_mode"
 LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
                "error_message", "attempt", "logged_at")
 _STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
@@ -328,7 +331,10 @@ def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]
 
 
 def read_errors(conn, entity: str | None = None, key: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
-    """Records whose latest outcome (in the latest writeback run) is not ``written``."""
+    """Records whose latest outcome (in the latest writeback run) is not ``written``: failed, changed
+    since extraction or waiting, and skipped because the target will not take the write by its own
+    rules (:data:`TARGET_REFUSED`: a posted order, a blocked customer; the reason in
+    ``error_message``). A write an entity's mode leaves out (:data:`MODE_SKIPPED`) is configuration, not listed."""
     if "writeback_log" not in _tables(conn, sync_schema.SCHEMA):
         return []
     where, params = [], []
@@ -342,6 +348,7 @@ def read_errors(conn, entity: str | None = None, key: str | None = None, system:
         where.append("system = ?")
         params.append(system)
     cond = ("and " + " and ".join(where)) if where else ""
+    params.insert(0, TARGET_REFUSED)
     log = f"{sync_schema.SCHEMA}.writeback_log"
     return _dicts(
         conn.execute(
@@ -352,7 +359,8 @@ def read_errors(conn, entity: str | None = None, key: str | None = None, system:
             )
             select {', '.join(LOG_COLUMNS)}
             from latest
-            where rn = 1 and status in ('failed', 'changed_since_extract', 'waiting')
+            where rn = 1 and (status in ('failed', 'changed_since_extract', 'waiting')
+                              or (status = 'skipped' and error_code = ?))
               and run_id = (select run_id from {log} order by logged_at desc limit 1) {cond}
             order by system, entity, record_key
             """,

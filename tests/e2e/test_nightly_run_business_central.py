@@ -253,6 +253,9 @@ def test_posted_orders_are_the_erps_and_nothing_fails(job, second):
     assert not [r for r in entries if r[4] == "failed"], [r for r in entries if r[4] == "failed"][:5]
     skipped = [r for r in entries if r[4] == "skipped" and r[6] == "p2c_target"]
     assert skipped and all("has posted" in r[7] or "is blocked" in r[7] for r in skipped), skipped[:3]
+    listed = json.loads(job.p2c("errors", "--json").stdout)  # `p2c errors` lists them, with the reason
+    assert {(r["record_key"], r["error_message"]) for r in listed if r["status"] == "skipped"} == {
+        (r[2], r[7]) for r in skipped}
 
 
 @pytest.fixture(scope="module")
