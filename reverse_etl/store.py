@@ -189,14 +189,23 @@ def _company(row: WriteRow) -> str | None:
     return company or (row.record_key.split("|", 1)[0] if "|" in row.record_key else None)
 
 
+def refused_base(row) -> dict[str, Any]:
+    """The base of a record whose update the target refuses by its rules (a posted order): what the
+    target holds — each refused field's ``old`` value, the other fields as the row settles them.
+    The next merge sees the source's edit as a change of its side alone, planned and skipped again
+    with its reason, not as a conflict with the target night after night (no base, or a base the
+    target never took, makes it one)."""
+    return {**row.base_after, **{field: change.get("old") for field, change in (row.changes or {}).items()}}
+
+
 def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run_id: str, ts) -> list[tuple]:
     return [(entity, record_key, f, canonical_text(v), run_id, ts) for f, v in base_after.items()]
 
 
-# a writeback_log row, as written and as `p2c errors` lists it
 # the error code of a write skipped because the target will not take it by its own rules (a row's
 # skip_reason), listed by `p2c errors`; a write the entity's mode leaves out is logged MODE_SKIPPED
 TARGET_REFUSED, MODE_SKIPPED = "p2c_target", "p2c_mode"
+# a writeback_log row, as written and as `p2c errors` lists it
 LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
                "error_message", "attempt", "logged_at")
 _STATE_COLS = ("entity", "record_key", "field", "value", "run_id", "updated_at")
@@ -262,7 +271,8 @@ def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) 
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
-    """Log one batch's outcomes and move the base of what was written: one transaction."""
+    """Log one batch's outcomes and move the base of what was written (and of an update the target
+    refuses by its rules: :func:`refused_base`): one transaction."""
     entries = list(entries)
     if not entries:
         return
@@ -274,6 +284,8 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
         prior = attempts.get((r.target_system, r.target_set, r.record_key), 0)
         log.append((run_id, r.target_system, r.target_set, r.record_key, e.operation, e.status,
                     e.http_status, e.error_code, e.error_message, prior + 1, ts))
+        if e.status == "skipped" and e.error_code == TARGET_REFUSED and r.operation != "create":
+            state += _state_rows(r.entity, r.record_key, refused_base(r), run_id, ts)
         if e.status == "written":
             state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
