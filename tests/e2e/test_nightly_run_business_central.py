@@ -102,6 +102,7 @@ def test_first_run_writes_both_systems(job, first, manifest, companies):
     orders = [p for p in manifest["planted"] if p.get("entity_set") == "salesorders" and p.get("case") == "crm_only"
               and not p.get("reason")]
     assert accounts and orders
+    owned = 0
     created = {r[0] for r in job.sql("select record_key from p2c_sync.writeback_log where status = 'written' "
                                      "and operation = 'create' and system = 'erp'")}
     for p in accounts + orders:
@@ -114,6 +115,14 @@ def test_first_run_writes_both_systems(job, first, manifest, companies):
         if entity_set == "salesOrders":
             lines = bc_rows(job, companies[p["company"]], "salesOrderLines", f"documentId eq {rows[0]['id']}")
             assert lines and rows[0]["totalAmountIncludingTax"] > 0
+            # its owner is the salesperson coupled to the CRM order's owner (as a customer's)
+            [order] = crm_rows(job, "salesorders", f"ordernumber eq '{p['natural_key']}'")
+            code = job.sql("select salesperson_code from intermediate.int_bc_salespeople where user_id = ? "
+                           "and company = ? and is_unique_for_user", [order["_ownerid_value"], p["company"]])
+            if code:
+                assert rows[0]["salesperson"] == code[0][0], (key, rows[0]["salesperson"], code)
+                owned += 1
+    assert owned  # orders whose CRM owner is a BC salesperson
     # BC items reached the CRM as products
     assert summary["entities"]["product"]["created"] > 0
 
