@@ -217,10 +217,19 @@ def test_an_owner_travels_through_the_salesperson_coupling_and_an_uncoupled_one_
     # an owner coupled to no salesperson of the customer's company is listed, and its code is not guessed
     canonical = _rows(conn, "select count(*) from canonical.customers where owner is not null")[0][0]
     assert canonical > 0
-    uncoupled = _rows(conn, "select record_key from audit.uncoupled_owners")
-    for (key,) in uncoupled:
-        assert not _rows(conn, "select 1 from writeback.erp__customers where record_key = ? "
-                               "and json_extract_string(payload, '$.salespersonCode') is not null", key)
+    # … and a new order's salesperson is the one its CRM owner is coupled to (BC's `salesperson`)
+    orders = _rows(conn, "select w.record_key, w.payload, c.owner from writeback.erp__sales_orders w "
+                         "join canonical.orders c on c.record_key = w.record_key where w.operation = 'create'")
+    assert orders and any(json.loads(payload).get("salesperson") for _, payload, _ in orders)
+    for key, payload, owner in orders:
+        assert json.loads(payload).get("salesperson") == codes.get((key.split("|")[0], owner)), key
+    uncoupled = _rows(conn, "select entity, record_key from audit.uncoupled_owners")
+    written_as = {"customer": ("erp__customers", "salespersonCode"), "quote": ("erp__sales_quotes", "salesperson"),
+                  "order": ("erp__sales_orders", "salesperson")}
+    for entity, key in uncoupled:
+        table, field = written_as[entity]
+        assert not _rows(conn, f"select 1 from writeback.{table} where record_key = ? "
+                               f"and json_extract_string(payload, '$.{field}') is not null", key)
 
 
 def test_bc_values_it_could_not_take_are_quarantined_and_blocked_maps_through_its_seed(built):
