@@ -63,6 +63,10 @@ ENTITIES: tuple[EntitySpec, ...] = (
     # companies: companyId = the company's own id (so every table has the same key)
     _reference("companies", _spec("name displayName", modified=False)),
     _reference("currencies", _spec("code displayName symbol amountDecimalPlaces amountRoundingPrecision:decimal")),
+    # each currency's rates against the company's local currency (GET only): the exchange rate a
+    # currency created in the CRM gets
+    _reference("currencyExchangeRates", _spec("currencyCode startingDate:date exchangeRateAmount:decimal"
+                                              " relationalCurrencyCode relationalExchangeRateAmount:decimal")),
     _reference("unitsOfMeasure", _spec("code displayName internationalStandardCode symbol")),
     _reference("paymentTerms", _spec("code displayName dueDateCalculation discountDateCalculation discountPercent:decimal")),
     # the salespeople: coupled to the CRM's users (by e-mail, then name), never created by p2c

@@ -123,6 +123,9 @@ def test_first_run_writes_both_systems(job, first, manifest, companies):
                 assert rows[0]["salesperson"] == code[0][0], (key, rows[0]["salesperson"], code)
                 owned += 1
     assert owned  # orders whose CRM owner is a BC salesperson
+    # the currency BC has and the CRM lacked is created there with BC's exchange rate in force
+    [dkk] = crm_rows(job, "transactioncurrencies", "isocurrencycode eq 'DKK'")
+    assert dkk["exchangerate"] == pytest.approx(6.87, abs=1e-3)
     # BC items reached the CRM as products
     assert summary["entities"]["product"]["created"] > 0
 

@@ -253,6 +253,9 @@ def test_currencies_and_units_the_maps_name_but_the_crm_lacks_are_created_there_
     # only the code the CRM lacks (the others are there already; CHF is in no map: never created)
     assert [(key, json.loads(payload)["currencyname"], seq) for key, _, payload, seq in currencies] == [("DKK", "Danish Krone", 0)]
     assert set(json.loads(currencies[0][1])) == {"transactioncurrencyid"}
+    # with BC's exchange rate in force (100 DKK = 14.556 USD since a month ago; last year's rate is
+    # older), per one unit of the CRM's base currency (US Dollar, rate 1)
+    assert json.loads(currencies[0][2])["exchangerate"] == pytest.approx(6.87, abs=1e-3)
     units = _rows(conn, "select record_key, payload, sequence from writeback.crm__uoms")
     assert [(key, json.loads(payload)["name"], seq) for key, payload, seq in units] == [("SET", "Set", 1)]
     group = _rows(conn, "select unit_group_id from staging.stg_crm__uoms where unit_name = 'Each'")[0][0]

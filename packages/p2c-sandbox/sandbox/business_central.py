@@ -350,7 +350,7 @@ class BusinessCentral:
 
     def _create(self, req: Req, target: Target) -> Reply:
         if BC[target.set_name].company is False or target.set_name in ("salesInvoices", "salesInvoiceLines",
-                                                                        "companyInformation"):
+                                                                        "companyInformation", "currencyExchangeRates"):
             raise BCError(405, "BadRequest_MethodNotAllowed", f"'{target.set_name}' cannot be created through the API.")
         values, lines = self._values(target, _json(req), creating=True)
         books = Books(self.store, target.company)
@@ -412,6 +412,8 @@ class BusinessCentral:
 
     @staticmethod
     def _writable(target: Target) -> None:
+        if target.set_name == "currencyExchangeRates":  # GET only in API v2.0
+            raise BCError(405, "BadRequest_MethodNotAllowed", "'currencyExchangeRates' cannot be changed through the API.")
         if target.set_name == "companies":
             raise BCError(405, "BadRequest_MethodNotAllowed", "Companies cannot be changed through the API.")
 

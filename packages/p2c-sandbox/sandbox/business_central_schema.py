@@ -103,6 +103,11 @@ BC_ENTITIES: tuple[Entity, ...] = (
     _set("currencies", "currency", (
         _g("id"), Col("code"), Col("displayName"), Col("symbol"), Col("amountDecimalPlaces"),
         _n("amountRoundingPrecision"), _MODIFIED)),
+    # currencyExchangeRates (API v2.0 `dynamics_currencyexchangerate`, GET only): exchangeRateAmount units
+    # of currencyCode = relationalExchangeRateAmount units of relationalCurrencyCode (blank: the local one)
+    _set("currencyExchangeRates", "currencyExchangeRate", (
+        _g("id"), Col("currencyCode"), _d("startingDate"), _n("exchangeRateAmount"), Col("relationalCurrencyCode"),
+        _n("relationalExchangeRateAmount"), _MODIFIED)),
     _set("unitsOfMeasure", "unitOfMeasure", (
         _g("id"), Col("code"), Col("displayName"), Col("internationalStandardCode"), Col("symbol"), _MODIFIED)),
     _set("paymentTerms", "paymentTerm", (
