@@ -101,7 +101,8 @@ BY_SET = {e.entity_set: e for e in ENTITIES}
 LINES_OF = {"salesQuoteLines": "salesQuotes", "salesOrderLines": "salesOrders", "salesInvoiceLines": "salesInvoices"}
 LINE_SET = {header: lines for lines, header in LINES_OF.items()}  # header set → its line set (deep insert)
 # small reference sets: read whole and replaced each run
-REPLACED = frozenset({"companies", "currencies", "unitsOfMeasure", "paymentTerms", "salespeoplePurchasers"})
+REPLACED = frozenset({"companies", "currencies", "currencyExchangeRates", "unitsOfMeasure", "paymentTerms",
+                      "salespeoplePurchasers"})
 # sets read whole every run, though they carry lastModifiedDateTime: an item's inventory is a FlowField
 # (the sum of its ledger entries) that moves when BC posts, without touching the item's timestamp, and
 # item availability reaches the CRM every run. Merged (not replaced): deletions are still compared.
