@@ -27,6 +27,7 @@ pivoted as (
         max(case when field = 'total_tax' then merged_value end) as total_tax,
         max(case when field = 'total_charges' then merged_value end) as total_charges,
         max(case when field = 'total_discount' then merged_value end) as total_discount,
+        max(case when field = 'owner' then merged_value end) as owner,
         {{ portable_json_group_object('field', 'merged_from') }} as value_sources
     from merged
     group by record_key
@@ -49,6 +50,7 @@ final as (
         cast(pivoted.total_tax as decimal(18, 4)) as total_tax,
         cast(pivoted.total_charges as decimal(18, 4)) as total_charges,
         cast(pivoted.total_discount as decimal(18, 4)) as total_discount,
+        pivoted.owner,
         pivoted.value_sources
     from pairs
     inner join pivoted

@@ -21,6 +21,7 @@ pivoted as (
         max(case when field = 'name' then merged_value end) as name,
         max(case when field = 'customer_account' then merged_value end) as customer_account,
         max(case when field = 'currency' then merged_value end) as currency,
+        max(case when field = 'owner' then merged_value end) as owner,
         {{ portable_json_group_object('field', 'merged_from') }} as value_sources
     from merged
     group by record_key
@@ -37,6 +38,7 @@ final as (
         pivoted.name,
         pivoted.customer_account,
         pivoted.currency,
+        pivoted.owner,
         pivoted.value_sources
     from pairs
     inner join pivoted
