@@ -1,0 +1,38 @@
+{#
+    Incremental models keyed on the canonical records a build must look at again
+    (int_changed_records: the records whose digest differs from the last passed build's).
+
+    digest_of_rows(text, order_by)  md5 of the rows' `text` of a group, in a stable order (an aggregate)
+    changed_records_only(alias, entity=none)
+                                    on an incremental build, a condition keeping the rows of `alias`
+                                    whose record changed (the `entity` column of `alias`, or the
+                                    model's one `entity`); `true` on a full build
+    forget_changed_records(entity=none)
+                                    the pre-hook of an incremental model: deletes the changed records'
+                                    rows, so a record that now yields no row (gone, no longer a write)
+                                    loses the row it had; nothing on a full build
+#}
+{% macro digest_of_rows(text, order_by) -%}
+    md5(string_agg({{ text }}, chr(29) order by {{ order_by }}))
+{%- endmacro %}
+
+{% macro changed_records_only(alias, entity=none) -%}
+    {#- the ref outside the `if`: dbt sees the dependency when it parses (is_incremental() is false then) #}
+    {%- set changed_records = ref('int_changed_records') -%}
+    {%- if is_incremental() -%}
+    exists (
+        select 1 from {{ changed_records }} as changed
+        where changed.entity = {% if entity %}'{{ entity }}'{% else %}{{ alias }}.entity{% endif %}
+            and changed.record_key = {{ alias }}.record_key
+    )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro forget_changed_records(entity=none) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as built
+    where {{ changed_records_only('built', entity) }}
+    {%- endif -%}
+{%- endmacro %}
