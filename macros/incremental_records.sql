@@ -1,6 +1,11 @@
 {#
     Incremental models keyed on the canonical records a build must look at again
-    (int_changed_records: the records whose digest differs from the last passed build's).
+    (int_changed_records: the records whose digest differs from the last passed build's). Each is
+    materialized='incremental', incremental_strategy='delete+insert' on the record's key, with
+    forget_changed_records() as its pre-hook and changed_records_only() on what it reads, and
+    on_schema_change='append_new_columns': p2c never builds one incrementally across a model change
+    (that is a full refresh, transform/incremental.py), and 'fail' would stop on PostgreSQL's `text`
+    for a contract's varchar in the temporary table.
 
     digest_of_rows(text, order_by)  md5 of the rows' `text` of a group, in a stable order (an aggregate)
     changed_records_only(alias, entity=none)

@@ -6,7 +6,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     unique_key='record_key',
     pre_hook="{{ forget_changed_records('quote') }}",
 ) }}
