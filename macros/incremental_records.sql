@@ -7,7 +7,9 @@
     (that is a full refresh, transform/incremental.py), and 'fail' would stop on PostgreSQL's `text`
     for a contract's varchar in the temporary table.
 
-    digest_of_rows(text, order_by)  md5 of the rows' `text` of a group, in a stable order (an aggregate)
+    digest_of_rows(text)            an aggregate: the count and the sum of the 64-bit hashes of the
+                                    rows' `text` (any order; a string aggregate of a record's fields
+                                    outgrew DuckDB's memory limit at medium)
     changed_records_only(alias, entity=none)
                                     on an incremental build, a condition keeping the rows of `alias`
                                     whose record changed (the `entity` column of `alias`, or the
@@ -17,8 +19,14 @@
                                     rows, so a record that now yields no row (gone, no longer a write)
                                     loses the row it had; nothing on a full build
 #}
-{% macro digest_of_rows(text, order_by) -%}
-    md5(string_agg({{ text }}, chr(29) order by {{ order_by }}))
+{% macro digest_of_rows(text) -%}
+    {{ return(adapter.dispatch('digest_of_rows', 'p2c')(text)) }}
+{%- endmacro %}
+{% macro default__digest_of_rows(text) -%}
+    cast(count(*) as varchar) || ':' || cast(sum(hash({{ text }})) as varchar)
+{%- endmacro %}
+{% macro postgres__digest_of_rows(text) -%}
+    cast(count(*) as varchar) || ':' || cast(sum(('x' || substr(md5({{ text }}), 1, 15))::bit(60)::bigint) as varchar)
 {%- endmacro %}
 
 {% macro changed_records_only(alias, entity=none) -%}

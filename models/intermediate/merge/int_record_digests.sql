@@ -12,7 +12,7 @@ field_values as (
     select
         entity,
         record_key,
-        {{ digest_of_rows("side || chr(31) || field || chr(31) || coalesce(value, chr(30))", "side, field") }} as digest
+        {{ digest_of_rows("side || chr(31) || field || chr(31) || coalesce(value, chr(30))") }} as digest
     from {{ ref('int_field_values') }}
     group by entity, record_key
 ),
@@ -21,7 +21,7 @@ base as (
     select
         entity,
         record_key,
-        {{ digest_of_rows("field || chr(31) || coalesce(value, chr(30))", "field") }} as digest
+        {{ digest_of_rows("field || chr(31) || coalesce(value, chr(30))") }} as digest
     from {{ source('p2c_sync', 'sync_state') }}
     group by entity, record_key
 ),
@@ -30,7 +30,7 @@ decisions as (
     select
         entity,
         record_key,
-        {{ digest_of_rows("field || chr(31) || take || chr(31) || coalesce(value, chr(30))", "field") }} as digest
+        {{ digest_of_rows("field || chr(31) || take || chr(31) || coalesce(value, chr(30))") }} as digest
     from {{ source('p2c_sync', 'conflict_decisions') }}
     group by entity, record_key
 ),
