@@ -35,7 +35,7 @@ MARK = f"{sync_schema.SCHEMA}.incremental_build"  # declared in p2c_core.sync_sc
 DIGESTS = f"{sync_schema.SCHEMA}.record_digests"
 BUILT_DIGESTS = "intermediate.int_record_digests"
 FULL_REFRESH = "--full-refresh"
-# the incremental models, by their schema and table (dbt: config.materialized:incremental)
+# dbt's selector of the incremental models
 SELECTOR = "config.materialized:incremental"
 
 

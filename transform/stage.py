@@ -5,7 +5,8 @@
 whoever runs it: ``p2c run`` (and ``p2c watch``, ``p2c plan``'s refresh) through :mod:`p2c.run`,
 and the Dagster code location's dbt step. In order: the company map against the organisations
 just extracted (:func:`transform.seeds.organisation`), the quiet night (:mod:`transform.inputs`:
-inputs a build with an empty plan read already, no build), the seed check, the nightly build, its
+inputs a build with an empty plan read already, no build), the seed check, the nightly build
+(incremental, or ``--full-refresh``: :mod:`transform.incremental`), its
 failures as ``ConfigError`` (a seed dbt refused: exit 2) or ``InvariantFailed`` (a model or test:
 exit 4, the writeback does not start), then the audit and canonical counts.
 
