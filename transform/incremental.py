@@ -97,16 +97,16 @@ def incremental_models(warehouse: Path) -> list[str]:
 
 def check(warehouse: Path) -> dict[str, int]:
     """The check that an incremental build is right, on the warehouse's inputs as they are: an
-    incremental ``dbt run`` (every record changed since the last passed build: the writeback that
-    followed it moved bases and keys), then each incremental model's rows against a
+    incremental ``dbt run`` of the incremental models and the models they read (every record
+    changed since the last passed build: the writeback that followed it moved bases and keys), then each incremental model's rows against a
     ``--full-refresh`` run of the incremental models on the same inputs. Returns the differing
     rows per model (all 0: the same); the models are left as the full refresh built them. The
     mark and the stored digests stay those of the last passed build."""
     from transform.runner import run_dbt
 
-    res = run_dbt("run", warehouse=warehouse)
+    res = run_dbt("run", ["--select", f"+{SELECTOR}"], warehouse=warehouse)  # they and what they read
     if not res.success:
-        raise RuntimeError(f"the incremental run failed: {res.exception or res.result}")
+        raise RuntimeError(f"the incremental run failed: {_failures(res)}")
     models = incremental_models(warehouse)
     store = wh.current(warehouse)
     with store.connect() as conn:
@@ -115,12 +115,19 @@ def check(warehouse: Path) -> dict[str, int]:
             conn.execute(f"create table {relation}__incremental as select * from {relation}")
     res = run_dbt("run", ["--select", SELECTOR, FULL_REFRESH], warehouse=warehouse)
     if not res.success:
-        raise RuntimeError(f"the full refresh of the incremental models failed: {res.exception or res.result}")
+        raise RuntimeError(f"the full refresh of the incremental models failed: {_failures(res)}")
     with store.connect() as conn:
         found = {relation: differences(conn, f"{relation}__incremental", relation) for relation in models}
         for relation in models:
             conn.execute(f"drop table {relation}__incremental")
     return found
+
+
+def _failures(res) -> str:
+    """The first failed nodes of a dbt result and their messages, or dbt's exception."""
+    failed = [f"{r.node.name}: {(r.message or '').strip()[:300]}" for r in getattr(res.result, "results", None) or []
+              if str(getattr(r.status, "value", r.status)) == "error"]
+    return "; ".join(failed[:3]) or str(res.exception)
 
 
 def differences(conn: wh.Connection, relation: str, reference: str) -> int:
@@ -149,6 +156,8 @@ def _by_value(text: str | None) -> str | None:
 if __name__ == "__main__":  # python -m transform.incremental: the check on the configured warehouse
     from p2c_core import settings
 
+    if not wh.current(settings.warehouse_path()).exists():
+        raise SystemExit(f"no warehouse at {settings.warehouse_path()}: nothing to check")
     found = check(settings.warehouse_path())
     print(json.dumps(found, indent=1))
     raise SystemExit(1 if any(found.values()) else 0)
