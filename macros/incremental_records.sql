@@ -16,7 +16,7 @@
                                     model's one `entity`); `true` on a full build
     forget_changed_records(entity=none)
                                     the pre-hook of an incremental model: deletes the changed records'
-                                    rows, so a record that now yields no row (gone, no longer a write)
+                                    rows, so a record that now yields no row (gone, no longer present)
                                     loses the row it had; nothing on a full build
 #}
 {% macro digest_of_rows(text) -%}

@@ -1,4 +1,4 @@
--- One digest per canonical record of everything its merge, its canonical row and its base update
+-- One digest per canonical record of everything its merge and its canonical row
 -- read: its pair (int_record_pairs: identities, keys, ETags, presence, quarantine), its mapped
 -- values on both sides (int_field_values), its base (p2c_sync.sync_state) and any manual decision
 -- (p2c_sync.conflict_decisions). Seeds and models are not in it: a change there is a full refresh
