@@ -6,7 +6,9 @@ For each scale, on fresh demo data (``p2c sandbox reset --scale <scale> --seed 7
 2. the initial sync to convergence: ``p2c run`` again and again until a run writes nothing (the
    first run, the settling run for the ERP's computed totals, then a run that writes nothing);
 3. a run with no changes;
-4. a run after one day of ``p2c sandbox activity`` (its changed records are counted).
+4. a run after one day of ``p2c sandbox activity`` (its changed records are counted; dbt's five
+   slowest models of its build are printed), and with ``--check-incremental`` the check that its
+   incremental models hold the rows a ``--full-refresh`` gives (``python -m transform.incremental``).
 
 Every ``p2c run --json`` runs in its own process; its peak RSS is sampled with psutil (children
 included). Prints one table: per run and stage (extract, dbt, writeback, report) seconds, rows,
@@ -131,12 +133,34 @@ def bench_scale(scale: str, args: argparse.Namespace) -> dict:
                        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
         changed = _activity_changes(work / "sandbox") - before
         active = p2c_run(env, work, "after activity")
+        active["top_models"] = _top_models(work / "warehouse" / "dbt_target" / "run_results.json")
+        print("  after activity, dbt's slowest models: " + ", ".join(f"{n} {s:.1f}" for n, s in active["top_models"]),
+              flush=True)
+        check = None
+        if args.check_incremental:  # the incremental models against a --full-refresh on the same inputs
+            started = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "transform.incremental"], cwd=ROOT, env={**os.environ, **env},
+                                 capture_output=True, text=True)
+            check = {"exit": out.returncode, "seconds": time.perf_counter() - started,
+                     "differences": json.loads(out.stdout) if out.stdout.strip() else out.stderr[-2000:]}
+            print(f"  incremental check: exit {check['exit']} in {check['seconds']:.0f} s, differing rows: "
+                  f"{sum(check['differences'].values()) if isinstance(check['differences'], dict) else check['differences']}",
+                  flush=True)
     finally:
         server.terminate()
         server.wait(timeout=60)
     return {"scale": scale, "rows": runs[0]["rows"], "floor": floor, "initial": runs, "converged": converged,
-            "quiet": quiet, "activity": active, "activity_changes": changed,
+            "quiet": quiet, "activity": active, "activity_changes": changed, "incremental_check": check,
             "load": os.getloadavg(), "cpus": os.cpu_count()}
+
+
+def _top_models(run_results: Path, n: int = 5) -> list[tuple[str, float]]:
+    """dbt's ``n`` slowest models of the last build (name, seconds)."""
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text())["results"]
+    models = [(r["unique_id"].split(".")[-1], r["execution_time"]) for r in results if r["unique_id"].startswith("model.")]
+    return sorted(models, key=lambda m: -m[1])[:n]
 
 
 def _activity_changes(sandbox_dir: Path) -> int:
@@ -204,6 +228,9 @@ def main() -> None:
     parser.add_argument("--bc-port", type=int, default=8783, help="the sandbox's Business Central port (unused, but bound)")
     parser.add_argument("--data", type=Path, help="copy this untouched demo data instead of generating it (one scale)")
     parser.add_argument("--from", dest="saved", nargs="+", type=Path, help="reprint saved results (JSON)")
+    parser.add_argument("--check-incremental", action="store_true",
+                        help="after the activity run, check the incremental models against a --full-refresh"
+                             " (python -m transform.incremental)")
     args = parser.parse_args()
     if args.saved:
         results = [json.loads(p.read_text()) for p in args.saved]

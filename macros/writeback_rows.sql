@@ -165,25 +165,35 @@ create_payloads as (
 ),
 
 create_bases as (
-    -- the base a create stores: every field's merged value
+    -- the base a create stores: each field's merged value, but for a value the target's vocabulary
+    -- cannot spell yet (a contact's customer whose BC company contact is not known): it is not sent,
+    -- so the target does not hold it; with it in the base, the next run would see the target's empty
+    -- field as the target's edit, a conflict (crm_wins) that settles by itself. Without it, the next
+    -- run sends it as a plain change once it translates.
     select
         record_key,
         {{ portable_json_group_object('field', 'merged_value') }} as base_after
     from create_fields
+    where not is_untranslatable
     group by record_key
+),
+
+create_records as (
+    select distinct record_key from create_fields
 ),
 
 creates as (
     -- one per record (its payload joined after the grouping: grouped with every field row, each
     -- record's payload text was held once per field)
     select
-        create_bases.record_key,
+        create_records.record_key,
         'create' as operation,
         create_payloads.payload,
         create_payloads.changes,
-        create_bases.base_after
-    from create_bases
-    left join create_payloads on create_bases.record_key = create_payloads.record_key
+        coalesce(create_bases.base_after, cast('{}' as json)) as base_after
+    from create_records
+    left join create_bases on create_records.record_key = create_bases.record_key
+    left join create_payloads on create_records.record_key = create_payloads.record_key
 ),
 
 {%- if deactivate_when %}

@@ -2,8 +2,8 @@
 
 dlt's settings files (:func:`write_settings`: ``config.toml`` merged, ``secrets.toml`` with mode
 600; :func:`tenant_settings` builds them from what a person gave; :func:`use_settings` makes this
-process read them), and the company map draft (:func:`organisations` reads the ERP's legal
-entities and the CRM's business units, :func:`draft_company_map` pairs them,
+process read them), and the company map draft (:func:`organisations` reads the ERP's organisations
+(legal entities, companies) and the CRM's business units, :func:`draft_company_map` pairs them,
 :func:`write_company_map` writes the seed, never over an existing one). The commands
 (:mod:`p2c.commands.setup`) ask, print and check.
 """
@@ -16,6 +16,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from systems.system import Organisation
 
 COMPANY_MAP_COLUMNS = ("business_unit_name", "company", "accounting_currency", "company_rank")
 
@@ -160,22 +162,26 @@ def _words(text: str) -> list[str]:
     return [w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split() if w]
 
 
-def draft_company_map(legal_entities: list[dict[str, Any]], business_units: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One row per legal entity, each paired with a business unit: a draft for a person to check.
+def draft_company_map(organisations: list[Organisation], business_units: list[dict[str, Any]],
+                      map_column: str = "company") -> list[dict[str, str]]:
+    """One row per ERP organisation (legal entity, company), each paired with a business unit: a
+    draft for a person to check. ``map_column``: the map's column naming the organisation in the
+    ERP's terms (:class:`systems.Organisations`); when it is not ``company``, ``company`` holds the
+    canonical code the draft proposes.
 
     Child units are the candidates (the root unit only when none is left). A unit whose
-    distinguishing words begin words of the legal entity's name is taken first ("Contoso US" for
-    "Contoso Entertainment System USA"); the legal entities left get the units left, in order.
+    distinguishing words begin words of the organisation's name is taken first ("Contoso US" for
+    "Contoso Entertainment System USA"); the organisations left get the units left, in order.
     """
     named = [u for u in business_units if u.get("name")]
     root = next((str(u["name"]) for u in named if not u.get("_parentbusinessunitid_value")), "")
     units = [str(u["name"]) for u in named if u.get("_parentbusinessunitid_value")] or [str(u["name"]) for u in named]
     common = set.intersection(*(set(_words(u)) for u in units)) if len(units) > 1 else set()
-    entities = sorted(legal_entities, key=lambda e: str(e.get("LegalEntityId", "")).lower())
+    entities = sorted(organisations, key=lambda e: e.code)
     chosen: dict[int, str] = {}
     free = list(units)
     for i, entity in enumerate(entities):
-        words = _words(str(entity.get("Name") or ""))
+        words = _words(entity.name)
         scores = [(sum(any(w.startswith(u) for w in words) for u in set(_words(unit)) - common), unit) for unit in free]
         best = max(scores, default=(0, ""))
         if best[0] > 0:
@@ -187,9 +193,10 @@ def draft_company_map(legal_entities: list[dict[str, Any]], business_units: list
     return [
         {
             "business_unit_name": chosen[i],
-            "company": str(entity.get("LegalEntityId", "")).lower(),
-            "accounting_currency": str(entity.get("AccountingCurrency") or ""),
+            "company": entity.code,
+            "accounting_currency": entity.currency,
             "company_rank": str(i + 1),
+            map_column: entity.value,
         }
         for i, entity in enumerate(entities)
     ]
@@ -202,23 +209,27 @@ def write_company_map(seeds_dir: Path, rows: list[dict[str, str]]) -> Path:
     if path.exists():
         path = seeds_dir / "company_map.draft.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COMPANY_MAP_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=list(dict.fromkeys([*COMPANY_MAP_COLUMNS, *(rows[0] if rows else ())])))
         writer.writeheader()
         writer.writerows(rows)
     return path
 
 
-def organisations() -> tuple[list[dict], list[dict]]:
-    """The ERP's legal entities and the CRM's business units, read from the systems (the company
-    map is drafted from them)."""
+def organisations() -> tuple[list[Organisation], list[dict], str]:
+    """The ERP's organisations (as the system playing the ERP role declares them: F&O's legal
+    entities, BC's companies), the CRM's business units, and the company map's column that names
+    the organisations, read from the systems (the company map is drafted from them)."""
     from p2c_core.connection import resolve_connection
     from p2c_core.http import make_client
     from p2c_core.odata import iter_pages
+    from systems import system_for
 
+    declared = system_for("erp").organisations
+    if declared is None:
+        raise ValueError(f"{system_for('erp').title} declares no organisations: the company map cannot be drafted")
     with make_client(resolve_connection("erp")) as client:
-        legal = [r for page in iter_pages(client, "LegalEntities", entity="LegalEntities",
-                                          params={"$select": "LegalEntityId,Name,AccountingCurrency"}) for r in page["value"]]
+        found = declared.read(client)
     with make_client(resolve_connection("crm")) as client:
         units = [r for page in iter_pages(client, "businessunits", entity="businessunits",
                                           params={"$select": "name,_parentbusinessunitid_value"}) for r in page["value"]]
-    return legal, units
+    return found, units, declared.map_column

@@ -80,6 +80,25 @@ TABLES: dict[str, str] = {
         applied_run_id varchar,
         primary key (entity, record_key, field)
     """,
+    # per canonical record, the digest of what the last passed build merged it from
+    # (intermediate.int_record_digests, copied by transform.incremental): the next build re-merges
+    # only the records whose digest differs (int_changed_records)
+    "record_digests": """
+        entity        varchar not null,
+        record_key    varchar not null,
+        digest        varchar not null,
+        primary key (entity, record_key)
+    """,
+    # the build the incremental models were last built by (transform.incremental): the project's
+    # digest (models, seeds, the ERP playing the role) and whether it passed; at most one row. A
+    # build of another project, or after one that did not pass, is a full refresh
+    "incremental_build": """
+        project_digest varchar not null,
+        full_refresh  boolean not null,
+        run_id        varchar,
+        started_at    timestamp not null,
+        passed_at     timestamp
+    """,
     # the fingerprint of what the last build whose plan was empty read (transform.inputs): a run
     # that finds the same inputs skips dbt build; at most one row
     "transform_inputs": """

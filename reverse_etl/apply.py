@@ -199,7 +199,7 @@ class Writeback:
 
     def _log_skipped(self, plan: Plan) -> None:
         entries = [
-            LogEntry(row, row.operation, "skipped", error_code="p2c_target" if row.skip_reason else "p2c_mode",
+            LogEntry(row, row.operation, "skipped", error_code=store.TARGET_REFUSED if row.skip_reason else store.MODE_SKIPPED,
                      error_message=reason)
             for row, reason in plan.skipped
         ]

@@ -189,10 +189,22 @@ def _company(row: WriteRow) -> str | None:
     return company or (row.record_key.split("|", 1)[0] if "|" in row.record_key else None)
 
 
+def refused_base(row) -> dict[str, Any]:
+    """The base of a record whose update the target refuses by its rules (a posted order): what the
+    target holds — each refused field's ``old`` value, the other fields as the row settles them.
+    The next merge sees the source's edit as a change of its side alone, planned and skipped again
+    with its reason, not as a conflict with the target night after night (no base, or a base the
+    target never took, makes it one)."""
+    return {**row.base_after, **{field: change.get("old") for field, change in (row.changes or {}).items()}}
+
+
 def _state_rows(entity: str, record_key: str, base_after: Mapping[str, Any], run_id: str, ts) -> list[tuple]:
     return [(entity, record_key, f, canonical_text(v), run_id, ts) for f, v in base_after.items()]
 
 
+# the error code of a write skipped because the target will not take it by its own rules (a row's
+# skip_reason), listed by `p2c errors`; a write the entity's mode leaves out is logged MODE_SKIPPED
+TARGET_REFUSED, MODE_SKIPPED = "p2c_target", "p2c_mode"
 # a writeback_log row, as written and as `p2c errors` lists it
 LOG_COLUMNS = ("run_id", "system", "entity", "record_key", "operation", "status", "http_status", "error_code",
                "error_message", "attempt", "logged_at")
@@ -259,7 +271,8 @@ def _insert(conn, log: list[tuple], state: list[tuple], couplings: list[tuple]) 
 
 
 def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
-    """Log one batch's outcomes and move the base of what was written: one transaction."""
+    """Log one batch's outcomes and move the base of what was written (and of an update the target
+    refuses by its rules: :func:`refused_base`): one transaction."""
     entries = list(entries)
     if not entries:
         return
@@ -271,6 +284,8 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
         prior = attempts.get((r.target_system, r.target_set, r.record_key), 0)
         log.append((run_id, r.target_system, r.target_set, r.record_key, e.operation, e.status,
                     e.http_status, e.error_code, e.error_message, prior + 1, ts))
+        if e.status == "skipped" and e.error_code == TARGET_REFUSED and r.operation != "create":
+            state += _state_rows(r.entity, r.record_key, refused_base(r), run_id, ts)
         if e.status == "written":
             state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
@@ -328,7 +343,10 @@ def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]
 
 
 def read_errors(conn, entity: str | None = None, key: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
-    """Records whose latest outcome (in the latest writeback run) is not ``written``."""
+    """Records whose latest outcome (in the latest writeback run) is not ``written``: failed, changed
+    since extraction or waiting, and skipped because the target will not take the write by its own
+    rules (:data:`TARGET_REFUSED`: a posted order, a blocked customer; the reason in
+    ``error_message``). A write an entity's mode leaves out (:data:`MODE_SKIPPED`) is configuration, not listed."""
     if "writeback_log" not in _tables(conn, sync_schema.SCHEMA):
         return []
     where, params = [], []
@@ -342,6 +360,7 @@ def read_errors(conn, entity: str | None = None, key: str | None = None, system:
         where.append("system = ?")
         params.append(system)
     cond = ("and " + " and ".join(where)) if where else ""
+    params.insert(0, TARGET_REFUSED)
     log = f"{sync_schema.SCHEMA}.writeback_log"
     return _dicts(
         conn.execute(
@@ -352,7 +371,8 @@ def read_errors(conn, entity: str | None = None, key: str | None = None, system:
             )
             select {', '.join(LOG_COLUMNS)}
             from latest
-            where rn = 1 and status in ('failed', 'changed_since_extract', 'waiting')
+            where rn = 1 and (status in ('failed', 'changed_since_extract', 'waiting')
+                              or (status = 'skipped' and error_code = ?))
               and run_id = (select run_id from {log} order by logged_at desc limit 1) {cond}
             order by system, entity, record_key
             """,

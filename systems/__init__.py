@@ -20,9 +20,9 @@ from __future__ import annotations
 from p2c_core.connection import ROLES, Role
 from p2c_core.errors import ConfigError
 from systems import business_central, dataverse, finops
-from systems.system import BatchLimits, Record, Request, System, Unresolved, Writer
+from systems.system import BatchLimits, Organisation, Organisations, Record, Request, System, Unresolved, Writer
 
-__all__ = ["ROLES", "Role", "SYSTEMS", "System", "Writer", "Request", "Record", "BatchLimits", "Unresolved",
+__all__ = ["ROLES", "Role", "SYSTEMS", "System", "Writer", "Request", "Record", "BatchLimits", "Unresolved", "Organisation", "Organisations",
            "system_for", "other", "check", "choice", "writeback_tables"]
 
 # every system p2c can talk to

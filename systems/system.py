@@ -2,7 +2,8 @@
 
 A :class:`System` names the product, declares the role it plays in the merge (``crm`` or ``erp``),
 and holds everything p2c knows about it: its entity table, its page size, its dlt source factory,
-its writer factory, its ``$batch`` limits and format (codec), and its tenant check. The registry (:mod:`systems`) lists the systems and
+its writer factory, its ``$batch`` limits and format (codec), its tenant check, and where its
+organisations (the companies the company map names) are read. The registry (:mod:`systems`) lists the systems and
 says which one plays each role; the stages ask it and never branch on a name.
 
 A writer (:class:`Writer`) is one system's half of the writeback: how to address a record, how to
@@ -104,6 +105,30 @@ def imported(path: str) -> Callable[..., Any]:
     return call
 
 
+@dataclass(frozen=True)
+class Organisation:
+    """One organisation of a system (an F&O legal entity, a BC company), as the company map names it."""
+
+    value: str  # what the company map's ERP column (:attr:`Organisations.map_column`) holds for it
+    code: str  # the canonical company code a draft map proposes (canonical keys are ``<code>|<number>``)
+    name: str  # its long name (a draft pairs it with the CRM's business units by its words)
+    currency: str = ""  # its accounting currency ('' when the service does not say)
+
+
+@dataclass(frozen=True)
+class Organisations:
+    """Where a system's organisations are: read from the service (``p2c init`` drafts the company map
+    from them), found in the raw tables once extracted (the company map's check before dbt), and
+    which column of the company map names them."""
+
+    read: Callable[[Any], list[Organisation]]  # client of the role's connection → its organisations
+    table: str  # the raw table (in the role's dataset) that holds them once extracted
+    column: str  # its column holding :attr:`Organisation.value`
+    noun: str  # what the system calls one ("legal entity", "company")
+    map_column: str = "company"  # the company map's column naming them
+    case_sensitive: bool = True  # whether the map must spell them in the same case
+
+
 # (fetch, warehouse connection, *, dataset, ref_chunk, lookup_binding) → a Writer
 WriterFactory = Callable[..., Writer]
 SourceFactory = Callable[..., Any]  # (client, entities, on_page, *, name, full_reload, loaded_tables, parallelized) → dlt source
@@ -125,6 +150,7 @@ class System:
     # (client of the role's connection, role) → what the tenant lacks that p2c needs (the preflight's
     # tenant check; a ConfigError naming sources.<role>.base_url when the metadata cannot be read)
     tenant_problems: Callable[[Any, str], list[str]] = field(default=lambda client, role: [])
+    organisations: Organisations | None = None  # an ERP's companies (the company map's ERP side)
 
     def dlt_source(self, client, entities: Sequence[str] | None = None, on_page=None, **options):
         """The system's dlt source, named after its role (so the pipeline's state and dataset stay the role's)."""

@@ -22,18 +22,21 @@ from transform.inputs import project_digest
 def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None, target: str | None = None) -> list[str]:
     """The dbt CLI arguments for this project and warehouse (``target``: the profile's target;
     by default the one ``[warehouse] destination`` chooses)."""
-    work = warehouse.parent
-    target_path = os.environ.get("DBT_TARGET_PATH") or str(work / "dbt_target")
-    logs = os.environ.get("DBT_LOG_PATH") or str(work / "dbt_logs")
+    logs = os.environ.get("DBT_LOG_PATH") or str(warehouse.parent / "dbt_logs")
     return [
         command,
         "--project-dir", str(settings.PROJECT_DIR),  # the dbt project and its profiles.yml
         "--profiles-dir", str(settings.PROJECT_DIR),
-        "--target-path", target_path,
+        "--target-path", str(target_path(warehouse)),
         "--log-path", logs,
         "--target", target or wh.current(warehouse).dbt_target,
         *(extra or []),
     ]
+
+
+def target_path(warehouse: Path) -> Path:
+    """dbt's target directory (its manifest, run_results.json) for builds on this warehouse."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or warehouse.parent / "dbt_target")
 
 
 def run_dbt(

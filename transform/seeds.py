@@ -3,8 +3,9 @@ is a configuration error before dbt runs.
 
 dbt loads the value maps (``seeds/*.csv``) as seeds; a malformed one would fail mid-build in
 DuckDB's CSV sniffer. :func:`check_seeds` names the file and line instead (a ``ConfigError``: exit 2).
-:func:`organisation` checks the company map against the organisations just extracted: a map that
-names a legal entity the ERP does not have, or a business unit the CRM does not have, would send
+:func:`organisation` checks the company map against the organisations just extracted (where the
+system playing the ERP role declares them: F&O's legal entities, BC's companies): a map that
+names an organisation the ERP does not have, or a business unit the CRM does not have, would send
 every record of that company to quarantine or, worse, to the wrong company.
 """
 
@@ -16,10 +17,9 @@ from pathlib import Path
 
 from p2c_core import warehouse as wh
 from p2c_core.errors import ConfigError
-from p2c_core.settings import PROJECT_DIR, shown
+from p2c_core.settings import DATASET_NAMES, PROJECT_DIR, shown
 
 SEEDS_DIR = PROJECT_DIR / "seeds"
-COMPANY_MAP = SEEDS_DIR / "company_map.csv"
 # the canonical entities, their master, dependency order (`sequence`) and parent: the one list of
 # them (dbt's canonical_entities() and each system's entity table are held to it by tests)
 ENTITIES = SEEDS_DIR / "entities.csv"
@@ -40,7 +40,8 @@ def seed_file(name: str, project: Path = PROJECT_DIR) -> Path:
     (dbt loads one seed of a name: the enabled folders hold at most one)."""
     from transform.inputs import playing_paths
 
-    found = [path for root in playing_paths("seed", project) for path in sorted(root.glob(f"**/{name}.csv"))]
+    homes = [root for root in playing_paths("seed", project) if root.relative_to(project).parts[0] == "systems"]
+    found = [path for root in homes for path in sorted(root.glob(f"**/{name}.csv"))]
     return found[0] if found else project / "seeds" / f"{name}.csv"
 
 
@@ -110,16 +111,18 @@ def check_seeds(seeds_dir: Path | None = None) -> None:
 
 
 def company_map_problems(
-    rows: list[dict[str, str]], legal_entities: set[str], business_units: set[str]
+    rows: list[dict[str, str]], organisations: set[str], business_units: set[str], *, noun: str = "legal entity",
+    column: str = "company", case_sensitive: bool = False,
 ) -> list[str]:
-    """What is wrong with the company map against the two systems' organisations (pure)."""
+    """What is wrong with the company map against the two systems' organisations (pure): each row's
+    ``column`` must name one of the ERP's ``organisations``, its business unit one of the CRM's."""
     problems = []
-    known = {e.lower() for e in legal_entities}  # dataAreaId is case-insensitive in F&O
+    known = organisations if case_sensitive else {e.lower() for e in organisations}  # F&O's dataAreaId: any case
     for row in rows:
-        company, unit = row.get("company", "").strip(), row.get("business_unit_name", "").strip()
-        if company.lower() not in known:
+        company, unit = (row.get(column) or "").strip(), (row.get("business_unit_name") or "").strip()
+        if (company if case_sensitive else company.lower()) not in known:
             problems.append(
-                f"legal entity {company!r} does not exist in the ERP (it has: {', '.join(sorted(legal_entities)) or 'none'})"
+                f"{noun} {company!r} ({column}) does not exist in the ERP (it has: {', '.join(sorted(organisations)) or 'none'})"
             )
         if unit not in business_units:
             problems.append(
@@ -128,16 +131,26 @@ def company_map_problems(
     return problems
 
 
-def organisation(warehouse: Path, company_map: Path = COMPANY_MAP) -> None:
-    """Raise ConfigError when the company map does not match the extracted organisations."""
+def organisation(warehouse: Path, company_map: Path | None = None) -> None:
+    """Raise ConfigError when the company map (default: the one dbt loads) does not match the
+    organisations just extracted: the ERP's, where the system playing the ERP role declares them
+    (:class:`systems.Organisations`), and the CRM's business units."""
+    from systems import system_for
+
+    declared = system_for("erp").organisations
+    company_map = company_map or seed_file("company_map")
+    if declared is None:
+        return
     with company_map.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     with wh.current(warehouse).connect(read_only=True) as conn:
         try:
-            legal_entities = {r[0] for r in conn.execute("select legal_entity_id from erp_raw.legal_entities").fetchall()}
-            business_units = {r[0] for r in conn.execute("select name from crm_raw.businessunits").fetchall()}
+            found = {r[0] for r in conn.execute(
+                f"select {declared.column} from {DATASET_NAMES['erp']}.{declared.table}").fetchall() if r[0] is not None}
+            business_units = {r[0] for r in conn.execute(f"select name from {DATASET_NAMES['crm']}.businessunits").fetchall()}
         except wh.MissingTable:
             return  # not extracted (a partial extraction): dbt's own tests will speak
-    problems = company_map_problems(rows, legal_entities, business_units)
+    problems = company_map_problems(rows, found, business_units, noun=declared.noun, column=declared.map_column,
+                                    case_sensitive=declared.case_sensitive)
     if problems:
         raise ConfigError(shown(company_map), "; ".join(problems))

@@ -5,7 +5,8 @@
 whoever runs it: ``p2c run`` (and ``p2c watch``, ``p2c plan``'s refresh) through :mod:`p2c.run`,
 and the Dagster code location's dbt step. In order: the company map against the organisations
 just extracted (:func:`transform.seeds.organisation`), the quiet night (:mod:`transform.inputs`:
-inputs a build with an empty plan read already, no build), the seed check, the nightly build, its
+inputs a build with an empty plan read already, no build), the seed check, the nightly build
+(incremental, or ``--full-refresh``: :mod:`transform.incremental`), its
 failures as ``ConfigError`` (a seed dbt refused: exit 2) or ``InvariantFailed`` (a model or test:
 exit 4, the writeback does not start), then the audit and canonical counts.
 
@@ -26,7 +27,7 @@ from p2c_core import settings, warehouse as wh
 from p2c_core.crashpoints import crashpoint
 from p2c_core.errors import ConfigError, InvariantFailed
 from p2c_core.runs import StageOutcome
-from transform import inputs, seeds
+from transform import incremental, inputs, seeds
 from transform.runner import prepare_dbt, run_dbt
 from transform.seeds import check_seeds, organisation
 
@@ -102,8 +103,10 @@ def audit_counts(warehouse: Path) -> dict[str, dict[str, int]]:
 def build_in_process(
     warehouse: Path, select: str | None = None, quiet: bool = True, unit_tests: bool = False
 ) -> TransformResult:
-    """``dbt build`` in this process (without dbt's unit tests unless ``unit_tests``)."""
+    """``dbt build`` in this process (without dbt's unit tests unless ``unit_tests``); a full
+    refresh unless :func:`transform.incremental.begin` started an incremental build."""
     extra = ["--select", select] if select else []
+    extra += incremental.build_args(warehouse)
     if not unit_tests:
         extra += NIGHTLY_EXCLUDE
     crashpoint("transform.before_dbt")
@@ -118,7 +121,10 @@ def transform(
     """``dbt build`` (without dbt's unit tests unless ``unit_tests``), then the audit counts per entity."""
     check_seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
     warehouse = warehouse or settings.warehouse_path()
+    incremental.begin(warehouse, None)
     result = build_in_process(warehouse, select, quiet, unit_tests)
+    if result.success and not select:  # a selection leaves other incremental models behind: no mark
+        incremental.passed(warehouse)
     if wh.current(warehouse).exists():
         result.per_entity = audit_counts(warehouse)
     return result
@@ -127,8 +133,9 @@ def transform(
 def nightly_dbt_args(warehouse: Path) -> list[str]:
     """dbt's arguments for the nightly build, for a caller that invokes dbt itself (Dagster's
     ``DbtCliResource``, which adds the project and profiles directories): the configured
-    warehouse's target, with the environment its profile reads set up, and the nightly selection."""
-    return ["build", "--target", prepare_dbt(warehouse), *NIGHTLY_EXCLUDE]
+    warehouse's target, with the environment its profile reads set up, the nightly selection and
+    ``--full-refresh`` when the build :func:`transform.incremental.begin` started is one."""
+    return ["build", "--target", prepare_dbt(warehouse), *NIGHTLY_EXCLUDE, *incremental.build_args(warehouse)]
 
 
 def outcome(result: TransformResult, warehouse: Path) -> StageOutcome:
@@ -160,7 +167,9 @@ def transform_stage(
     if fingerprinted:
         inputs.forget(warehouse)  # until this build has passed
     check_seeds()  # a hand-broken value map: exit 2 naming its file and line, before dbt runs
+    incremental.begin(warehouse, run_id)  # a full refresh unless the last build of this project passed
     done = outcome(build(warehouse), warehouse)
+    incremental.passed(warehouse)
     if fingerprinted:
         inputs.remember(warehouse, digest, run_id)
     return with_canonical_counts(done)

@@ -1,18 +1,30 @@
 -- Canonical products: one row per product in either system, each field's merged value in its
 -- canonical type, the record's identity in both systems and which system each value came from.
 -- Columns and where they come from: _canonical.yml (the model's contract).
+-- Incremental: a build rebuilds only the rows of the records int_changed_records lists
+-- (macros/incremental_records.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key='record_key',
+    pre_hook="{{ forget_changed_records('product') }}",
+) }}
+
 with pairs as (
     -- the record in both systems (int_record_pairs): keys, presence; soft-deleted CRM rows
     -- with no ERP counterpart are not canonical records
-    select * from {{ ref('int_record_pairs') }}
+    select * from {{ ref('int_record_pairs') }} as record_pairs
     where entity = 'product' and presence <> 'none'
+        and {{ changed_records_only('record_pairs') }}
 ),
 
 merged as (
     -- the three-way merge (int_merge): one row per field, its merged value as canonical text
     -- and the system it came from
-    select * from {{ ref('int_merge') }}
+    select * from {{ ref('int_merge') }} as merge_rows
     where entity = 'product'
+        and {{ changed_records_only('merge_rows') }}
 ),
 
 pivoted as (

@@ -86,14 +86,15 @@ def init_cmd(
     erp_token_url: Optional[str] = typer.Option(None, help="Token URL for F&O, when not Entra ID's."),
     crm_scope: Optional[str] = typer.Option(None, help="Token scope (default <environment URL>/.default)."),
     erp_scope: Optional[str] = typer.Option(None, help="Token scope for F&O (default <environment URL>/.default)."),
-    dir: Path = typer.Option(Path("."), "--dir", help="Project directory: writes <dir>/.dlt/ and <dir>/seeds/company_map.csv."),
+    dir: Path = typer.Option(Path("."), "--dir", help="Project directory: writes <dir>/.dlt/ and the company map seed (<dir>/seeds/company_map.csv, or the ERP home's copy)."),
     no_input: bool = typer.Option(False, "--no-input", help="Never prompt (scripts): every value from the options."),
 ) -> None:
     """Connect p2c to a tenant: write .dlt/config.toml and .dlt/secrets.toml, draft the company map, check.
 
     Asks for what the options do not give (the secret with a hidden prompt; it is never printed).
-    Then fetches a token from each system, drafts seeds/company_map.csv from the ERP's legal
-    entities and the CRM's business units (beside an existing map as company_map.draft.csv), and
+    Then fetches a token from each system, drafts the company map (seeds/company_map.csv, or the
+    ERP home's copy where the project has one) from the ERP's organisations (F&O's legal entities,
+    BC's companies) and the CRM's business units (beside an existing map as company_map.draft.csv), and
     ends with `p2c doctor`'s check. Exit 0 ready, 2 something to fix.
     """
     interactive = not no_input and sys.stdin.isatty()
@@ -119,16 +120,19 @@ def init_cmd(
     setup.use_settings(config, secrets)  # the checks read exactly what was written
     try:
         preflight.connections()
-        legal, units = setup.organisations()
+        organisations, units, map_column = setup.organisations()
     except ConfigError as err:
         console.print(f"[red]✗ connection:[/red] {err}")
         raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:  # a service error while reading organisations: name it, no traceback
-        console.print(f"[red]✗ reading legal entities / business units failed:[/red] {exc}")
+        console.print(f"[red]✗ reading the ERP's organisations / the CRM's business units failed:[/red] {exc}")
         raise typer.Exit(EXIT_CONFIG) from None
-    path = setup.write_company_map(dir / "seeds", setup.draft_company_map(legal, units))
-    console.print(f"[green]✓[/green] drafted {path} from {len(legal)} legal entities and {len(units)} business units:"
-                  " check each pairing, then `p2c transform`")
+    from transform.seeds import seed_file
+
+    path = setup.write_company_map(seed_file("company_map", dir.resolve()).parent,
+                                   setup.draft_company_map(organisations, units, map_column))
+    console.print(f"[green]✓[/green] drafted {path} from {len(organisations)} ERP organisations and {len(units)}"
+                  " business units: check each pairing, then `p2c transform`")
     raise typer.Exit(check(console))
 
 

@@ -3,7 +3,8 @@
 ``plan`` is a dry run over the ``writeback`` models (:mod:`reverse_etl.dry_run`; the warehouse is
 opened read-only, nothing is written anywhere); ``writeback`` applies it under the run lock with
 progress per entity set;
-``errors`` lists the records whose latest write did not go through, in the service's own words.
+``errors`` lists the records whose latest write did not go through, in the service's own words, and
+the writes skipped because the target will not take them (with the reason).
 Exit codes: 0 all written, 1 some records failed or wait, 2 configuration/connection error before
 anything was written, 3 another run holds the lock.
 """
@@ -178,14 +179,16 @@ def errors_cmd(
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the list to this CSV file."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Records whose latest write failed, changed since extraction or waits, with the service's own message."""
+    """Records whose latest write failed, changed since extraction or waits, with the service's own
+    message, and the writes the target will not take by its rules (a posted order, a blocked
+    customer: skipped, with the reason; they stay skipped until the record changes)."""
     from reverse_etl import store
 
     with open_warehouse(read_only=True) as conn:
         rows = store.read_errors(conn, entity=entity, key=key, system=system)
     shown = ("system", "entity", "record_key", "status", "http_status", "error_code", "error_message", "attempt")
-    emit(rows, store.LOG_COLUMNS, title="writeback errors (the next run retries them)",
-         empty="no failed or waiting records in the latest writeback", csv_path=csv_path, as_json=as_json,
+    emit(rows, store.LOG_COLUMNS, title="writeback errors (the next run retries them) and skipped records (with the reason)",
+         empty="no failed, waiting or skipped records in the latest writeback", csv_path=csv_path, as_json=as_json,
          shown=shown)
 
 

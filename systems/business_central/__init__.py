@@ -8,7 +8,7 @@ Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), 
 from __future__ import annotations
 
 from systems.business_central import entities, writer
-from systems.system import System, imported
+from systems.system import Organisations, System, imported
 
 
 SYSTEM = System(
@@ -21,4 +21,7 @@ SYSTEM = System(
     writer=writer.BusinessCentralWriter,
     limits=writer.LIMITS,
     tenant_problems=imported("systems.business_central.tenant:tenant_problems"),
+    # the company map names a BC company by its name (bc_company); `company` stays the canonical code
+    organisations=Organisations(imported("systems.business_central.tenant:organisations"), table="companies",
+                                column="name", noun="company", map_column="bc_company"),
 )

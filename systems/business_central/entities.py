@@ -63,6 +63,10 @@ ENTITIES: tuple[EntitySpec, ...] = (
     # companies: companyId = the company's own id (so every table has the same key)
     _reference("companies", _spec("name displayName", modified=False)),
     _reference("currencies", _spec("code displayName symbol amountDecimalPlaces amountRoundingPrecision:decimal")),
+    # each currency's rates against the company's local currency (GET only): the exchange rate a
+    # currency created in the CRM gets
+    _reference("currencyExchangeRates", _spec("currencyCode startingDate:date exchangeRateAmount:decimal"
+                                              " relationalCurrencyCode relationalExchangeRateAmount:decimal")),
     _reference("unitsOfMeasure", _spec("code displayName internationalStandardCode symbol")),
     _reference("paymentTerms", _spec("code displayName dueDateCalculation discountDateCalculation discountPercent:decimal")),
     # the salespeople: coupled to the CRM's users (by e-mail, then name), never created by p2c
@@ -97,7 +101,8 @@ BY_SET = {e.entity_set: e for e in ENTITIES}
 LINES_OF = {"salesQuoteLines": "salesQuotes", "salesOrderLines": "salesOrders", "salesInvoiceLines": "salesInvoices"}
 LINE_SET = {header: lines for lines, header in LINES_OF.items()}  # header set → its line set (deep insert)
 # small reference sets: read whole and replaced each run
-REPLACED = frozenset({"companies", "currencies", "unitsOfMeasure", "paymentTerms", "salespeoplePurchasers"})
+REPLACED = frozenset({"companies", "currencies", "currencyExchangeRates", "unitsOfMeasure", "paymentTerms",
+                      "salespeoplePurchasers"})
 # sets read whole every run, though they carry lastModifiedDateTime: an item's inventory is a FlowField
 # (the sum of its ledger entries) that moves when BC posts, without touching the item's timestamp, and
 # item availability reaches the CRM every run. Merged (not replaced): deletions are still compared.

@@ -2,6 +2,7 @@
 
 BC API v2.0 lists its entity sets in the service document (``GET <api root>``); ``GET companies``
 must answer at least one company (the app registration sees none without permissions in BC).
+:func:`organisations` reads the companies (``p2c init`` drafts the company map from them).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import httpx
 
 from p2c_core.errors import ConfigError
-from p2c_core.odata import PageError, get_page
+from p2c_core.odata import PageError, get_page, iter_pages
 from systems.business_central.entities import ENTITIES
+from systems.system import Organisation
 
 
 def problems(service_sets: set[str], companies: list[dict]) -> list[str]:
@@ -35,3 +37,24 @@ def tenant_problems(client: httpx.Client, role: str) -> list[str]:
         raise ConfigError(f"sources.{role}.base_url", f"cannot read Business Central's companies: {err}") from None
     sets = {str(s.get("url") or s.get("name")) for s in root["value"] if isinstance(s, dict)}
     return problems(sets, companies["value"])
+
+
+def company_code(name: str) -> str:
+    """The canonical company code a draft map proposes for a BC company: its name's words in lower
+    case, joined by ``_`` (``CRONUS USA`` → ``cronus_usa``); canonical keys are ``<code>|<number>``."""
+    return "_".join("".join(c.lower() if c.isalnum() else " " for c in name).split())
+
+
+def organisations(client: httpx.Client) -> list[Organisation]:
+    """The companies (``GET companies``), each with its local currency (``companyInformation``'s
+    ``currencyCode``: BC's currencies list only the foreign ones). The company map names a BC company
+    by its ``name`` (column ``bc_company``)."""
+    found = []
+    for page in iter_pages(client, "companies", entity="companies", params={"$select": "id,name,displayName"}):
+        for company in page["value"]:
+            info = get_page(client, f"companies({company['id']})/companyInformation", entity="companyInformation",
+                            params={"$select": "currencyCode"})["value"]
+            name = str(company.get("name") or "")
+            found.append(Organisation(value=name, code=company_code(name), name=str(company.get("displayName") or name),
+                                      currency=str(info[0].get("currencyCode") or "") if info else ""))
+    return found

@@ -7,7 +7,7 @@ Its home: the entity table (:mod:`.entities`), the dlt source (:mod:`.source`), 
 from __future__ import annotations
 
 from systems.finops import entities, writer
-from systems.system import System, imported
+from systems.system import Organisations, System, imported
 
 
 SYSTEM = System(
@@ -20,5 +20,8 @@ SYSTEM = System(
     writer=writer.FinOpsWriter,
     limits=writer.LIMITS,
     tenant_problems=imported("systems.finops.tenant:tenant_problems"),
+    organisations=Organisations(imported("systems.finops.tenant:organisations"), table="legal_entities",
+                                column="legal_entity_id", noun="legal entity",
+                                map_column="company", case_sensitive=False),
     company_of=writer.company_of,
 )

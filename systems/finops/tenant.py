@@ -1,7 +1,8 @@
 """Finance & Operations' tenant check: what p2c needs of the data entities, read from ``$metadata``.
 
 :func:`tenant_problems` lists every entity or field p2c reads that the environment lacks, with the
-fix (the preflight and ``p2c doctor`` print them).
+fix (the preflight and ``p2c doctor`` print them); :func:`organisations` reads the legal entities
+(``p2c init`` drafts the company map from them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from p2c_core.errors import ConfigError
+from p2c_core.odata import iter_pages
 from systems.finops.entities import ENTITIES
+from systems.system import Organisation
 
 
 def problems(csdl: bytes) -> list[str]:
@@ -53,3 +56,12 @@ def tenant_problems(client: httpx.Client, role: str) -> list[str]:
     if response.status_code >= 400:
         raise ConfigError(f"sources.{role}.base_url", f"cannot read the ERP's $metadata: HTTP {response.status_code}")
     return problems(response.content)
+
+
+def organisations(client: httpx.Client) -> list[Organisation]:
+    """The legal entities (``LegalEntities``): the company map names each by its id, in lower case
+    (``dataAreaId`` is case-insensitive in F&O), and so do canonical keys (``usmf|US-001``)."""
+    rows = [r for page in iter_pages(client, "LegalEntities", entity="LegalEntities",
+                                     params={"$select": "LegalEntityId,Name,AccountingCurrency"}) for r in page["value"]]
+    return [Organisation(value=str(r.get("LegalEntityId") or "").lower(), code=str(r.get("LegalEntityId") or "").lower(),
+                         name=str(r.get("Name") or ""), currency=str(r.get("AccountingCurrency") or "")) for r in rows]

@@ -324,6 +324,23 @@ def test_activity_travels_on_the_next_run(job, after_activity):
     assert job.sql("select count(*) from canonical.invoices") > [(0,)]
 
 
+def test_the_run_after_activity_merged_only_what_changed_as_a_full_refresh_would(job, after_activity):
+    # the night after a day of activity re-merged only the records the day changed (dbt incremental
+    # models, not a full refresh) …
+    code, summary = after_activity[1]
+    assert code in (0, 1), summary
+    (full_refresh,), = job.sql("select full_refresh from p2c_sync.incremental_build")
+    (changed,), = job.sql("select count(*) from intermediate.int_changed_records")
+    (records,), = job.sql("select count(*) from intermediate.int_record_digests")
+    assert not full_refresh and 0 < changed < records, (changed, records)
+    # … and left in every incremental model the rows a --full-refresh build gives on the same inputs
+    check = subprocess.run([sys.executable, "-m", "transform.incremental"], cwd=ROOT, env=job.env,
+                           capture_output=True, text=True, timeout=600)
+    assert check.returncode == 0, check.stdout + check.stderr[-3000:]
+    found = json.loads(check.stdout)
+    assert "intermediate.int_merge" in found and "canonical.customers" in found and not any(found.values())
+
+
 def test_runs_without_new_activity_converge_to_writing_nothing(job, after_activity):
     # the ERP computes values (totals, tax, party numbers) for what the last run wrote; those
     # travel back on the next run, after which a run with no new edits writes nothing

@@ -102,6 +102,7 @@ def test_first_run_writes_both_systems(job, first, manifest, companies):
     orders = [p for p in manifest["planted"] if p.get("entity_set") == "salesorders" and p.get("case") == "crm_only"
               and not p.get("reason")]
     assert accounts and orders
+    owned = 0
     created = {r[0] for r in job.sql("select record_key from p2c_sync.writeback_log where status = 'written' "
                                      "and operation = 'create' and system = 'erp'")}
     for p in accounts + orders:
@@ -114,6 +115,17 @@ def test_first_run_writes_both_systems(job, first, manifest, companies):
         if entity_set == "salesOrders":
             lines = bc_rows(job, companies[p["company"]], "salesOrderLines", f"documentId eq {rows[0]['id']}")
             assert lines and rows[0]["totalAmountIncludingTax"] > 0
+            # its owner is the salesperson coupled to the CRM order's owner (as a customer's)
+            [order] = crm_rows(job, "salesorders", f"ordernumber eq '{p['natural_key']}'")
+            code = job.sql("select salesperson_code from intermediate.int_bc_salespeople where user_id = ? "
+                           "and company = ? and is_unique_for_user", [order["_ownerid_value"], p["company"]])
+            if code:
+                assert rows[0]["salesperson"] == code[0][0], (key, rows[0]["salesperson"], code)
+                owned += 1
+    assert owned  # orders whose CRM owner is a BC salesperson
+    # the currency BC has and the CRM lacked is created there with BC's exchange rate in force
+    [dkk] = crm_rows(job, "transactioncurrencies", "isocurrencycode eq 'DKK'")
+    assert dkk["exchangerate"] == pytest.approx(6.87, abs=1e-3)
     # BC items reached the CRM as products
     assert summary["entities"]["product"]["created"] > 0
 
@@ -253,11 +265,42 @@ def test_posted_orders_are_the_erps_and_nothing_fails(job, second):
     assert not [r for r in entries if r[4] == "failed"], [r for r in entries if r[4] == "failed"][:5]
     skipped = [r for r in entries if r[4] == "skipped" and r[6] == "p2c_target"]
     assert skipped and all("has posted" in r[7] or "is blocked" in r[7] for r in skipped), skipped[:3]
+    listed = json.loads(job.p2c("errors", "--json").stdout)  # `p2c errors` lists them, with the reason
+    assert {(r["record_key"], r["error_message"]) for r in listed if r["status"] == "skipped"} == {
+        (r[2], r[7]) for r in skipped}
+
+
+def test_the_second_night_sees_no_conflict_in_what_the_first_night_created(job, first, second):
+    """A create's base holds only what it sent: a contact's customer BC did not know yet as a company
+    contact (not sent) is sent the next night as a plain change, not listed as a conflict with BC's
+    empty field (crm_wins, base = the CRM's value) that settles by itself."""
+    _, summary = first
+    made = ("select record_key from p2c_sync.writeback_log where run_id = ? and system = 'erp' "
+            "and operation = 'create' and status = 'written'")
+    stale = job.sql(
+        "select c.entity, c.record_key, c.field, c.crm_value from audit.conflicts as c "
+        f"where c.record_key in ({made}) and c.erp_value is null and c.base_value is not distinct from c.crm_value",
+        [summary["run_id"]])
+    contacts = job.sql(f"select count(*) from ({made}) as made where record_key like '%|CON-%'", [summary["run_id"]])
+    assert contacts[0][0] and stale == [], stale[:5]
 
 
 @pytest.fixture(scope="module")
 def settled(job, second):
     return job.run()
+
+
+def test_a_posted_orders_refused_edits_are_skipped_each_night_not_conflicts(job, second, settled):
+    """BC will never take the CRM's edits to an order it posted: the night they are refused, the base
+    moves to BC's values, so the next night lists them only as skipped with the reason, never as
+    conflicts again."""
+    _, _, run_id, _ = second
+    refused = {r[2] for r in log_of(job, run_id) if r[4] == "skipped" and r[6] == "p2c_target" and r[3] == "update"}
+    assert refused
+    conflicts = {key for (key,) in job.sql("select record_key from audit.conflicts")}  # the settling night's
+    assert not refused & conflicts, sorted(refused & conflicts)[:5]
+    again = {r[2]: r[7] for r in log_of(job, settled[1]["run_id"]) if r[4] == "skipped" and r[6] == "p2c_target"}
+    assert refused <= set(again) and all("has posted" in again[key] for key in refused)
 
 
 def test_the_next_run_settles_the_refused_patch(job, second, settled):

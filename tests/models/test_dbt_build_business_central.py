@@ -217,10 +217,19 @@ def test_an_owner_travels_through_the_salesperson_coupling_and_an_uncoupled_one_
     # an owner coupled to no salesperson of the customer's company is listed, and its code is not guessed
     canonical = _rows(conn, "select count(*) from canonical.customers where owner is not null")[0][0]
     assert canonical > 0
-    uncoupled = _rows(conn, "select record_key from audit.uncoupled_owners")
-    for (key,) in uncoupled:
-        assert not _rows(conn, "select 1 from writeback.erp__customers where record_key = ? "
-                               "and json_extract_string(payload, '$.salespersonCode') is not null", key)
+    # … and a new order's salesperson is the one its CRM owner is coupled to (BC's `salesperson`)
+    orders = _rows(conn, "select w.record_key, w.payload, c.owner from writeback.erp__sales_orders w "
+                         "join canonical.orders c on c.record_key = w.record_key where w.operation = 'create'")
+    assert orders and any(json.loads(payload).get("salesperson") for _, payload, _ in orders)
+    for key, payload, owner in orders:
+        assert json.loads(payload).get("salesperson") == codes.get((key.split("|")[0], owner)), key
+    uncoupled = _rows(conn, "select entity, record_key from audit.uncoupled_owners")
+    written_as = {"customer": ("erp__customers", "salespersonCode"), "quote": ("erp__sales_quotes", "salesperson"),
+                  "order": ("erp__sales_orders", "salesperson")}
+    for entity, key in uncoupled:
+        table, field = written_as[entity]
+        assert not _rows(conn, f"select 1 from writeback.{table} where record_key = ? "
+                               f"and json_extract_string(payload, '$.{field}') is not null", key)
 
 
 def test_bc_values_it_could_not_take_are_quarantined_and_blocked_maps_through_its_seed(built):
@@ -244,6 +253,9 @@ def test_currencies_and_units_the_maps_name_but_the_crm_lacks_are_created_there_
     # only the code the CRM lacks (the others are there already; CHF is in no map: never created)
     assert [(key, json.loads(payload)["currencyname"], seq) for key, _, payload, seq in currencies] == [("DKK", "Danish Krone", 0)]
     assert set(json.loads(currencies[0][1])) == {"transactioncurrencyid"}
+    # with BC's exchange rate in force (100 DKK = 14.556 USD since a month ago; last year's rate is
+    # older), per one unit of the CRM's base currency (US Dollar, rate 1)
+    assert json.loads(currencies[0][2])["exchangerate"] == pytest.approx(6.87, abs=1e-3)
     units = _rows(conn, "select record_key, payload, sequence from writeback.crm__uoms")
     assert [(key, json.loads(payload)["name"], seq) for key, payload, seq in units] == [("SET", "Set", 1)]
     group = _rows(conn, "select unit_group_id from staging.stg_crm__uoms where unit_name = 'Each'")[0][0]

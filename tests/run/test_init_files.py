@@ -11,6 +11,7 @@ import tomllib
 import pytest
 
 from p2c.setup import draft_company_map, dump_toml, write_company_map, write_settings
+from systems import Organisation
 
 AWKWARD = ['plain', '', 'quote " and back\\slash', "new\nline\ttab\r", "\x00\x1f\x7f", "é ✓ 𝄞",
            "'single' \"\"\" triple", "# not a comment", "= [not] {a table}", "trailing\\"]
@@ -47,9 +48,9 @@ def test_settings_merge_into_existing_files_and_secrets_stay_private(tmp_path):
 
 
 LEGAL_ENTITIES = [
-    {"LegalEntityId": "USMF", "Name": "Contoso Entertainment System USA", "AccountingCurrency": "USD"},
-    {"LegalEntityId": "DEMF", "Name": "Contoso Entertainment System Germany", "AccountingCurrency": "EUR"},
-    {"LegalEntityId": "GBSI", "Name": "Contoso Retail UK", "AccountingCurrency": "GBP"},
+    Organisation("usmf", "usmf", "Contoso Entertainment System USA", "USD"),
+    Organisation("demf", "demf", "Contoso Entertainment System Germany", "EUR"),
+    Organisation("gbsi", "gbsi", "Contoso Retail UK", "GBP"),
 ]
 UNITS = [
     {"name": "Contoso", "_parentbusinessunitid_value": None},
@@ -73,3 +74,14 @@ def test_company_map_draft_pairs_by_name_and_never_overwrites(tmp_path):
     assert "Mine" in first.read_text()  # the person's map is untouched
     with second.open() as fh:
         assert len(list(csv.DictReader(fh))) == 3
+
+
+def test_a_business_central_draft_names_each_company_as_bc_spells_it(tmp_path):
+    companies = [Organisation("CRONUS USA", "cronus_usa", "Contoso Entertainment System USA", "USD"),
+                 Organisation("CRONUS Europe", "cronus_europe", "Contoso Entertainment System Germany", "EUR")]
+    path = write_company_map(tmp_path, draft_company_map(companies, UNITS, map_column="bc_company"))
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["business_unit_name", "company", "accounting_currency", "company_rank", "bc_company"]
+    assert {(r["bc_company"], r["company"], r["business_unit_name"], r["accounting_currency"]) for r in rows} == {
+        ("CRONUS USA", "cronus_usa", "Contoso US", "USD"), ("CRONUS Europe", "cronus_europe", "Contoso Germany", "EUR")}

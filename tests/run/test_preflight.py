@@ -1,4 +1,5 @@
-"""The organisation check: a company map that names what the systems do not have stops the run."""
+"""The organisation check: a company map that names what the systems do not have stops the run,
+whichever ERP plays the role (F&O's legal entities, Business Central's companies, by name)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import duckdb
 import pytest
 
 from p2c_core.errors import ConfigError
-from transform.seeds import COMPANY_MAP, company_map_problems, organisation
+from p2c_core.settings import PROJECT_DIR
+from transform.seeds import company_map_problems, organisation, seed_file
 
 
 def test_the_shipped_company_map_matches_the_demo_organisation():
@@ -19,7 +21,7 @@ def test_the_shipped_company_map_matches_the_demo_organisation():
 def test_unknown_legal_entity_and_business_unit_are_named():
     rows = [{"company": "frrt", "business_unit_name": "Contoso France"}]
     problems = company_map_problems(rows, {"usmf", "demf"}, {"Contoso US"})
-    assert "legal entity 'frrt' does not exist in the ERP (it has: demf, usmf)" in problems
+    assert "legal entity 'frrt' (company) does not exist in the ERP (it has: demf, usmf)" in problems
     assert any("business unit 'Contoso France'" in p for p in problems)
 
 
@@ -38,8 +40,30 @@ def test_a_bad_company_map_is_a_configuration_error_naming_the_seed(tmp_path):
     with pytest.raises(ConfigError) as err:
         organisation(_warehouse(tmp_path), bad)
     assert err.value.setting == str(bad)
-    assert "legal entity 'demf' does not exist in the ERP (it has: usmf)" in str(err.value)
+    assert "legal entity 'demf' (company) does not exist in the ERP (it has: usmf)" in str(err.value)
 
 
-def test_the_run_checks_the_seed_dbt_loads():
-    assert COMPANY_MAP.as_posix().endswith("seeds/company_map.csv") and COMPANY_MAP.exists()
+def test_the_run_checks_the_seed_dbt_loads(monkeypatch):
+    assert seed_file("company_map") == PROJECT_DIR / "seeds" / "company_map.csv"
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    assert seed_file("company_map") == PROJECT_DIR / "systems/business_central/seeds/business_central/company_map.csv"
+
+
+def test_a_business_central_map_naming_an_unknown_company_stops_the_run(tmp_path, monkeypatch):
+    """BC's map names each company by its name (bc_company), as BC spells it; the check reads the
+    extracted companies, not F&O's legal entities (this warehouse has none)."""
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    db = tmp_path / "p2c.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("create schema erp_raw; create schema crm_raw")
+        conn.execute("create table erp_raw.companies as select * from (values ('CRONUS USA'), ('CRONUS Europe')) t(name)")
+        conn.execute("create table crm_raw.businessunits as select * from (values ('Contoso US'), ('Contoso Europe')) t(name)")
+    organisation(db)  # the shipped BC map (the seed dbt loads) matches
+    bad = tmp_path / "company_map.csv"
+    bad.write_text("business_unit_name,company,accounting_currency,company_rank,bc_company\n"
+                   "Contoso US,usmf,USD,1,CRONUS USA\nContoso Europe,demf,EUR,2,cronus europe\n")
+    with pytest.raises(ConfigError) as err:
+        organisation(db, bad)
+    assert err.value.setting == str(bad)
+    assert str(err.value).count("does not exist") == 1  # the company's name in BC's case, not in any case
+    assert "company 'cronus europe' (bc_company) does not exist in the ERP (it has: CRONUS Europe, CRONUS USA)" in str(err.value)

@@ -98,3 +98,24 @@ def test_a_complete_tenant_passes_and_init_connects_without_prompts(complete, tm
     assert {(r["company"], r["business_unit_name"], r["accounting_currency"]) for r in rows} >= {
         ("usmf", "Contoso US", "USD"), ("demf", "Contoso Europe", "EUR")}
     assert "every column, alternate key and change-tracking setting" in " ".join(init.stderr.split())
+
+
+def test_init_drafts_the_company_map_from_business_centrals_companies(complete, tmp_path):
+    """With Business Central as the ERP, `p2c init` reads its companies (and each one's local
+    currency) instead of F&O's legal entities: the draft names each by BC's name (bc_company)."""
+    project = tmp_path / "project"
+    bc_token_url = f"{complete.bc_origin}/{complete.tenant}/oauth2/v2.0/token"
+    init = p2c(
+        "init", "--no-input", "--dir", str(project),
+        "--crm-url", complete.crm_url, "--erp-url", complete.bc_url, "--tenant", complete.tenant,
+        "--client-id", complete.client_id,
+        "--crm-token-url", complete.crm_token_url, "--erp-token-url", bc_token_url,
+        "--crm-scope", f"{complete.crm_origin}/.default", "--erp-scope", f"{complete.bc_origin}/.default",
+        env={"P2C_CLIENT_SECRET": complete.client_secret, "P2C__ERP": "business_central"}, cwd=tmp_path,
+    )
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "2 ERP organisations" in " ".join(init.stderr.split())
+    with (project / "seeds" / "company_map.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["bc_company"], r["company"], r["business_unit_name"], r["accounting_currency"]) for r in rows} == {
+        ("CRONUS USA", "cronus_usa", "Contoso US", "USD"), ("CRONUS Europe", "cronus_europe", "Contoso Europe", "EUR")}

@@ -8,7 +8,7 @@ import pytest
 
 from p2c_core import sync_schema
 from p2c_core.errors import ConfigError, InvariantFailed
-from transform import stage
+from transform import incremental, stage
 from transform.stage import TransformResult
 
 
@@ -20,7 +20,9 @@ def warehouse(tmp_path, monkeypatch):
     with duckdb.connect(str(path)) as conn:
         sync_schema.ensure(conn)
         conn.execute("create schema crm_raw; create schema erp_raw; create schema writeback; create schema canonical;"
-                     " create schema audit")
+                     " create schema audit; create schema intermediate")
+        conn.execute("create table intermediate.int_record_digests as select 'customer' as entity,"
+                     " 'usmf|ACC-1' as record_key, 'd1' as digest")
         conn.execute("create table erp_raw.legal_entities as select * from (values ('usmf'), ('demf')) t(legal_entity_id)")
         conn.execute("create table crm_raw.businessunits as select * from (values ('Contoso US'), ('Contoso Europe')) t(name)")
         conn.execute("create table writeback.base_updates (record_key varchar)")
@@ -34,10 +36,11 @@ class Build:
     """A build injected into the stage, as Dagster's dbt step injects its own."""
 
     def __init__(self, result: TransformResult) -> None:
-        self.result, self.calls = result, 0
+        self.result, self.calls, self.full_refresh = result, 0, []
 
     def __call__(self, warehouse):
         self.calls += 1
+        self.full_refresh.append(incremental.build_args(warehouse) == ["--full-refresh"])
         return self.result
 
 
@@ -70,6 +73,21 @@ def test_a_failed_build_is_an_invariant_failure_and_forgets_the_quiet_mark(wareh
         conn.execute("delete from crm_raw.businessunits where name = 'Contoso'")
     stage.transform_stage("run-3", build=ok)  # the inputs of run-1 again, but run-2 failed in between
     assert ok.calls == 2
+
+
+def test_a_build_is_incremental_only_after_a_passed_build_of_the_same_project(warehouse, monkeypatch):
+    ok, failed = Build(TransformResult(success=True)), Build(TransformResult(success=False, failures=["model: x"]))
+    stage.transform_stage("run-1", build=ok, skip_quiet_night=False)  # the first build: every record
+    with duckdb.connect(str(warehouse)) as conn:  # it kept the digests the next build compares with
+        assert conn.execute("select * from p2c_sync.record_digests").fetchall() == [("customer", "usmf|ACC-1", "d1")]
+    stage.transform_stage("run-2", build=ok, skip_quiet_night=False)
+    with pytest.raises(InvariantFailed):
+        stage.transform_stage("run-3", build=failed, skip_quiet_night=False)
+    stage.transform_stage("run-4", build=ok, skip_quiet_night=False)  # after a failed build
+    monkeypatch.setattr(incremental, "project_digest", lambda: "a model changed")
+    stage.transform_stage("run-5", build=ok, skip_quiet_night=False)
+    stage.transform_stage("run-6", build=ok, skip_quiet_night=False)
+    assert ok.full_refresh == [True, False, True, True, False] and failed.full_refresh == [False]
 
 
 def test_a_company_map_the_systems_do_not_match_stops_before_dbt(warehouse):

@@ -15,14 +15,15 @@ COLUMNS = ("entity record_key target_system target_set operation target_key payl
 
 
 def row(entity="customer", key="usmf|A-1", system="crm", target_set="accounts", op="create",
-        target_key=None, payload=None, etag=None, depends_on=(), base_after=None, sequence=2, crm_id=None, erp_key=None) -> WriteRow:
+        target_key=None, payload=None, etag=None, depends_on=(), base_after=None, sequence=2, crm_id=None, erp_key=None,
+        skip_reason=None) -> WriteRow:
     return WriteRow.from_mapping({
         "entity": entity, "record_key": key, "target_system": system, "target_set": target_set,
         "operation": op, "target_key": target_key or {"accountnumber": key.split("|")[-1]},
         "payload": payload if payload is not None else {"name": f"Name {key}"}, "changes": {},
         "etag": etag, "depends_on": [{"entity": e, "record_key": k} for e, k in depends_on],
         "base_after": base_after if base_after is not None else {"name": f"Name {key}"},
-        "crm_id": crm_id, "erp_key": erp_key, "sequence": sequence,
+        "crm_id": crm_id, "erp_key": erp_key, "sequence": sequence, "skip_reason": skip_reason,
     })
 
 
@@ -36,12 +37,12 @@ def warehouse(path, rows: list[WriteRow], base_updates: list[dict] | None = None
     for name, rs in tables.items():
         conn.execute(f"""create or replace table writeback.{name} (entity varchar, record_key varchar, target_system varchar,
             target_set varchar, operation varchar, target_key json, payload json, changes json, etag varchar,
-            depends_on json, base_after json, crm_id varchar, erp_key varchar, sequence integer)""")
-        conn.executemany(f"insert into writeback.{name} values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            depends_on json, base_after json, crm_id varchar, erp_key varchar, sequence integer, skip_reason varchar)""")
+        conn.executemany(f"insert into writeback.{name} values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (r.entity, r.record_key, r.target_system, r.target_set, r.operation, json.dumps(r.target_key),
              json.dumps(r.payload), json.dumps(r.changes), r.etag,
              json.dumps([{"entity": e, "record_key": k} for e, k in r.depends_on]), json.dumps(r.base_after),
-             r.crm_id, r.erp_key, r.sequence) for r in rs])
+             r.crm_id, r.erp_key, r.sequence, r.skip_reason) for r in rs])
     conn.execute("""create or replace table writeback.base_updates (entity varchar, record_key varchar, crm_id varchar,
         erp_key varchar, company varchar, base_after json)""")
     for u in base_updates or []:

@@ -273,3 +273,21 @@ def test_a_write_the_target_refuses_is_skipped_and_a_deep_insert_records_what_it
                         ).fetchall() == [("Lind",)]
     assert conn.execute("select coupled_by from p2c_sync.couplings where record_key = 'usmf|A-1|C-1'").fetchall() == [
         ("created_by_p2c",)]
+
+
+def test_a_refused_update_moves_the_base_to_what_the_target_holds(tmp_path):
+    """An update the target refuses by its rules (a posted order) is never sent, and its record's base
+    becomes the target's values for the refused fields (the others as the row settles them): the
+    next merge sees the source's edit as its own change, skipped again with the reason, instead of a
+    conflict with the target every night. A refused create leaves no base (nothing exists)."""
+    from dataclasses import replace
+
+    refused = replace(row("order", "usmf|SO-1", op="update", payload={"name": "edited"}, etag='W/"1"',
+                          base_after={"name": "edited", "currency": "USD"}),
+                      changes={"name": {"old": "PO-15020", "new": "edited"}}, skip_reason="the target has posted it")
+    new = replace(row("order", "usmf|SO-2", op="create"), skip_reason="customer A-7 is blocked")
+    conn = warehouse(tmp_path / "w.duckdb", [])
+    result = Writeback(conn, {"crm": FakeService().client()}, WritebackConfig(), sleep=lambda s: None).run(rows=[refused, new])
+    assert result.clean and result.totals["skipped"] == 2
+    state = {(r[0], r[1]): r[2] for r in conn.execute("select record_key, field, value from p2c_sync.sync_state").fetchall()}
+    assert state == {("usmf|SO-1", "name"): "PO-15020", ("usmf|SO-1", "currency"): "USD"}

@@ -6,6 +6,8 @@ import csv
 import hashlib
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from p2c.cli import app
@@ -68,6 +70,34 @@ def test_errors_lists_the_service_message_and_exports_csv(tmp_path, monkeypatch)
         exported = list(csv.DictReader(fh))
     assert exported[0]["record_key"] == "usmf|A-1" and "validation" in exported[0]["error_message"]
     assert json.loads(runner.invoke(app, ["errors", "--key", "usmf|A-2", "--json"]).stdout) == []
+
+
+@pytest.mark.parametrize("erp, orders, customers", [("finops", "CDSSalesOrderHeaders", "CustomersV3"),
+                                                   ("business_central", "salesOrders", "customers")])
+def test_errors_lists_the_writes_the_target_refuses_with_their_reason(tmp_path, monkeypatch, erp, orders, customers):
+    """A write the target will not take by its rules (a row's skip_reason: a posted order, a blocked
+    customer) is listed skipped with its reason, whichever ERP plays; one the entity's mode leaves out is not."""
+    monkeypatch.setenv("P2C__ERP", erp)
+    db = tmp_path / "w.duckdb"
+    posted = "the ERP has posted sales order SO-1: the ERP owns it from now on"
+    conn = warehouse(db, [
+        row("order", "usmf|SO-1", system="erp", target_set=orders, op="update", etag='W/"1"',
+            target_key={"id": "o"}, skip_reason=posted),
+        row(system="erp", key="usmf|A-7", target_set=customers, skip_reason="customer A-7 is blocked"),
+        row(key="usmf|A-8"),  # left out by its mode
+    ])
+    config = WritebackConfig(modes={"accounts": "update_only"})
+    Writeback(conn, {"crm": FakeService().client()}, config, sleep=lambda s: None).run()
+    conn.close()
+    monkeypatch.setenv("P2C_WAREHOUSE", str(db))
+    out = runner.invoke(app, ["errors", "--json"])
+    assert out.exit_code == 0, out.output
+    listed = {r["record_key"]: r for r in json.loads(out.stdout)}
+    assert set(listed) == {"usmf|SO-1", "usmf|A-7"}
+    assert listed["usmf|SO-1"]["status"] == "skipped" and listed["usmf|SO-1"]["error_message"] == posted
+    assert listed["usmf|A-7"]["error_message"] == "customer A-7 is blocked"
+    table = runner.invoke(app, ["errors", "--system", "erp"]).stdout
+    assert "skipped" in table and "is blocked" in " ".join(table.split())
 
 
 def test_writeback_without_credentials_exits_2_before_writing(tmp_path, monkeypatch):

@@ -9,8 +9,18 @@
 --   changed     | changed, different | conflict settled by the policy: owner_wins, last_writer_wins
 --               |                    | (shared fields with both modification times), manual
 --   no base (first sync): equal values agree; different ones take the owner's value ('initial').
+-- Incremental, as int_merge_input: only the records int_changed_records lists are merged again.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key=['entity', 'record_key'],
+    pre_hook="{{ forget_changed_records() }}",
+) }}
+
 with merge_input as (
-    select * from {{ ref('int_merge_input') }}
+    select * from {{ ref('int_merge_input') }} as merge_input_rows
+    where {{ changed_records_only('merge_input_rows') }}
 ),
 
 compared as (

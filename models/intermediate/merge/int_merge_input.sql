@@ -1,8 +1,19 @@
 -- The three-way merge's input, long and generic: for every canonical record and mapped field,
--- the CRM value, the ERP value, the base (p2c_sync.sync_state), the owner and the policy
+-- the CRM value, the ERP value, the base (p2c_sync.sync_state), the owner and the policy.
+-- Incremental: a build merges again only the records int_changed_records lists (see
+-- macros/incremental_records.sql); a full refresh merges every record.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key=['entity', 'record_key'],
+    pre_hook="{{ forget_changed_records() }}",
+) }}
+
 with pairs as (
-    select * from {{ ref('int_record_pairs') }}
+    select * from {{ ref('int_record_pairs') }} as record_pairs
     where presence <> 'none'
+        and {{ changed_records_only('record_pairs') }}
 ),
 
 field_values as (

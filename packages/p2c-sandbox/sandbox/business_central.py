@@ -349,7 +349,8 @@ class BusinessCentral:
         return values, lines
 
     def _create(self, req: Req, target: Target) -> Reply:
-        if BC[target.set_name].company is False or target.set_name in ("salesInvoices", "salesInvoiceLines"):
+        if BC[target.set_name].company is False or target.set_name in ("salesInvoices", "salesInvoiceLines",
+                                                                        "companyInformation", "currencyExchangeRates"):
             raise BCError(405, "BadRequest_MethodNotAllowed", f"'{target.set_name}' cannot be created through the API.")
         values, lines = self._values(target, _json(req), creating=True)
         books = Books(self.store, target.company)
@@ -396,6 +397,8 @@ class BusinessCentral:
 
     def _delete(self, req: Req, target: Target) -> Reply:
         self._writable(target)
+        if target.set_name == "companyInformation":
+            raise BCError(405, "BadRequest_MethodNotAllowed", "'companyInformation' cannot be deleted through the API.")
         if_match = _if_match(req)
         books = Books(self.store, target.company)
         with self.store.transaction():
@@ -409,6 +412,8 @@ class BusinessCentral:
 
     @staticmethod
     def _writable(target: Target) -> None:
+        if target.set_name == "currencyExchangeRates":  # GET only in API v2.0
+            raise BCError(405, "BadRequest_MethodNotAllowed", "'currencyExchangeRates' cannot be changed through the API.")
         if target.set_name == "companies":
             raise BCError(405, "BadRequest_MethodNotAllowed", "Companies cannot be changed through the API.")
 

@@ -51,6 +51,8 @@ UNITS = {"ea": ("PCS", "Piece", "H87"), "box": ("BOX", "Box", "BX"), "h": ("HOUR
 EXTRA_CURRENCY = ("CHF", "Swiss Franc", "CHF")  # BC knows it, the CRM does not
 # BC knows them and the value maps name them, the CRM has neither yet: p2c creates them in the CRM
 NEW_CURRENCY = ("DKK", "Danish Krone", "kr.")
+# units per US dollar of the currencies only BC knows (the CRM's own rates: demo_data.CURRENCIES)
+BC_ONLY_RATES = {"CHF": 0.88, "DKK": 6.87}
 NEW_UNIT = ("SET", "Set", "SET")
 QUOTE_STATUS = {"Created": "Draft", "Sent": "Sent", "Confirmed": "Accepted"}  # others: Expired
 BLOCKED = {"No": " ", "Invoice": "Invoice", "All": "All"}  # other F&O holds: All
@@ -101,11 +103,36 @@ class _Gen:
 
     # --- reference data --------------------------------------------------------------------------
 
+    def exchange_rates(self, code: str, cid: str, lcy: str) -> list[dict[str, Any]]:
+        """Each foreign currency's exchange rates in one company, against its local currency (BC's
+        relationalCurrencyCode blank): 100 units of the currency = N units of the local one. A rate
+        from last year and the one in force since a month ago; no draw from the random stream."""
+        from sandbox.demo_data import CURRENCIES
+
+        per_usd = {iso: rate for _, iso, _, rate in CURRENCIES if iso != "XBT"} | BC_ONLY_RATES
+        rows = []
+        for iso, rate in per_usd.items():
+            if iso == lcy:
+                continue
+            for days, drift in ((400, 1.05), (30, 1.0)):
+                start = (self.base - timedelta(days=days)).date().isoformat()
+                rows.append({COMPANY: cid, "id": self.id("currencyExchangeRates", code, iso, start), "currencyCode": iso,
+                             "startingDate": start, "exchangeRateAmount": 100.0,
+                             "relationalCurrencyCode": "",
+                             "relationalExchangeRateAmount": round(100.0 * per_usd[lcy] / rate * drift, 4),
+                             MODIFIED: logic.now_ms(self.base)})
+        return rows
+
     def reference(self) -> None:
         names = {"usmf": "Contoso Entertainment System USA", "demf": "Contoso Entertainment System Germany"}
         self.write("companies", [{"id": cid, "name": COMPANY_NAMES[code], "displayName": names[code],
                                   "systemVersion": "25.0.0.0", "businessProfileId": ""}
                                  for code, cid in self.companies.items()])
+        # one companyInformation row per company (its local currency); stamped without a draw from the
+        # random stream, so the rest of the data stays as it was
+        self.write("companyInformation", [
+            {COMPANY: cid, "id": cid, "displayName": names[code], "currencyCode": logic.COMPANIES[COMPANY_NAMES[code]][1],
+             MODIFIED: logic.now_ms(self.base)} for code, cid in self.companies.items()])
         currencies = [(r["CurrencyCode"], r["Name"], r["Symbol"]) for r in self.erp_rows("Currencies")]
         terms = list(self.erp_rows("PaymentTerms", [("dataAreaId", False), ("Name", False)]))
         self.salespeople: dict[str, list[str]] = {}
@@ -131,6 +158,7 @@ class _Gen:
             self.write("unitsOfMeasure", [new_unit])
             self.plant("currencies", new_currency, code, "created_in_crm")
             self.plant("unitsOfMeasure", new_unit, code, "created_in_crm")
+            self.write("currencyExchangeRates", self.exchange_rates(code, cid, lcy))
             self.write("paymentTerms", [
                 {COMPANY: cid, "id": self.id("paymentTerms", code, t["Name"]), "code": t["Name"].upper()[:10],
                  "displayName": t["Description"], "dueDateCalculation": f"{t['NumberOfDays'] or 0}D",

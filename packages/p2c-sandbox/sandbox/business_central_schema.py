@@ -94,9 +94,20 @@ BC_ENTITIES: tuple[Entity, ...] = (
            (_g("id"), Col("systemVersion", readonly=True), Col("name", readonly=True),
             Col("displayName", readonly=True), Col("businessProfileId", readonly=True)),
            statecode=False, has_timestamps=False),
+    # companyInformation (API v2.0 `dynamics_companyinformation`): one row per company; currencyCode is
+    # the local currency (read-only)
+    _set("companyInformation", "companyInformation", (
+        _g("id"), Col("displayName"), *_address(), Col("phoneNumber"), Col("faxNumber"), Col("email"),
+        Col("website"), Col("taxRegistrationNumber"), Col("currencyCode", readonly=True),
+        _d("currentFiscalYearStartDate"), Col("industry"), _MODIFIED)),
     _set("currencies", "currency", (
         _g("id"), Col("code"), Col("displayName"), Col("symbol"), Col("amountDecimalPlaces"),
         _n("amountRoundingPrecision"), _MODIFIED)),
+    # currencyExchangeRates (API v2.0 `dynamics_currencyexchangerate`, GET only): exchangeRateAmount units
+    # of currencyCode = relationalExchangeRateAmount units of relationalCurrencyCode (blank: the local one)
+    _set("currencyExchangeRates", "currencyExchangeRate", (
+        _g("id"), Col("currencyCode"), _d("startingDate"), _n("exchangeRateAmount"), Col("relationalCurrencyCode"),
+        _n("relationalExchangeRateAmount"), _MODIFIED)),
     _set("unitsOfMeasure", "unitOfMeasure", (
         _g("id"), Col("code"), Col("displayName"), Col("internationalStandardCode"), Col("symbol"), _MODIFIED)),
     _set("paymentTerms", "paymentTerm", (

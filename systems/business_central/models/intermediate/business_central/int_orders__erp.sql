@@ -11,5 +11,6 @@
         {{ canonical_text('total_amount_including_tax', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax_amount', 'decimal') }} as total_tax,
         {{ canonical_text('0', 'decimal') }} as total_charges,
-        {{ canonical_text(bc_total_discount('mapped', 'stg_bc__sales_order_lines'), 'decimal') }} as total_discount
+        {{ canonical_text(bc_total_discount('mapped', 'stg_bc__sales_order_lines'), 'decimal') }} as total_discount,
+        {{ canonical_text('(select salespeople.user_id from ' ~ ref('int_bc_salespeople') ~ ' as salespeople where salespeople.company_id = mapped.company_id and salespeople.salesperson_code = mapped.salesperson)') }} as owner
 {% endcall %}

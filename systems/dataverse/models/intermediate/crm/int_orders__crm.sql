@@ -15,5 +15,6 @@
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
         {{ canonical_text('coalesce(freight_amount, 0)', 'decimal') }} as total_charges,
-        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount
+        {{ canonical_text('coalesce(discount_amount, 0)', 'decimal') }} as total_discount,
+        {{ canonical_text('owner_id') }} as owner
 {% endcall %}

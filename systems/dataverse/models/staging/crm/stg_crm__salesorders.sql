@@ -23,6 +23,7 @@ final as (
         cast(freightamount as decimal(18, 4)) as freight_amount,
         cast(discountamount as decimal(18, 4)) as discount_amount,
         _owningbusinessunit_value as business_unit_id,
+        _ownerid_value as owner_id,
         statecode as state_code,
         statuscode as status_code,
         modifiedon as modified_at,

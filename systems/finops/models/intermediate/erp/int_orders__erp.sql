@@ -10,5 +10,6 @@
         {{ canonical_text('total_amount', 'decimal') }} as total_amount,
         {{ canonical_text('total_tax', 'decimal') }} as total_tax,
         {{ canonical_text('coalesce(total_charges, 0)', 'decimal') }} as total_charges,
-        {{ canonical_text('coalesce(total_discount, 0)', 'decimal') }} as total_discount
+        {{ canonical_text('coalesce(total_discount, 0)', 'decimal') }} as total_discount,
+        cast(null as varchar) as owner
 {% endcall %}

@@ -4,5 +4,6 @@
     number='quote_number', key=['quote_number']) %}
         {{ canonical_text('quote_name') }} as name,
         {{ canonical_text('customer_account') }} as customer_account,
-        {{ canonical_text('currency_code') }} as currency
+        {{ canonical_text('currency_code') }} as currency,
+        cast(null as varchar) as owner
 {% endcall %}
