@@ -5,11 +5,12 @@ working directory, exit code and signals (the crash chain SIGKILLs it). Most of 
 start-up is importing dbt and dlt (~2.5 s of CPU each time, ~150 times in ``make test``), so this
 server imports those third-party libraries once, and forks a child per command. The child takes the
 caller's stdin, stdout and stderr (passed over the socket), environment, directory and arguments, and
-runs ``python -m p2c.cli <args>`` (``runpy``): p2c's own modules are imported in the child, after its
+runs ``python -m p2c.cli <args>`` (``runpy``; or another module of the project the request names,
+such as ``transform.incremental``): p2c's own modules are imported in the child, after its
 environment is set, exactly as in a fresh process.
 
 Protocol, one ``SOCK_SEQPACKET`` connection per command: the client sends one JSON message
-``{"args", "env", "cwd"}`` with three file descriptors; the server answers ``{"pid": n}``, then
+``{"args", "env", "cwd", "module"}`` with three file descriptors; the server answers ``{"pid": n}``, then
 ``{"returncode": n}`` when the child ends (negative: killed by that signal, as ``Popen`` says).
 
 Run as ``python tests/p2c_forkserver.py <socket path>``; it prints ``ready`` once it listens, and
@@ -50,7 +51,7 @@ def _warm() -> None:
 
 
 def _child(request: dict, fds: list[int]) -> None:
-    """In the forked child: become ``python -m p2c.cli <args>`` with the caller's streams."""
+    """In the forked child: become ``python -m <module> <args>`` with the caller's streams."""
     code = 1
     try:
         for target, fd in zip((0, 1, 2), fds):
@@ -64,9 +65,9 @@ def _child(request: dict, fds: list[int]) -> None:
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
         sys.path[0] = request["cwd"]  # as `python -m` puts the working directory first
-        sys.argv = ["p2c", *request["args"]]
+        sys.argv = [request["module"], *request["args"]]
         try:
-            runpy.run_module("p2c.cli", run_name="__main__", alter_sys=True)
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as stop:
             if stop.code is None or isinstance(stop.code, int):

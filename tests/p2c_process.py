@@ -47,15 +47,15 @@ def _socket_path() -> str:
 class ForkedP2c:
     """A ``p2c`` process from the fork server, with the part of ``Popen``'s interface the tests use."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | str) -> None:
-        self.args = [sys.executable, "-m", "p2c.cli", *args]
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | str, module: str = "p2c.cli") -> None:
+        self.args = [sys.executable, "-m", module, *args]
         self.returncode: int | None = None
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         stdin = os.open(os.devnull, os.O_RDONLY)
         self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._conn.connect(_socket_path())
-        request = {"args": list(args), "env": dict(env), "cwd": str(cwd)}
+        request = {"args": list(args), "env": dict(env), "cwd": str(cwd), "module": module}
         socket.send_fds(self._conn, [json.dumps(request).encode()], [stdin, out_w, err_w])
         for fd in (stdin, out_w, err_w):
             os.close(fd)
@@ -115,18 +115,20 @@ class ForkedP2c:
         self.send_signal(signal.SIGKILL)
 
 
-def popen(args: list[str], env: dict[str, str], cwd: Path | str = ROOT):
-    """``python -m p2c.cli <args>`` started, stdout and stderr as text pipes (``Popen``-like)."""
+def popen(args: list[str], env: dict[str, str], cwd: Path | str = ROOT, module: str = "p2c.cli"):
+    """``python -m p2c.cli <args>`` (or another of the project's modules) started, stdout and stderr
+    as text pipes (``Popen``-like)."""
     if not FORK:
-        return subprocess.Popen([sys.executable, "-m", "p2c.cli", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return ForkedP2c(args, env, cwd)
+    return ForkedP2c(args, env, cwd, module)
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path | str = ROOT, timeout: float | None = None
-        ) -> subprocess.CompletedProcess:
-    """``python -m p2c.cli <args>`` to its end: its exit code, stdout and stderr (``subprocess.run``-like)."""
-    proc = popen(args, env, cwd)
+def run(args: list[str], env: dict[str, str], cwd: Path | str = ROOT, timeout: float | None = None,
+        module: str = "p2c.cli") -> subprocess.CompletedProcess:
+    """``python -m p2c.cli <args>`` (or another of the project's modules) to its end: its exit code,
+    stdout and stderr (``subprocess.run``-like)."""
+    proc = popen(args, env, cwd, module)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -73,9 +73,21 @@ def full_refresh(warehouse: Path) -> bool:
     return row is None or bool(row[0]) or row[1] is not None
 
 
-def build_args(warehouse: Path) -> list[str]:
-    """dbt's extra arguments for the build :func:`begin` started: ``--full-refresh`` or none."""
-    return [FULL_REFRESH] if full_refresh(warehouse) else []
+# an incremental build is one of the project whose last build passed, and the seeds' files are part
+# of the project's digest: the seed tables hold these files already. Such a build leaves the seeds
+# and the data tests that read only seeds out (~20 seeds and ~55 tests, nothing in them can have
+# changed); a test that reads a seed and a model (assert_seen_values_are_mapped_or_quarantined)
+# still runs: "cautious" indirect selection excludes a test only when all it reads is excluded
+SEEDS_LOADED = ["--exclude", "resource_type:seed", "--indirect-selection", "cautious"]
+
+
+def build_args(warehouse: Path, leave_seeds: bool = False) -> list[str]:
+    """dbt's extra arguments for the build :func:`begin` started: ``--full-refresh``, or for an
+    incremental build none, or with ``leave_seeds`` :data:`SEEDS_LOADED` (p2c's own nightly build;
+    a build of a selection, and Dagster's, whose seeds are assets it expects, load them)."""
+    if full_refresh(warehouse):
+        return [FULL_REFRESH]
+    return list(SEEDS_LOADED) if leave_seeds else []
 
 
 def passed(warehouse: Path) -> None:

@@ -104,9 +104,10 @@ def build_in_process(
     warehouse: Path, select: str | None = None, quiet: bool = True, unit_tests: bool = False
 ) -> TransformResult:
     """``dbt build`` in this process (without dbt's unit tests unless ``unit_tests``); a full
-    refresh unless :func:`transform.incremental.begin` started an incremental build."""
+    refresh unless :func:`transform.incremental.begin` started an incremental build, which leaves
+    the loaded seeds out (:data:`transform.incremental.SEEDS_LOADED`)."""
     extra = ["--select", select] if select else []
-    extra += incremental.build_args(warehouse)
+    extra += incremental.build_args(warehouse, leave_seeds=not select)
     if not unit_tests:
         extra += NIGHTLY_EXCLUDE
     crashpoint("transform.before_dbt")

@@ -34,9 +34,13 @@ from sandbox.schema import CRM_ENTITIES
 from sandbox.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-MERGE_SQL = re.sub(r"\{\{\s*ref\('int_merge_input'\)\s*\}\}", "merge_input",
-                   (ROOT / "models/intermediate/merge/int_merge.sql").read_text())
-assert "{{" not in MERGE_SQL  # the model has one ref and no other Jinja
+# the model's SQL as a full build runs it: its config block gone, its one ref a table of the sample,
+# and every record "changed" (an incremental build's filter, macros/incremental_records.sql)
+MERGE_SQL = re.sub(r"\{\{\s*config\(.*?\n\)\s*\}\}", "",
+                   (ROOT / "models/intermediate/merge/int_merge.sql").read_text(), flags=re.S)
+MERGE_SQL = re.sub(r"\{\{\s*ref\('int_merge_input'\)\s*\}\}", "merge_input", MERGE_SQL)
+MERGE_SQL = re.sub(r"\{\{\s*changed_records_only\('\w+'\)\s*\}\}", "true", MERGE_SQL)
+assert "{{" not in MERGE_SQL  # the model has no other Jinja
 
 # --- the merge --------------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ def test_a_company_map_the_systems_do_not_match_stops_before_dbt(warehouse):
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("delete from erp_raw.legal_entities where legal_entity_id = 'demf'")
     build = Build(TransformResult(success=True))
-    with pytest.raises(ConfigError, match="legal entity 'demf' does not exist in the ERP"):
+    with pytest.raises(ConfigError, match=r"legal entity 'demf' \(company\) does not exist in the ERP"):
         stage.transform_stage("run-1", build=build)
     assert build.calls == 0
 
