@@ -209,19 +209,19 @@ class Sandbox:
 # takes are short ones and both workers finish together; xdist's own order (the files with most
 # tests first) started the crash chain, the suite's longest file, in the last minutes.
 SLOWEST_FIRST = (
-    "tests/e2e/test_nightly_run.py",  # ~250 s
-    "tests/reliability/test_crash_resume.py",  # ~220 s
-    "tests/reliability/test_concurrent_edits.py",  # ~155 s
-    "tests/e2e/test_nightly_run_business_central.py",  # ~145 s
-    "tests/writeback/test_e2e_sandbox.py",  # ~100 s
-    "tests/reliability/test_chaos.py",  # ~65 s
-    "tests/orchestration/test_dagster.py",  # ~60 s
-    "tests/models/test_dbt_build.py",  # ~55 s (match coupling's cases included)
-    "tests/models/test_dbt_build_business_central.py",  # ~45 s
+    "tests/e2e/test_nightly_run.py",  # ~240 s (both warehouses)
+    "tests/reliability/test_crash_resume.py",  # ~235 s
+    "tests/reliability/test_concurrent_edits.py",  # ~165 s
+    "tests/e2e/test_nightly_run_business_central.py",  # ~105 s
+    "tests/writeback/test_e2e_sandbox.py",  # ~95 s
+    "tests/orchestration/test_dagster.py",  # ~70 s
+    "tests/reliability/test_chaos.py",  # ~70 s
+    "tests/models/test_dbt_build.py",  # ~65 s (match coupling's cases included)
+    "tests/models/test_dbt_build_business_central.py",  # ~55 s
     "tests/models/test_e2e_sandbox.py",  # ~25 s
     "tests/writeback/test_crash.py",  # ~25 s
-    "tests/models/test_sql_portability.py",  # ~20 s
-    "tests/extract/test_e2e.py",  # ~17 s
+    "tests/extract/test_e2e.py",  # ~22 s
+    "tests/models/test_sql_portability.py",  # ~21 s
 )
 
 
