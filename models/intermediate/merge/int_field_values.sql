@@ -3,6 +3,9 @@
 -- names the record's parent by its natural key (customer_account: the customer's number) follows the
 -- parent where it was re-keyed (int_records: a customer the ERP numbers differently, coupled by match):
 -- its value is the parent's canonical number, the same on both sides.
+-- Built after int_record_pairs, never beside it: the two are the merge's largest tables, and at
+-- `large` (1.05 M rows) their hash tables side by side outgrew DuckDB's 1 GB memory limit.
+-- depends_on: {{ ref('int_record_pairs') }}
 with values_long as (
     {{ mapped_values_long() }}
 ),
