@@ -28,7 +28,7 @@ from pathlib import Path
 
 from p2c_core import sync_schema, warehouse as wh
 from systems import system_for
-from transform.inputs import project_digest
+from transform.inputs import connect, project_digest
 from transform.runner import target_path
 
 MARK = f"{sync_schema.SCHEMA}.incremental_build"  # declared in p2c_core.sync_schema
@@ -44,16 +44,10 @@ def _project() -> str:
     return f"{project_digest()}:{system_for('erp').name}"
 
 
-def _connect(warehouse: Path) -> wh.Connection:
-    conn = wh.current(warehouse).connect()
-    sync_schema.ensure(conn)
-    return conn
-
-
 def begin(warehouse: Path, run_id: str | None) -> bool:
     """Before a build: decide whether it is a full refresh and mark it started; returns the decision."""
     project = _project()
-    with _connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         row = conn.execute(f"select project_digest, passed_at from {MARK}").fetchone()
         full = row is None or row[0] != project or row[1] is None
         with conn.transaction():
@@ -68,7 +62,7 @@ def full_refresh(warehouse: Path) -> bool:
     build nobody began, whose digests :func:`passed` will not store, rebuilds every record)."""
     if not wh.current(warehouse).exists():
         return True
-    with _connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         row = conn.execute(f"select full_refresh, passed_at from {MARK}").fetchone()
     return row is None or bool(row[0]) or row[1] is not None
 
@@ -92,7 +86,7 @@ def build_args(warehouse: Path, leave_seeds: bool = False) -> list[str]:
 
 def passed(warehouse: Path) -> None:
     """After a build that passed: keep its records' digests (the next build's comparison) and mark it passed."""
-    with _connect(warehouse) as conn, conn.transaction():
+    with connect(warehouse) as conn, conn.transaction():
         conn.execute(f"delete from {DIGESTS}")
         conn.execute(f"insert into {DIGESTS} (entity, record_key, digest)"
                      f" select entity, record_key, digest from {BUILT_DIGESTS}")

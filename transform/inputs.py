@@ -96,7 +96,9 @@ def _plan_is_empty(conn: wh.Connection) -> bool:
                                 for t in tables)
 
 
-def _connect(warehouse: Path) -> wh.Connection:
+def connect(warehouse: Path) -> wh.Connection:
+    """A connection to the warehouse with the ``p2c_sync`` tables ensured (the marks this module and
+    :mod:`transform.incremental` keep there)."""
     conn = wh.current(warehouse).connect()
     sync_schema.ensure(conn)
     return conn
@@ -106,25 +108,25 @@ def unchanged_since(warehouse: Path, digest: str) -> str | None:
     """The run whose empty plan these inputs would build again, or None (dbt must run)."""
     if not wh.current(warehouse).exists():
         return None
-    with _connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         row = conn.execute(f"select run_id from {MARKS} where fingerprint = ?", [digest]).fetchone()
         return (row[0] or "?") if row and _plan_is_empty(conn) else None
 
 
 def current(warehouse: Path) -> str:
-    with _connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         return fingerprint(conn)
 
 
 def forget(warehouse: Path) -> None:
     if wh.current(warehouse).exists():
-        with _connect(warehouse) as conn:
+        with connect(warehouse) as conn:
             conn.execute(f"delete from {MARKS}")
 
 
 def remember(warehouse: Path, digest: str, run_id: str) -> bool:
     """After a build: keep ``digest`` if the plan it built is empty, else forget any. True if kept."""
-    with _connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         conn.execute(f"delete from {MARKS}")
         if not _plan_is_empty(conn):
             return False
