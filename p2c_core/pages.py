@@ -61,6 +61,8 @@ DELETED_MARK = b"$deletedEntity"  # in the @odata.context of a change-tracking d
 DLT_ID = "_dlt_id"
 # the resource hint for the column: dlt's own definition (non-null, unique, the row key)
 DLT_ID_HINT = {DLT_ID: dlt_id_column()}
+# in a resource's dlt state: its table exists (made from a page, or empty: ``entity_source``)
+MATERIALIZED_STATE = "table_created"
 # parsed from text after the struct conversion (JSON carries them as strings)
 _FROM_TEXT = {"datetime", "date"}
 
@@ -344,15 +346,29 @@ def entity_source(
     *,
     write_disposition: Callable[[EntitySpec], str],
     parallelized: bool = True,
+    empty: Callable[[EntitySpec], pa.Table] | None = None,
 ):
     """A dlt source ``name`` built from an entity table: one resource per entity set (``selected``:
     only those; None: all), table = the entity's table, keyed on its primary key, its pages
-    ``pages(entity)`` (Arrow tables that carry their own ``_dlt_id``)."""
+    ``pages(entity)`` (Arrow tables that carry their own ``_dlt_id``).
+
+    A set the service holds no row of still gets its table, with its declared columns, the first
+    time it is read (a new tenant without quotes, a company without exchange rates): the dbt models
+    read every table. ``empty(entity)``: that table with no rows, in the shape the system's pages
+    have (default: :func:`page_table` of no rows)."""
     import dlt
 
     def resource(entity: EntitySpec):
         def read() -> Iterator[pa.Table]:
-            yield from pages(entity)
+            state = dlt.current.resource_state()
+            rows = 0
+            for table in pages(entity):
+                rows += table.num_rows
+                yield table
+            if not state.get(MATERIALIZED_STATE):
+                if not rows:  # dlt creates a table from an empty Arrow table's schema
+                    yield with_dlt_id((empty or (lambda e: page_table(e, [])))(entity))
+                state[MATERIALIZED_STATE] = True
 
         return dlt.resource(
             read,

@@ -275,4 +275,4 @@ def business_central_source(
                                    check_every=deletion_check_interval(name), loaded=loaded_tables)
     return entity_source(name, ENTITIES, entities, reader.pages,
                          write_disposition=lambda e: "replace" if e.entity_set in REPLACED else "merge",
-                         parallelized=parallelized)
+                         parallelized=parallelized, empty=lambda e: with_company(page_table(wire(e), []), ""))

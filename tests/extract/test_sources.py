@@ -110,3 +110,49 @@ def test_a_run_killed_inside_dlts_normalize_commit_leaves_a_package_the_next_run
     with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
         loaded = con.execute("select accountid, name from crm_raw.accounts order by accountid").fetchall()
     assert loaded == [("id-1", "A1"), ("id-2", "A2 renamed"), ("id-3", "A3")]
+
+
+def test_a_set_without_rows_still_gets_its_table_and_later_rows_load_into_it(monkeypatch, tmp_path):
+    # a new tenant's empty set (no accounts yet): the models read every raw table, so it must exist
+    configure(monkeypatch, tmp_path)
+    result = extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(Service([])))
+    assert result.rows == {"accounts": 0}
+    query = ("select column_name, data_type from information_schema.columns"
+             " where table_schema = 'crm_raw' and table_name = 'accounts'")
+    with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
+        empty_types = dict(con.execute(query).fetchall())
+        assert con.execute("select count(*) from crm_raw.accounts").fetchall() == [(0,)]
+    assert empty_types["accountid"] == "VARCHAR" and empty_types["creditlimit"] == "DOUBLE"
+    assert "odata_etag" in empty_types
+    # the next run's rows arrive in that table, with the same declared columns
+    extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(Service([account(1, creditlimit=3)])))
+    with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
+        assert {k: v for k, v in con.execute(query).fetchall() if k in empty_types} == empty_types
+        assert con.execute("select accountid, creditlimit from crm_raw.accounts").fetchall() == [("id-1", 3.0)]
+
+
+def test_a_business_central_set_without_rows_gets_its_table_with_the_company_column(monkeypatch, tmp_path):
+    # a company without exchange rates: currency_exchange_rates exists, in the shape BC's pages have
+    company = "00000000-0000-0000-0000-00000000c001"
+    monkeypatch.setenv("P2C__ERP", "business_central")
+    monkeypatch.setenv("SOURCES__ERP__BASE_URL", "http://bc.test/v2.0/t/production/api/v2.0/")
+    monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_ID", "client")
+    monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__CLIENT_SECRET", "secret")
+    monkeypatch.setenv("SOURCES__ERP__CREDENTIALS__TOKEN_URL", "http://login.test/t/oauth2/v2.0/token")
+    monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "p2c.duckdb"))
+
+    def service(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "login.test":
+            return httpx.Response(200, json={"access_token": TOKEN, "expires_in": 3600})
+        if request.url.path.endswith("/companies"):
+            return httpx.Response(200, json={"value": [{"id": company, "name": "CRONUS"}]})
+        return httpx.Response(200, json={"value": []})
+
+    result = extract_system("erp", entities=["currencyExchangeRates"], transport=httpx.MockTransport(service))
+    assert result.rows == {"currencyExchangeRates": 0}
+    with duckdb.connect(str(tmp_path / "p2c.duckdb"), read_only=True) as con:
+        columns = [c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'erp_raw'"
+            " and table_name = 'currency_exchange_rates'").fetchall()]
+        assert con.execute("select count(*) from erp_raw.currency_exchange_rates").fetchall() == [(0,)]
+    assert {"company_id", "currency_code", "starting_date", "exchange_rate_amount"} <= set(columns)
