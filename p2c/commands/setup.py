@@ -74,32 +74,44 @@ def _ask(value: Optional[str], prompt: str, option: str, *, interactive: bool, s
 
 def init_cmd(
     crm_url: Optional[str] = typer.Option(None, help="Dataverse Web API root, e.g. https://contoso.crm.dynamics.com/api/data/v9.2/"),
-    erp_url: Optional[str] = typer.Option(None, help="F&O OData root, e.g. https://contoso.operations.dynamics.com/data/"),
+    erp: Optional[str] = typer.Option(
+        None, "--erp", help="The system playing the ERP: finops (Finance & Operations) or business_central; written "
+                            "to [p2c] erp (default: the one configured, else finops)."),
+    erp_url: Optional[str] = typer.Option(None, help="The ERP's API root: F&O's OData root, e.g. https://contoso.operations."
+                                                     "dynamics.com/data/, or BC's API v2.0 root, e.g. https://api."
+                                                     "businesscentral.dynamics.com/v2.0/<tenant>/<environment>/api/v2.0/"),
     tenant: Optional[str] = typer.Option(None, help="Entra tenant id (or domain)."),
     client_id: Optional[str] = typer.Option(None, help="The app registration's client id."),
     client_secret: Optional[str] = typer.Option(
         None, envvar="P2C_CLIENT_SECRET", show_envvar=True,
         help="Its client secret (better: the P2C_CLIENT_SECRET environment variable, or the hidden prompt)."),
-    erp_client_id: Optional[str] = typer.Option(None, help="A different client id for F&O (default: the same)."),
+    erp_client_id: Optional[str] = typer.Option(None, help="A different client id for the ERP (default: the same)."),
     erp_client_secret: Optional[str] = typer.Option(None, envvar="P2C_ERP_CLIENT_SECRET", help="Its secret (default: the same)."),
     crm_token_url: Optional[str] = typer.Option(None, help="Token URL, when not Entra ID's for the tenant (the sandbox)."),
-    erp_token_url: Optional[str] = typer.Option(None, help="Token URL for F&O, when not Entra ID's."),
+    erp_token_url: Optional[str] = typer.Option(None, help="Token URL for the ERP, when not Entra ID's."),
     crm_scope: Optional[str] = typer.Option(None, help="Token scope (default <environment URL>/.default)."),
-    erp_scope: Optional[str] = typer.Option(None, help="Token scope for F&O (default <environment URL>/.default)."),
+    erp_scope: Optional[str] = typer.Option(None, help="Token scope for the ERP (default <environment URL>/.default)."),
     dir: Path = typer.Option(Path("."), "--dir", help="Project directory: writes <dir>/.dlt/ and the company map seed (<dir>/seeds/company_map.csv, or the ERP home's copy)."),
     no_input: bool = typer.Option(False, "--no-input", help="Never prompt (scripts): every value from the options."),
 ) -> None:
     """Connect p2c to a tenant: write .dlt/config.toml and .dlt/secrets.toml, draft the company map, check.
 
-    Asks for what the options do not give (the secret with a hidden prompt; it is never printed).
+    ``--erp`` chooses the ERP (written as ``[p2c] erp``). Asks for what the options do not give (the secret with a hidden prompt; it is never printed).
     Then fetches a token from each system, drafts the company map (seeds/company_map.csv, or the
     ERP home's copy where the project has one) from the ERP's organisations (F&O's legal entities,
     BC's companies) and the CRM's business units (beside an existing map as company_map.draft.csv), and
     ends with `p2c doctor`'s check. Exit 0 ready, 2 something to fix.
     """
+    from systems import candidates, choice
+
     interactive = not no_input and sys.stdin.isatty()
+    erp = (erp or choice("erp")).strip().lower()
+    if erp not in candidates("erp"):
+        console.print(f"[red]--erp {erp!r} is not a system that can play the ERP role[/red]; valid: "
+                      f"{', '.join(candidates('erp'))}")
+        raise typer.Exit(EXIT_CONFIG)
     crm_url = _ask(crm_url, "Dynamics 365 Sales Web API URL (…/api/data/v9.2/)", "--crm-url", interactive=interactive)
-    erp_url = _ask(erp_url, "Finance & Operations OData URL (…/data/)", "--erp-url", interactive=interactive)
+    erp_url = _ask(erp_url, f"{candidates('erp')[erp].title} API URL", "--erp-url", interactive=interactive)
     tenant = _ask(tenant, "Entra tenant id", "--tenant", interactive=interactive)
     client_id = _ask(client_id, "Client id", "--client-id", interactive=interactive)
     client_secret = _ask(client_secret, "Client secret (hidden)", "--client-secret / P2C_CLIENT_SECRET",
@@ -113,6 +125,7 @@ def init_cmd(
         "erp": setup.SystemAccess(erp_url, erp_client_id or client_id, erp_client_secret or client_secret,
                                   erp_token_url, erp_scope),
     })
+    config["p2c"] = {"erp": erp}  # every later command plays the same ERP
     dlt_dir = dir / ".dlt"
     setup.write_settings(dlt_dir, config, secrets, unset)
     console.print(f"[green]✓[/green] wrote {dlt_dir / 'config.toml'} and {dlt_dir / 'secrets.toml'} (mode 600)")

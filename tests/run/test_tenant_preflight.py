@@ -106,16 +106,29 @@ def test_init_drafts_the_company_map_from_business_centrals_companies(complete, 
     project = tmp_path / "project"
     bc_token_url = f"{complete.bc_origin}/{complete.tenant}/oauth2/v2.0/token"
     init = p2c(
-        "init", "--no-input", "--dir", str(project),
+        "init", "--no-input", "--dir", str(project), "--erp", "business_central",
         "--crm-url", complete.crm_url, "--erp-url", complete.bc_url, "--tenant", complete.tenant,
         "--client-id", complete.client_id,
         "--crm-token-url", complete.crm_token_url, "--erp-token-url", bc_token_url,
         "--crm-scope", f"{complete.crm_origin}/.default", "--erp-scope", f"{complete.bc_origin}/.default",
-        env={"P2C_CLIENT_SECRET": complete.client_secret, "P2C__ERP": "business_central"}, cwd=tmp_path,
+        env={"P2C_CLIENT_SECRET": complete.client_secret}, cwd=tmp_path,
     )
     assert init.returncode == 0, init.stdout + init.stderr
+    # every later command in the project plays Business Central, with no variable to remember
+    assert tomllib.loads((project / ".dlt" / "config.toml").read_text())["p2c"] == {"erp": "business_central"}
     assert "2 ERP organisations" in " ".join(init.stderr.split())
     with (project / "seeds" / "company_map.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["bc_company"], r["company"], r["business_unit_name"], r["accounting_currency"]) for r in rows} == {
         ("CRONUS USA", "cronus_usa", "Contoso US", "USD"), ("CRONUS Europe", "cronus_europe", "Contoso Europe", "EUR")}
+
+
+def test_init_with_an_unknown_erp_stops_naming_the_option_and_writes_nothing(tmp_path):
+    project = tmp_path / "project"
+    init = p2c("init", "--no-input", "--dir", str(project), "--erp", "sap",
+               "--crm-url", "https://x.crm.dynamics.com/api/data/v9.2/", "--erp-url", "https://x/data/",
+               "--tenant", "t", "--client-id", "c", env={"P2C_CLIENT_SECRET": "s"}, cwd=tmp_path)
+    assert init.returncode == 2, init.stdout + init.stderr
+    shown = " ".join((init.stdout + init.stderr).split())
+    assert "--erp 'sap'" in shown and "finops" in shown and "business_central" in shown
+    assert not project.exists()
