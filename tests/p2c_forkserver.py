@@ -13,6 +13,13 @@ Protocol, one ``SOCK_SEQPACKET`` connection per command: the client sends one JS
 ``{"args", "env", "cwd", "module"}`` with three file descriptors; the server answers ``{"pid": n}``, then
 ``{"returncode": n}`` when the child ends (negative: killed by that signal, as ``Popen`` says).
 
+dbt's parsed project: the server also parses the dbt project once, for the suite's common case (F&O
+as the ERP, a DuckDB warehouse file named ``p2c.duckdb``), and a child whose command would build that
+same project gets the manifest as ``p2c watch`` keeps its own (``transform.runner.keep_parsed``)
+instead of parsing it itself: a full parse in every fresh warehouse (~4 s of CPU) and reading the
+saved one in every later command (~1 s). A child on another ERP, target or project (its digest
+differs) parses as a fresh process does; ``P2C_TEST_PARSED=0`` in a command's environment too.
+
 Run as ``python tests/p2c_forkserver.py <socket path>``; it prints ``ready`` once it listens, and
 exits when its stdin closes (the pytest worker that started it is gone).
 """
@@ -20,14 +27,18 @@ exits when its stdin closes (the pytest worker that started it is gone).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import runpy
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
+from pathlib import Path
 
 # the third-party libraries a `p2c` command imports (dbt and dlt are most of its start-up); never
 # p2c's own modules, which read their settings when a command runs and are imported by each child
@@ -50,6 +61,57 @@ def _warm() -> None:
             pass
 
 
+# p2c's own top-level packages: imported in the server only to parse the project, then dropped
+OWN = ("p2c", "p2c_core", "systems", "pipelines", "transform", "reverse_etl", "orchestration")
+# the project parsed once for the common case (``digest``, ``manifest``); empty when it failed
+PARSED: dict = {}
+
+
+def _parse_project() -> None:
+    """Parse the dbt project for F&O on a DuckDB file named ``p2c.duckdb``, as p2c would."""
+    saved = dict(os.environ)
+    tmp = tempfile.mkdtemp(prefix="p2c-parse-")
+    try:
+        os.environ.update(P2C_WAREHOUSE=os.path.join(tmp, "p2c.duckdb"), P2C__ERP="finops",
+                          DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+        os.environ.pop("WAREHOUSE__DESTINATION", None)
+        from dbt.cli.main import dbtRunner
+        from transform import inputs, runner
+
+        digest = inputs.project_digest()
+        with contextlib.redirect_stdout(sys.stderr):
+            # not dbt's static parser (dbt_extractor, native code): a child forked after it ran hangs
+            # in it when the child parses a project itself
+            result = dbtRunner().invoke(["--quiet", *runner.dbt_args(
+                "parse", Path(tmp) / "p2c.duckdb", ["--no-static-parser"], target="local")])
+        if result.success:
+            PARSED.update(digest=digest, manifest=result.result)
+    except Exception:
+        traceback.print_exc()  # no parsed project: every child parses its own
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        for name in [m for m in sys.modules if m.split(".")[0] in OWN]:
+            del sys.modules[name]
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _offer_parsed() -> None:
+    """In the child, its environment set: the parsed project, when its command builds the same one."""
+    if not PARSED or os.environ.get("P2C_TEST_PARSED") == "0":
+        return
+    try:
+        from p2c_core import settings, warehouse
+        from systems import system_for
+        from transform import runner
+
+        if (system_for("erp").name == "finops" and warehouse.destination() == "duckdb"
+                and settings.warehouse_path().name == "p2c.duckdb"):
+            runner.keep_parsed(True, (PARSED["digest"], PARSED["manifest"]))
+    except Exception:
+        pass  # a setting the command itself will stop on, as a fresh process would
+
+
 def _child(request: dict, fds: list[int]) -> None:
     """In the forked child: become ``python -m <module> <args>`` with the caller's streams."""
     code = 1
@@ -66,6 +128,7 @@ def _child(request: dict, fds: list[int]) -> None:
         os.chdir(request["cwd"])
         sys.path[0] = request["cwd"]  # as `python -m` puts the working directory first
         sys.argv = [request["module"], *request["args"]]
+        _offer_parsed()
         try:
             runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
             code = 0
@@ -112,6 +175,7 @@ def _serve(conn: socket.socket) -> None:
 
 def main(path: str) -> None:
     _warm()
+    _parse_project()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.bind(path)
     server.listen(16)

@@ -81,10 +81,12 @@ def prepare_dbt(warehouse: Path, builds: bool = True) -> str:
 _KEPT: dict = {"on": False, "digest": None, "manifest": None}
 
 
-def keep_parsed(on: bool) -> None:
+def keep_parsed(on: bool, parsed: tuple[str, object] | None = None) -> None:
     """Keep dbt's parsed project (its manifest) in this process between builds; it is parsed
-    again when a model, macro, seed or data test changes."""
-    _KEPT.update(on=on, digest=None, manifest=None)
+    again when a model, macro, seed or data test changes. ``parsed``: a manifest parsed before for
+    this ERP and target, with the :func:`transform.inputs.project_digest` it was parsed from."""
+    digest, manifest = parsed or (None, None)
+    _KEPT.update(on=on, digest=digest, manifest=manifest)
 
 
 def _parsed(warehouse: Path, target: str | None):
