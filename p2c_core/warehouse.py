@@ -22,10 +22,11 @@ a log line or ``describe()``.
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
 from p2c_core import settings
@@ -96,6 +97,11 @@ class Connection:
         """Insert many rows in one statement; ``on_conflict`` is an ``on conflict (...) do ...`` clause."""
         raise NotImplementedError
 
+    def texts(self, values: Iterable[str]) -> tuple[str, Any]:
+        """A list of texts as one parameter: ``(expression, value)``, the SQL expression (a list of
+        varchar, e.g. for ``x in (select unnest(<expression>))``) and the value to pass for its ``?``."""
+        return "?", list(values)
+
     def tables(self, schema: str) -> list[str]:
         return sorted(r[0] for r in self.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall())
@@ -138,6 +144,11 @@ class DuckDBConnection(Connection):
             if "not found" in str(exc):
                 raise MissingTable(str(exc)) from exc
             raise
+
+    def texts(self, values):
+        # as one JSON text: DuckDB converts a Python list parameter element by element, trying to
+        # import pandas for each one (~90 µs apiece without pandas: ~1 s for 5,000 record keys)
+        return """from_json(?, '["VARCHAR"]')""", json.dumps([str(v) for v in values])
 
     def insert(self, table, columns, rows, on_conflict=""):
         import pyarrow as pa

@@ -229,12 +229,12 @@ def _with_match_method(conn, couplings: list[tuple]) -> list[tuple]:
     ``coupled_by = 'match:<fields>'`` instead of ``natural_key``; the first recorded method stays."""
     if "matches" not in _tables(conn, "audit"):
         return couplings
-    keys = sorted({c[1] for c in couplings})
+    keys, value = conn.texts(sorted({c[1] for c in couplings}))
     found = {
         (entity, record_key): method
         for entity, record_key, method in conn.execute(
             "select distinct entity, record_key, coupled_by from audit.matches "
-            "where outcome = 'matched' and record_key in (select unnest(?))", [keys]).fetchall()
+            f"where outcome = 'matched' and record_key in (select unnest({keys}))", [value]).fetchall()
     }
     if not found:
         return couplings
@@ -304,10 +304,11 @@ def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, st
     """Attempts since the record was last written (so ``p2c errors`` shows how often it failed)."""
     keys = {(e.row.target_system, e.row.target_set, e.row.record_key) for e in entries}
     log = f"{sync_schema.SCHEMA}.writeback_log"
+    record_keys, value = conn.texts(sorted({k[2] for k in keys}))
     rows = conn.execute(f"""
         with hist as (
             select system, entity, record_key, status, logged_at from {log}
-            where record_key in (select unnest(?))
+            where record_key in (select unnest({record_keys}))
         ), last_ok as (
             select system, entity, record_key, max(logged_at) as at from hist where status = 'written'
             group by system, entity, record_key
@@ -316,7 +317,7 @@ def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, st
         left join last_ok o on o.system = h.system and o.entity = h.entity and o.record_key = h.record_key
         where h.status in ('failed', 'changed_since_extract', 'waiting')
           and h.logged_at > coalesce(o.at, timestamp '1970-01-01')
-        group by h.system, h.entity, h.record_key""", [sorted({k[2] for k in keys})]).fetchall()
+        group by h.system, h.entity, h.record_key""", [value]).fetchall()
     return {(a, b, c): n for a, b, c, n in rows if (a, b, c) in keys}
 
 

@@ -216,12 +216,13 @@ class GuidBinder:
         if self.conn is None or not re.fullmatch(r"[a-z_][a-z0-9_]*", entity_set + column):
             return
         pk = self.resolver.primary_key(entity_set)
+        wanted, value = self.conn.texts(sorted(values))
         try:
             rows = self.conn.execute(
                 f'select "{column}", min("{pk}") from {self.dataset}."{entity_set}"'
-                f' where not coalesce({DELETED_COLUMN}, false) and "{column}" in (select unnest(?))'
+                f' where not coalesce({DELETED_COLUMN}, false) and "{column}" in (select unnest({wanted}))'
                 f' group by "{column}" having count(*) = 1',
-                [sorted(values)],
+                [value],
             ).fetchall()
         except MissingTable:  # not extracted, or no such column: the CRM is asked instead
             return

@@ -10,6 +10,7 @@ import pytest
 
 from p2c_core.multipart import PartResponse
 from p2c_core.odata import RequestFailed
+from p2c_core.warehouse import DuckDBConnection
 from reverse_etl.config import WritebackConfig
 from reverse_etl.executor import get_json
 from systems.dataverse.entities import primary_key as crm_primary_key
@@ -35,7 +36,7 @@ def warehouse():
     con.execute("create table crm_raw.accounts (accountid varchar, accountnumber varchar, _p2c_deleted boolean)")
     con.execute(f"insert into crm_raw.accounts values ('{A1}', 'A-1', false), ('{A2}', 'A-2', true),"
                 f" ('{DUP}', 'D-1', false), ('{A2}', 'D-1', false)")
-    yield con
+    yield DuckDBConnection(con)  # as the writeback hands it over
     con.close()
 
 
