@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from p2c_core import sync_schema
 from p2c_core.crashpoints import crashpoint
 from reverse_etl.plan import WriteRow
-from systems import ROLES, system_for, writeback_tables
+from systems import ROLES, System, system_for, writeback_tables
 
 ERP = "erp"  # the role whose key a coupling keeps as erp_key (p2c_sync.couplings)
 
@@ -178,14 +178,15 @@ def _erp_key(row: WriteRow) -> str | None:
     return json.dumps(row.target_key, sort_keys=True) if row.target_system == ERP else None
 
 
-def _company(row: WriteRow) -> str | None:
-    """The record's legal entity: from its ERP key (the ERP system knows where it keeps it), else its record key."""
+def _company(row: WriteRow, erp: System) -> str | None:
+    """The record's legal entity: from its ERP key (``erp``, the system playing the ERP role, knows
+    where it keeps it), else its record key."""
     key = _erp_key(row)
     try:
         key = json.loads(key) if key else None
     except ValueError:
         key = None
-    company = system_for(ERP).company_of(key) if isinstance(key, dict) else None
+    company = erp.company_of(key) if isinstance(key, dict) else None
     return company or (row.record_key.split("|", 1)[0] if "|" in row.record_key else None)
 
 
@@ -213,10 +214,14 @@ _COUPLING_COLS = ("entity", "record_key", "company", "crm_id", "erp_key", "coupl
                   "erp_system")
 
 
-def _first_per_key(rows: list[tuple], key: int, prefer=lambda row: 0) -> list[tuple]:
-    """One row per key (its first ``key`` columns), the one ``prefer`` ranks lowest: an upsert
-    may not touch a row twice in one statement."""
+def _first_per_key(rows: list[tuple], key: int, prefer=None) -> list[tuple]:
+    """One row per key (its first ``key`` columns), the one ``prefer`` ranks lowest (by default
+    the first): an upsert may not touch a row twice in one statement."""
     out: dict[tuple, tuple] = {}
+    if prefer is None:  # a row per record and field: millions on a first sync at scale
+        for row in rows:
+            out.setdefault(row[:key], row)
+        return list(out.values())
     for row in rows:
         k = row[:key]
         if k not in out or prefer(row) < prefer(out[k]):
@@ -278,6 +283,7 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
         return
     ts = now()
     attempts = _previous_attempts(conn, entries)
+    erp = system_for(ERP)  # once a batch: the setting is read from dlt's configuration
     log, state, couplings = [], [], []
     for e in entries:
         r = e.row
@@ -289,13 +295,13 @@ def record_outcomes(conn, run_id: str, entries: Iterable[LogEntry]) -> None:
         if e.status == "written":
             state += _state_rows(r.entity, r.record_key, r.base_after, run_id, ts)
             coupled_by = "created_by_p2c" if r.operation == "create" else "natural_key"
-            couplings.append((r.entity, r.record_key, _company(r), e.crm_id or r.crm_id, _erp_key(r), coupled_by, run_id, ts))
+            couplings.append((r.entity, r.record_key, _company(r, erp), e.crm_id or r.crm_id, _erp_key(r), coupled_by, run_id, ts))
         for child in r.carries:  # created inside this request (deep insert): its outcome is this row's
             log.append((run_id, r.target_system, child["target_set"], child["record_key"], e.operation, e.status,
                         e.http_status, e.error_code, e.error_message, prior + 1, ts))
             if e.status == "written":
                 state += _state_rows(child["entity"], child["record_key"], child["base_after"], run_id, ts)
-                couplings.append((child["entity"], child["record_key"], _company(r), child.get("crm_id"), None,
+                couplings.append((child["entity"], child["record_key"], _company(r, erp), child.get("crm_id"), None,
                                   "created_by_p2c", run_id, ts))
     _write(conn, log, state, couplings)
 
