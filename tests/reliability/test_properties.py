@@ -270,3 +270,18 @@ def test_an_answer_the_service_builds_is_read_back_by_the_writeback_unchanged(pa
         for k, v in s.headers.items():
             assert g.header(k) == v.strip()
         assert g.text == s.body.decode().strip()
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(KEY_TEXT, max_size=30))
+def test_a_list_of_texts_reaches_duckdb_as_one_parameter_unchanged(values):
+    # the writeback's key lists (record keys of a batch): any text, quotes and control characters too
+    from p2c_core.warehouse import DuckDBConnection
+
+    conn = DuckDBConnection(duckdb.connect())
+    expression, value = conn.texts(values)
+    assert [row[0] for row in conn.execute(f"select unnest({expression})", [value]).fetchall()] == values
+    conn.execute("create table t (k varchar)")
+    conn.insert("t", ["k"], [(v,) for v in values] + [("not asked",)])
+    found = conn.execute(f"select k from t where k in (select unnest({expression}))", [value]).fetchall()
+    assert sorted(k for (k,) in found) == sorted(v for v in values if v != "not asked")
