@@ -10,8 +10,8 @@ For each scale, on fresh demo data (``p2c sandbox reset --scale <scale> --seed 7
    slowest models of its build are printed), and with ``--check-incremental`` the check that its
    incremental models hold the rows a ``--full-refresh`` gives (``python -m transform.incremental``);
 5. ``p2c watch --every <interval> --json`` on the same warehouse and sandbox (``--no-watch`` leaves it
-   out): after a cycle that wrote nothing, a CRM account's phone is edited through the Web API and
-   the ERP customer polled until it has it; prints the latency, the interval (per scale:
+   out): after a quiet cycle (two in a row wrote nothing), a CRM account's phone is edited through the
+   Web API and the ERP customer polled until it has it; prints the latency, the interval (per scale:
    ``WATCH_EVERY``, or ``--watch-every``), the cycles it took, each cycle's seconds (quiet ones, dbt
    skipped, and the one that carried the edit), the watcher's peak RSS, and SIGTERM's exit code.
    ``--watch-only`` runs this phase alone on the directory an earlier run left (run it on a copy).
@@ -197,12 +197,14 @@ def p2c_env(work: Path, args: argparse.Namespace) -> dict[str, str]:
 
 # --- p2c watch: how long a CRM edit takes to reach the ERP -----------------------------------------
 
-# the interval per scale: a few times what a quiet cycle (extraction and a fingerprint, dbt skipped)
-# costs there (~4 s at small, ~5 s at medium, ~15-19 s at large on 2 cores), so a watcher with
-# nothing to do is idle most of the time, and short enough that the bench waits little
-WATCH_EVERY = {"small": 15, "medium": 30, "large": 60}
-WATCH_SETTLE_CYCLES = 4  # cycles waited for one that writes nothing before the edit
-WATCH_CYCLES_AFTER = 2  # cycles watched after the one that carried the edit (the echo, then quiet)
+# the interval per scale: at least what a cycle that carries an edit costs there (extraction, an
+# incremental dbt build, the writeback: ~20 s at small, ~30-45 s at medium, ~110 s at large on 2
+# cores), so an edit lands within two intervals (at most one interval's wait, then its cycle), and
+# several times a quiet cycle (extraction and a fingerprint, dbt skipped: ~4, ~5, ~15-19 s), so a
+# watcher with nothing to do is idle most of the time
+WATCH_EVERY = {"small": 30, "medium": 60, "large": 180}
+WATCH_SETTLE_CYCLES = 5  # cycles waited for two in a row that write nothing (the second skips dbt)
+WATCH_CYCLES_AFTER = 1  # cycles watched after the one that carried the edit (the echo of the ERP's write)
 WATCH_CYCLE_LIMIT = 1800  # seconds a cycle may take before the bench gives up
 
 
@@ -283,8 +285,7 @@ def _synced_customer(crm: httpx.Client, erp: httpx.Client) -> tuple[dict, dict]:
 
 
 def watch_phase(scale: str, work: Path, env: dict[str, str], args: argparse.Namespace) -> dict:
-    """``p2c watch`` on the bench's warehouse and sandbox: after a cycle that wrote nothing, a CRM
-    account's phone is edited through the Web API and the ERP customer is polled (every 0.2 s) until
+    """``p2c watch`` on the bench's warehouse and sandbox: after a quiet cycle, a CRM account's phone is edited through the Web API and the ERP customer is polled (every 0.2 s) until
     it carries the new phone. The latency, the cycles it took, each cycle's seconds (whether dbt ran:
     read from ``p2c_sync.runs`` once the watcher stopped) and the watcher's peak RSS; SIGTERM must
     end it with exit 0."""
@@ -292,8 +293,10 @@ def watch_phase(scale: str, work: Path, env: dict[str, str], args: argparse.Name
     print(f"  watch: p2c watch --every {interval}s", flush=True)
     watcher = Watcher(env, interval, work / "watch.log")
     try:
-        settled = watcher.wait_for(lambda c: c.get("written") == 0 and c.get("exit_code") == 0,
-                                   WATCH_SETTLE_CYCLES, interval)
+        # the edit lands in the wait after a quiet cycle: two cycles in a row wrote nothing, so the
+        # second's inputs were those of a build with an empty plan (it skipped dbt)
+        settled = watcher.wait_for(lambda c: c.get("written") == 0 and c.get("exit_code") == 0 and c["cycle"] > 1
+                                   and watcher.cycles[c["cycle"] - 2].get("written") == 0, WATCH_SETTLE_CYCLES, interval)
         phone = f"+1 555 {int(time.time()) % 10**7:07d}"
         with _sandbox_client(args.crm_port, "api/data/v9.2/") as crm, _sandbox_client(args.erp_port, "data/") as erp:
             customer, account = _synced_customer(crm, erp)
@@ -340,9 +343,10 @@ def _dbt_skipped(warehouse: Path, run_ids: list[str]) -> dict[str, bool]:
     if not run_ids:
         return {}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        rows = conn.execute("select run_id, message from p2c_sync.runs where stage = 'transform' and run_id in "
-                            f"({', '.join('?' for _ in run_ids)})", run_ids).fetchall()
-    return {run_id: (message or "").startswith("dbt build not run") for run_id, message in rows}
+        rows = conn.execute("select run_id, bool_or(coalesce(message, '') like 'dbt build not run%')"
+                            " from p2c_sync.runs where stage = 'transform' and run_id in"
+                            f" ({', '.join('?' for _ in run_ids)}) group by run_id", run_ids).fetchall()
+    return dict(rows)
 
 
 def watch_lines(scale: str, w: dict) -> str:
@@ -419,7 +423,7 @@ def report(results: list[dict]) -> str:
                 f" peak RSS {per(lambda r: max(x['peak_mib'] for x in r['initial'])):.0f} MiB")
     if watched:
         lines.append("")
-        lines.append("p2c watch: a CRM account's phone edited after a cycle that wrote nothing, until the ERP customer has it")
+        lines.append("p2c watch: a CRM account's phone edited after a quiet cycle, until the ERP customer has it")
         lines.append(f"{'scale':<7}{'every s':>8}{'latency s':>10}{'intervals':>10}{'cycles':>7}{'quiet s':>8}"
                      f"{'carrying s':>11}{'peak MiB':>9}{'SIGTERM':>8}{'load1':>7}")
         for r in watched:
