@@ -378,10 +378,9 @@ def _activity_changes(sandbox_dir: Path) -> int:
     return sum(len(day["changes"]) for day in days)
 
 
-def report(results: list[dict]) -> str:
-    watched = [r for r in results if r.get("watch")]
-    results = [r for r in results if "initial" in r]  # not the --watch-only ones
-    lines = []
+def _run_tables(results: list[dict]) -> list[str]:
+    """The per-run table, the per-scale table and the growth between scales."""
+    lines: list[str] = []
     cols = ("wall", *STAGES, "rows", "written", "requests", "peak_mib")
     head = f"{'scale':<7}{'run':<16}" + "".join(f"{c:>11}" for c in cols)
     lines += [head, "-" * len(head)]
@@ -421,6 +420,15 @@ def report(results: list[dict]) -> str:
                 f" no-change run {per(lambda r: r['quiet']['wall']):.0f} s,"
                 f" activity run {per(lambda r: r['activity']['wall']):.0f} s,"
                 f" peak RSS {per(lambda r: max(x['peak_mib'] for x in r['initial'])):.0f} MiB")
+    return lines
+
+
+def report(results: list[dict]) -> str:
+    watched = [r for r in results if r.get("watch")]
+    results = [r for r in results if "initial" in r]  # not the --watch-only ones
+    lines = []
+    if results:
+        lines += _run_tables(results)
     if watched:
         lines.append("")
         lines.append("p2c watch: a CRM account's phone edited after a quiet cycle, until the ERP customer has it")
