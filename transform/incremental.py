@@ -1,11 +1,12 @@
 """Incremental builds: a night's merge follows its changes, a project change is a full refresh.
 
-The merge models, the canonical tables and ``base_updates`` are dbt incremental models
-(``delete+insert`` on the canonical record, the macros in ``macros/incremental_records.sql``):
-a build re-merges only the records of ``int_changed_records`` — those whose digest
-(``int_record_digests``: pair, mapped values, base, decisions) differs from the one the last
-passed build stored in ``p2c_sync.record_digests``. The mapping models, ``int_records`` and
-``int_record_pairs`` stay whole (match-based coupling and the quarantine cascade need every row).
+``int_field_values``, the merge models, the canonical tables and ``base_updates`` are dbt
+incremental models (``delete+insert`` on the canonical record, the macros in
+``macros/incremental_records.sql``): a build unpivots and re-merges only the records of
+``int_changed_records`` — those whose digest (``int_record_digests``: pair, mapped values read wide
+from the mapping models, base, decisions) differs from the one the last passed build stored in
+``p2c_sync.record_digests``. The mapping models, ``int_records`` and ``int_record_pairs`` stay
+whole (match-based coupling and the quarantine cascade need every row).
 
 What the incremental models were built by is kept in ``p2c_sync.incremental_build`` (one row):
 the project's digest (models, macros, seeds, data tests, the ERP playing the role) and whether the
