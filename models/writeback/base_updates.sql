@@ -3,14 +3,27 @@
 -- "Nothing pending" and "the base moves" are semi/anti joins on the record's key, not filters on
 -- aggregates: a planner cannot estimate a filter on max(...) and PostgreSQL, guessing one row,
 -- rescanned the grouped bases once per pair (over half an hour at medium)
+-- Incremental, as the canonical tables: a record's row follows from its own pair and merge rows
+-- only, so a build rebuilds the rows of the records int_changed_records lists
+-- (macros/incremental_records.sql); a full refresh every record's.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    unique_key=['entity', 'record_key'],
+    pre_hook="{{ forget_changed_records() }}",
+) }}
+
 with pairs as (
-    select * from {{ ref('int_record_pairs') }}
+    select * from {{ ref('int_record_pairs') }} as record_pairs
     where presence = 'both'
+        and {{ changed_records_only('record_pairs') }}
 ),
 
 merged as (
-    select * from {{ ref('int_merge') }}
+    select * from {{ ref('int_merge') }} as merge_rows
     where presence = 'both'
+        and {{ changed_records_only('merge_rows') }}
 ),
 
 pending as (

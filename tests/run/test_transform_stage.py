@@ -23,6 +23,9 @@ def warehouse(tmp_path, monkeypatch):
                      " create schema audit; create schema intermediate")
         conn.execute("create table intermediate.int_record_digests as select 'customer' as entity,"
                      " 'usmf|ACC-1' as record_key, 'd1' as digest")
+        # the first build: every record is new (the models compare with p2c_sync.record_digests)
+        conn.execute("create table intermediate.int_changed_records as select entity, record_key"
+                     " from intermediate.int_record_digests")
         conn.execute("create table erp_raw.legal_entities as select * from (values ('usmf'), ('demf')) t(legal_entity_id)")
         conn.execute("create table crm_raw.businessunits as select * from (values ('Contoso US'), ('Contoso Europe')) t(name)")
         conn.execute("create table writeback.base_updates (record_key varchar)")
@@ -80,7 +83,13 @@ def test_a_build_is_incremental_only_after_a_passed_build_of_the_same_project(wa
     stage.transform_stage("run-1", build=ok, skip_quiet_night=False)  # the first build: every record
     with duckdb.connect(str(warehouse)) as conn:  # it kept the digests the next build compares with
         assert conn.execute("select * from p2c_sync.record_digests").fetchall() == [("customer", "usmf|ACC-1", "d1")]
+    with duckdb.connect(str(warehouse)) as conn:  # the next build: one record changed, one is gone
+        conn.execute("insert into p2c_sync.record_digests values ('customer', 'usmf|ACC-2', 'd9')")
+        conn.execute("update intermediate.int_record_digests set digest = 'd2'")
+        conn.execute("insert into intermediate.int_changed_records values ('customer', 'usmf|ACC-2')")
     stage.transform_stage("run-2", build=ok, skip_quiet_night=False)
+    with duckdb.connect(str(warehouse)) as conn:  # the stored digests are the build's again
+        assert conn.execute("select * from p2c_sync.record_digests").fetchall() == [("customer", "usmf|ACC-1", "d2")]
     with pytest.raises(InvariantFailed):
         stage.transform_stage("run-3", build=failed, skip_quiet_night=False)
     stage.transform_stage("run-4", build=ok, skip_quiet_night=False)  # after a failed build

@@ -17,7 +17,8 @@ with pairs as (
 ),
 
 field_values as (
-    select * from {{ ref('int_field_values') }}
+    select * from {{ ref('int_field_values') }} as field_value_rows
+    where {{ changed_records_only('field_value_rows') }}
 ),
 
 ownership as (
@@ -36,7 +37,8 @@ policies as (
 ),
 
 base as (
-    select * from {{ source('p2c_sync', 'sync_state') }}
+    select * from {{ source('p2c_sync', 'sync_state') }} as base_rows
+    where {{ changed_records_only('base_rows') }}
 ),
 
 decisions as (
