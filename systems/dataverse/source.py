@@ -16,7 +16,8 @@ load only what changed. A deleted row is kept with its last values and ``_p2c_de
 (a soft-delete marker the models use). A full read also marks rows the warehouse has but the
 service no longer returns as deleted, so a full reload after a lost or expired delta token misses
 no deletion. A delta link the service refuses (expired: ``0x80044352``) is dropped with a warning
-and the entity is read in full, in the same run; so is every stored delta link with ``full_reload``.
+and the entity is read in full, in the same run; so is every stored delta link with ``full_reload``,
+and one that does not point under ``sources.crm.base_url`` (stored against another environment).
 
 Columns: only the declared ones are asked for (``$select``, from the entity table in
 :mod:`systems.dataverse.entities`, the one place to add a column). Each lookup's target table comes as the
@@ -159,6 +160,12 @@ def _read(
         state.pop(DELTA_STATE, None)
 
 
+def _under(link: str, base: httpx.URL) -> bool:
+    """``link`` points into the service at ``base`` (same scheme, host and port, below its path)."""
+    url = httpx.URL(link)
+    return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port) and url.path.startswith(base.path)
+
+
 def entity_pages(
     entity: EntitySpec, client: httpx.Client, on_page: OnPage, loaded: bool = True, full_reload: bool = False
 ) -> Iterator[pa.Table]:
@@ -172,6 +179,13 @@ def entity_pages(
     if full_reload:
         state.pop(DELTA_STATE, None)
     delta_link = state.get(DELTA_STATE)
+    if delta_link and not _under(delta_link, client.base_url):
+        # stored by an earlier run against another environment (the base URL changed): following it
+        # would read that environment's changes into this one's tables
+        log.warning("%s: the stored delta link is not under %s (sources.crm.base_url changed); reading the"
+                    " whole set instead", entity.entity_set, client.base_url)
+        state.pop(DELTA_STATE, None)
+        delta_link = None
     headers = _prefer(tracking=False)
     if delta_link:
         try:

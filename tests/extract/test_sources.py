@@ -156,3 +156,24 @@ def test_a_business_central_set_without_rows_gets_its_table_with_the_company_col
             " and table_name = 'currency_exchange_rates'").fetchall()]
         assert con.execute("select count(*) from erp_raw.currency_exchange_rates").fetchall() == [(0,)]
     assert {"company_id", "currency_code", "starting_date", "exchange_rate_amount"} <= set(columns)
+
+
+def test_a_delta_link_of_another_environment_is_not_followed(monkeypatch, tmp_path):
+    # the CRM's base URL moved (a new environment): its changes must not be read from the old one
+    configure(monkeypatch, tmp_path)
+    extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(Service([account(1)])))
+    monkeypatch.setenv("SOURCES__CRM__BASE_URL", "http://crm-new.test/api/data/v9.2/")
+    asked: list[str] = []
+
+    def new_environment(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "login.test":
+            return httpx.Response(200, json={"access_token": TOKEN, "expires_in": 3600})
+        asked.append(str(request.url))
+        if request.url.host != "crm-new.test":
+            return httpx.Response(500, json={"error": {"code": "0x0", "message": "the old environment"}})
+        return httpx.Response(200, json={"value": [account(2)], "@odata.deltaLink":
+                                         "http://crm-new.test/api/data/v9.2/accounts?$deltatoken=7"})
+
+    result = extract_system("crm", entities=["accounts"], transport=httpx.MockTransport(new_environment))
+    assert result.rows == {"accounts": 1}
+    assert asked and all(url.startswith("http://crm-new.test/") and "deltatoken" not in url for url in asked), asked
