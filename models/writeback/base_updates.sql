@@ -25,10 +25,25 @@ moving as (
     where not has_base or base_after_value is distinct from base_value
 ),
 
+settling as (
+    -- the records whose base moves with nothing pending: only theirs are gathered into JSON (a
+    -- grouped JSON object cannot spill to disk, and a quiet night has few of them)
+    select moving.entity, moving.record_key
+    from moving
+    where not exists (
+        select 1 from pending
+        where pending.entity = moving.entity and pending.record_key = moving.record_key
+    )
+),
+
 bases as (
-    select entity, record_key, {{ portable_json_group_object('field', 'base_after_value') }} as base_after
+    select merged.entity, merged.record_key, {{ portable_json_group_object('merged.field', 'merged.base_after_value') }} as base_after
     from merged
-    group by entity, record_key
+    where exists (
+        select 1 from settling
+        where settling.entity = merged.entity and settling.record_key = merged.record_key
+    )
+    group by merged.entity, merged.record_key
 ),
 
 final as (
@@ -43,14 +58,6 @@ final as (
     from pairs
     inner join bases
         on pairs.entity = bases.entity and pairs.record_key = bases.record_key
-    where exists (
-            select 1 from moving
-            where moving.entity = pairs.entity and moving.record_key = pairs.record_key
-        )
-        and not exists (
-            select 1 from pending
-            where pending.entity = pairs.entity and pending.record_key = pairs.record_key
-        )
 )
 
 select * from final
