@@ -26,8 +26,7 @@ moving as (
 ),
 
 settling as (
-    -- the records whose base moves with nothing pending: only theirs are gathered into JSON (a
-    -- grouped JSON object cannot spill to disk, and a quiet night has few of them)
+    -- the records whose base moves with nothing pending: only their fields are gathered
     select moving.entity, moving.record_key
     from moving
     where not exists (
@@ -36,14 +35,25 @@ settling as (
     )
 ),
 
-bases as (
-    select merged.entity, merged.record_key, {{ portable_json_group_object('merged.field', 'merged.base_after_value') }} as base_after
+settled_fields as (
+    -- each settling record's fields, every row with the record's bases as one JSON object: a
+    -- window, not a group by, so DuckDB can spill it (a first sync settles most records)
+    select
+        merged.entity,
+        merged.record_key,
+        {{ portable_json_group_object_over('merged.field', 'merged.base_after_value', 'merged.entity, merged.record_key') }} as base_after,
+        row_number() over (partition by merged.entity, merged.record_key) as field_number
     from merged
     where exists (
         select 1 from settling
         where settling.entity = merged.entity and settling.record_key = merged.record_key
     )
-    group by merged.entity, merged.record_key
+),
+
+bases as (
+    select entity, record_key, base_after
+    from settled_fields
+    where field_number = 1
 ),
 
 final as (
