@@ -33,11 +33,9 @@ from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_
 from reverse_etl.store import LogEntry
 from systems import ROLES, Unresolved, Writer, system_for
 
-# writeback rows read from the warehouse at a time (a multiple of the $batch sizes)
+# writeback rows read from the warehouse at a time (a multiple of the $batch sizes); base updates
+# are read and committed as many records at a time (store.apply_base_updates)
 PLAN_CHUNK = 5000
-# base updates are read and committed this many records at a time (store.apply_base_updates): a
-# transaction each, large enough that a first sync's ~600k at `large` take 30 commits, not 120
-BASE_UPDATE_CHUNK = 20000
 
 
 class Progress(Protocol):
@@ -148,7 +146,7 @@ class Writeback:
             crashpoint("writeback.before_base_updates")
             self.result.base_updates = store.apply_base_updates(
                 self.conn, self.run_id,
-                store.stream_base_updates(self.conn, BASE_UPDATE_CHUNK) if base_updates is None else [base_updates])
+                store.stream_base_updates(self.conn, PLAN_CHUNK) if base_updates is None else [base_updates])
             crashpoint("writeback.after_base_updates")
             for system, group in self._groups(rows):
                 self._write_group(system, group, quarantined)
