@@ -41,6 +41,7 @@ import sys
 import signal
 import threading
 import time
+from datetime import timezone
 from pathlib import Path
 
 import httpx
@@ -62,11 +63,12 @@ def _bin(name: str) -> str:
 
 class PeakRSS:
     """Samples the resident memory of a process and its children every 0.1 s, in a thread, until
-    :meth:`stop`; ``peak_mib`` is the highest sum seen."""
+    :meth:`stop` (which returns the highest sum seen, MiB); ``samples``: every one, as (epoch
+    seconds, MiB), for the peak of each stage (:func:`stage_peaks`)."""
 
     def __init__(self, pid: int) -> None:
         self.ps = psutil.Process(pid)
-        self.peak = 0
+        self.samples: list[tuple[float, float]] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -75,7 +77,7 @@ class PeakRSS:
         while not self._done.is_set():
             try:
                 rss = self.ps.memory_info().rss + sum(c.memory_info().rss for c in self.ps.children(recursive=True))
-                self.peak = max(self.peak, rss)
+                self.samples.append((time.time(), rss / 2**20))
             except psutil.Error:
                 pass
             self._done.wait(0.1)
@@ -83,28 +85,54 @@ class PeakRSS:
     def stop(self) -> float:
         self._done.set()
         self._thread.join()
-        return self.peak / 2**20
+        return max((mib for _, mib in self.samples), default=0.0)
 
 
-def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[int, str, float, float]:
-    """Run ``cmd``; returns (exit code, stdout, wall seconds, peak RSS MiB of it and its children)."""
+def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[int, str, float, float, float, list]:
+    """Run ``cmd``; returns (exit code, stdout, wall seconds, peak RSS MiB of it and its children, CPU
+    seconds (user + sys, children included), the RSS samples as (epoch seconds, MiB))."""
     started = time.perf_counter()
+    cpu_before = os.times()
     with open(log, "ab") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=err)
         rss = PeakRSS(proc.pid)
         out = proc.communicate()[0]
         peak = rss.stop()
-    return proc.returncode, out.decode(), time.perf_counter() - started, peak
+    cpu_after = os.times()
+    cpu = (cpu_after.children_user - cpu_before.children_user) + (cpu_after.children_system - cpu_before.children_system)
+    return proc.returncode, out.decode(), time.perf_counter() - started, peak, cpu, rss.samples
+
+
+def stage_peaks(warehouse: Path, run_id: str, samples: list[tuple[float, float]]) -> dict[str, float]:
+    """Peak RSS (MiB) per stage of one run: the samples between the stage's start and end as the run
+    booked them in ``p2c_sync.runs`` (UTC)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute("select stage, started_at, finished_at from p2c_sync.runs"
+                               " where run_id = ? and entity = '' and finished_at is not null", [run_id]).fetchall()
+    except duckdb.Error:
+        return {}
+    peaks = {}
+    for stage, started, finished in rows:
+        t0 = started.replace(tzinfo=timezone.utc).timestamp()
+        t1 = finished.replace(tzinfo=timezone.utc).timestamp()
+        inside = [mib for t, mib in samples if t0 <= t <= t1]
+        if inside:
+            peaks[stage] = max(inside)
+    return peaks
 
 
 def p2c_run(env: dict[str, str], work: Path, label: str) -> dict:
-    code, out, wall, peak = measure([_bin("p2c"), "run", "--json"], env, work / "p2c.log")
+    code, out, wall, peak, cpu, samples = measure([_bin("p2c"), "run", "--json"], env, work / "p2c.log")
     try:
         summary = json.loads(out)
     except ValueError:
         raise SystemExit(f"{label}: p2c run printed no summary (exit {code}); see {work / 'p2c.log'}")
     stages = {s["stage"]: s for s in summary.get("stages", [])}
-    row = {"run": label, "exit": code, "wall": wall, "peak_mib": peak}
+    row = {"run": label, "exit": code, "wall": wall, "cpu": cpu, "peak_mib": peak,
+           "stage_peak_mib": stage_peaks(Path(env["P2C_WAREHOUSE"]), summary.get("run_id", ""), samples)}
     for name in STAGES:
         row[name] = stages.get(name, {}).get("seconds")
     extract_msg = stages.get("extract", {}).get("message") or ""
@@ -117,7 +145,8 @@ def p2c_run(env: dict[str, str], work: Path, label: str) -> dict:
     row["report"] = row["report"] if row["report"] is not None else max(
         0.0, wall - sum(row[s] or 0 for s in STAGES if s != "report"))
     print(f"  {label}: exit {code}, {wall:.1f} s (" + ", ".join(f"{s} {row[s] or 0:.1f}" for s in STAGES)
-          + f"), {row['rows']} rows, {row['written']} written in {row['requests']} requests, peak {peak:.0f} MiB",
+          + f"), cpu {cpu:.1f} s, {row['rows']} rows, {row['written']} written in {row['requests']} requests,"
+          f" peak {peak:.0f} MiB (" + ", ".join(f"{s} {m:.0f}" for s, m in row["stage_peak_mib"].items()) + ")",
           flush=True)
     return row
 

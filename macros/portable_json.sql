@@ -28,6 +28,21 @@
     coalesce(json_object_agg({{ key }}, {{ value }}), cast('{}' as json))
 {%- endmacro %}
 
+{#- The same object as a window over `partition_by` (every row of a group carries its group's
+    object): a window's groups spill to disk where a grouped JSON object (DuckDB's
+    json_group_object is a string_agg) must hold every group in memory at once. DuckDB's
+    json_group_object spelled out over the window. -#}
+{% macro portable_json_group_object_over(key, value, partition_by) -%}
+    {{ return(adapter.dispatch('portable_json_group_object_over', 'p2c')(key, value, partition_by)) }}
+{%- endmacro %}
+{% macro default__portable_json_group_object_over(key, value, partition_by) -%}
+    cast('{' || string_agg(to_json(cast({{ key }} as varchar)) || ':' || coalesce(cast(to_json({{ value }}) as varchar), 'null'), ',')
+        over (partition by {{ partition_by }}) || '}' as json)
+{%- endmacro %}
+{% macro postgres__portable_json_group_object_over(key, value, partition_by) -%}
+    json_object_agg({{ key }}, {{ value }}) over (partition by {{ partition_by }})
+{%- endmacro %}
+
 {% macro portable_json_merge_patch(target, patch) -%}
     {{ return(adapter.dispatch('portable_json_merge_patch', 'p2c')(target, patch)) }}
 {%- endmacro %}

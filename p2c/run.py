@@ -274,7 +274,10 @@ def execute_stage(name: str, stage: Stage, run_id: str, *, warehouse: Path | Non
     warehouse = warehouse or settings.warehouse_path()
     t0, started = time.monotonic(), _now()
     try:
-        outcome = stage(run_id)
+        try:
+            outcome = stage(run_id)
+        finally:
+            release_memory()
     except ConfigError as err:
         # only extraction and transformation can still see configuration errors, and both come
         # before the writeback: nothing has been written
@@ -292,6 +295,20 @@ def execute_stage(name: str, stage: Stage, run_id: str, *, warehouse: Path | Non
     # the callers' progress display learns of the failure through the record it gets back
     record_stage(warehouse, run_id, name, "failed", started, _now(), {}, message)
     return StageRecord(name, "failed", time.monotonic() - t0, {}, message), code
+
+
+def release_memory() -> None:
+    """Hand the memory a finished stage freed back to the system, so the next stage does not start
+    on top of it: the stages run in one process (dbt in-process), and glibc's malloc keeps what
+    DuckDB, Arrow and dlt freed in its arenas (``malloc_trim``; a no-op where libc has none)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
 
 
 # --- the real stages (tests inject others through Pipeline) ---------------------------------------

@@ -18,6 +18,7 @@ The functions read the environment on every call (tests and the CLI change it at
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from p2c_core.connection import ROLES
@@ -57,17 +58,38 @@ def reports_dir() -> Path:
     return (_env_path("P2C_REPORTS_DIR") or Path("reports")).absolute()
 
 
+# what each DuckDB setting profiles.yml declares accepts (DuckDB's own parser would stop the run
+# with an error that names no setting, or only later, in the middle of a dbt build)
+_DUCKDB_VALUES = {
+    "threads": (re.compile(r"[1-9][0-9]*"), "a whole number of threads, e.g. 2"),
+    "memory_limit": (re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE),
+                     "an amount of memory with its unit, e.g. 512MB or 1GB"),
+    "preserve_insertion_order": (re.compile(r"true|false", re.IGNORECASE), "true or false"),
+}
+
+
 def duckdb_config() -> dict[str, str]:
-    """DuckDB's resource settings (threads, memory_limit) for p2c's own warehouse connections:
-    the ones ``profiles.yml`` declares for dbt, with its ``env_var`` defaults, so both agree."""
+    """DuckDB's resource settings (threads, memory_limit, preserve_insertion_order) for p2c's own
+    warehouse connections: the ones ``profiles.yml`` declares for dbt, with its ``env_var`` defaults,
+    so both agree. A value DuckDB would refuse raises ``ConfigError`` naming its variable
+    (``P2C_DUCKDB_MEMORY_LIMIT``, …), before the run opens the warehouse."""
     import jinja2
     import yaml
+
+    from p2c_core.errors import ConfigError
 
     profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
     declared = profile["p2c"]["outputs"]["local"].get("settings") or {}
     env = jinja2.Environment()
     env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
-    return {key: env.from_string(str(value)).render() for key, value in declared.items()}
+    config = {key: env.from_string(str(value)).render().strip() for key, value in declared.items()}
+    for key, value in config.items():
+        pattern, expected = _DUCKDB_VALUES.get(key, (None, ""))
+        if pattern is not None and not pattern.fullmatch(value):
+            variable = re.search(r"env_var\(\s*'([^']+)'", str(declared[key]))
+            raise ConfigError(variable.group(1) if variable else f"profiles.yml settings.{key}",
+                              f"{value!r} is not a valid DuckDB {key}: expected {expected}")
+    return config
 
 
 def lock_path() -> Path:

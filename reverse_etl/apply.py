@@ -33,7 +33,8 @@ from reverse_etl.plan import Plan, WriteRow, blocking_parent, build_plan, merge_
 from reverse_etl.store import LogEntry
 from systems import ROLES, Unresolved, Writer, system_for
 
-# writeback rows read from the warehouse at a time (a multiple of the $batch sizes)
+# writeback rows read from the warehouse at a time (a multiple of the $batch sizes); base updates
+# are read and committed as many records at a time (store.apply_base_updates)
 PLAN_CHUNK = 5000
 
 

@@ -328,24 +328,27 @@ def _previous_attempts(conn, entries: list[LogEntry]) -> dict[tuple[str, str, st
 
 
 def apply_base_updates(conn, run_id: str, updates: Iterable[list[dict[str, Any]]]) -> int:
-    """Coupled records whose base moves with nothing written: no HTTP, one transaction.
-    ``updates`` comes in chunks (:func:`stream_base_updates`), each inserted as it arrives."""
+    """Coupled records whose base moves with nothing written: no HTTP. ``updates`` comes in chunks
+    (:func:`stream_base_updates`), each upserted in a transaction of its own: a first sync settles
+    most records (~600k at ``large``, millions of ``sync_state`` rows), more than one transaction
+    can hold within DuckDB's memory limit. Each record's base and coupling move together; a run
+    killed between chunks leaves the rest moving, and the next run settles them (the same rows)."""
     ts = now()
     count = 0
-    with conn.transaction():
-        for chunk in updates:
-            state, couplings = [], []
-            for u in chunk:
-                base = u.get("base_after")
-                base = json.loads(base) if isinstance(base, str) else (base or {})
-                state += _state_rows(u["entity"], u["record_key"], base, run_id, ts)
-                erp_key = u.get("erp_key")
-                if isinstance(erp_key, dict):
-                    erp_key = json.dumps(erp_key, sort_keys=True)
-                couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key,
-                                  "natural_key", run_id, ts))
+    for chunk in updates:
+        state, couplings = [], []
+        for u in chunk:
+            base = u.get("base_after")
+            base = json.loads(base) if isinstance(base, str) else (base or {})
+            state += _state_rows(u["entity"], u["record_key"], base, run_id, ts)
+            erp_key = u.get("erp_key")
+            if isinstance(erp_key, dict):
+                erp_key = json.dumps(erp_key, sort_keys=True)
+            couplings.append((u["entity"], u["record_key"], u.get("company"), u.get("crm_id"), erp_key,
+                              "natural_key", run_id, ts))
+        with conn.transaction():
             _insert(conn, [], state, couplings)
-            count += len(chunk)
+        count += len(chunk)
     return count
 
 

@@ -38,10 +38,35 @@ moving as (
     where not has_base or base_after_value is distinct from base_value
 ),
 
-bases as (
-    select entity, record_key, {{ portable_json_group_object('field', 'base_after_value') }} as base_after
+settling as (
+    -- the records whose base moves with nothing pending: only their fields are gathered
+    select moving.entity, moving.record_key
+    from moving
+    where not exists (
+        select 1 from pending
+        where pending.entity = moving.entity and pending.record_key = moving.record_key
+    )
+),
+
+settled_fields as (
+    -- each settling record's fields, every row with the record's bases as one JSON object: a
+    -- window, not a group by, so DuckDB can spill it (a first sync settles most records)
+    select
+        merged.entity,
+        merged.record_key,
+        {{ portable_json_group_object_over('merged.field', 'merged.base_after_value', 'merged.entity, merged.record_key') }} as base_after,
+        row_number() over (partition by merged.entity, merged.record_key) as field_number
     from merged
-    group by entity, record_key
+    where exists (
+        select 1 from settling
+        where settling.entity = merged.entity and settling.record_key = merged.record_key
+    )
+),
+
+bases as (
+    select entity, record_key, base_after
+    from settled_fields
+    where field_number = 1
 ),
 
 final as (
@@ -56,14 +81,6 @@ final as (
     from pairs
     inner join bases
         on pairs.entity = bases.entity and pairs.record_key = bases.record_key
-    where exists (
-            select 1 from moving
-            where moving.entity = pairs.entity and moving.record_key = pairs.record_key
-        )
-        and not exists (
-            select 1 from pending
-            where pending.entity = pairs.entity and pending.record_key = pairs.record_key
-        )
 )
 
 select * from final

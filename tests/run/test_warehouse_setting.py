@@ -60,3 +60,30 @@ def test_the_password_is_not_in_the_warehouses_description(monkeypatch):
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "mysql://p2c:x@db/p2c")
     with pytest.raises(ConfigError, match="DESTINATION__POSTGRES__CREDENTIALS"):
         warehouse.current()
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("P2C_DUCKDB_MEMORY_LIMIT", "lots"),
+    ("P2C_DUCKDB_THREADS", "0"),
+    ("P2C_DUCKDB_PRESERVE_INSERTION_ORDER", "sometimes"),
+])
+def test_a_bad_duckdb_setting_stops_the_run_naming_it(tmp_path, variable, value):
+    out = p2c(tmp_path, "run", **{variable: value})
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, text
+    assert variable in text and repr(value) in text and "Traceback" not in text, text
+    assert not (tmp_path / "wh" / "p2c.duckdb").exists()  # stopped before the warehouse was opened
+
+
+def test_the_duckdb_settings_reach_p2cs_own_connections(tmp_path, monkeypatch):
+    monkeypatch.setenv("P2C_WAREHOUSE", str(tmp_path / "p2c.duckdb"))
+    with warehouse.current().connect() as conn:  # the defaults: 512MB, insertion order not kept
+        defaults = dict(conn.execute("select name, value from duckdb_settings() where name in"
+                                     " ('memory_limit', 'preserve_insertion_order')").fetchall())
+    assert defaults["preserve_insertion_order"] == "false" and defaults["memory_limit"].startswith("488")
+    monkeypatch.setenv("P2C_DUCKDB_MEMORY_LIMIT", "768MiB")
+    monkeypatch.setenv("P2C_DUCKDB_PRESERVE_INSERTION_ORDER", "true")
+    with warehouse.current().connect(read_only=True) as conn:
+        chosen = dict(conn.execute("select name, value from duckdb_settings() where name in"
+                                   " ('memory_limit', 'preserve_insertion_order')").fetchall())
+    assert chosen == {"memory_limit": "768.0 MiB", "preserve_insertion_order": "true"}

@@ -8,20 +8,31 @@ with records as (
     where reason is null and is_primary
 ),
 
-ranked as (
-    -- a live row wins over a deleted one with the same key (a record deleted and created again)
+crm_ranked as (
+    -- a live row wins over a deleted one with the same key (a record deleted and created again);
+    -- each side ranked on its own (one window per side, each read once: DuckDB holds one side at a
+    -- time, where a window over both sides read twice was kept whole in memory)
     select
         *,
-        row_number() over (partition by entity, side, record_key order by is_deleted, source_id) as side_rank
+        row_number() over (partition by entity, record_key order by is_deleted, source_id) as side_rank
     from records
+    where side = 'crm'
+),
+
+erp_ranked as (
+    select
+        *,
+        row_number() over (partition by entity, record_key order by is_deleted, source_id) as side_rank
+    from records
+    where side = 'erp'
 ),
 
 crm as (
-    select * from ranked where side = 'crm' and side_rank = 1
+    select * from crm_ranked where side_rank = 1
 ),
 
 erp as (
-    select * from ranked where side = 'erp' and side_rank = 1
+    select * from erp_ranked where side_rank = 1
 ),
 
 quarantined as (
