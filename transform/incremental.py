@@ -47,12 +47,13 @@ def _project() -> str:
     return f"{project_digest()}:{system_for('erp').name}"
 
 
-def begin(warehouse: Path, run_id: str | None) -> bool:
-    """Before a build: decide whether it is a full refresh and mark it started; returns the decision."""
+def begin(warehouse: Path, run_id: str | None, full: bool = False) -> bool:
+    """Before a build: decide whether it is a full refresh (``full``: one in any case) and mark it
+    started; returns the decision."""
     project = _project()
     with connect(warehouse) as conn:
         row = conn.execute(f"select project_digest, passed_at from {MARK}").fetchone()
-        full = row is None or row[0] != project or row[1] is None
+        full = full or row is None or row[0] != project or row[1] is None
         with conn.transaction():
             conn.execute(f"delete from {MARK}")
             conn.execute(f"insert into {MARK} (project_digest, full_refresh, run_id, started_at)"

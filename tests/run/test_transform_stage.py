@@ -120,3 +120,26 @@ def test_run_results_of_a_build_run_elsewhere_are_counted_like_the_in_process_on
     assert result.failures == ["test.p2c.unique_customers_record_key.1a2b: Got 2 results"]
     with pytest.raises(InvariantFailed, match="unique_customers_record_key"):
         stage.outcome(result, warehouse=None)
+
+
+def test_an_incremental_build_whose_model_fails_is_built_whole_in_the_same_run(warehouse):
+    # at `large` the night after a first sync re-merged most records one by one and ran out of
+    # DuckDB's memory limit where a whole rebuild did not: the run rebuilds whole instead of failing
+    class ModelFailsIncrementally(Build):
+        def __call__(self, warehouse):
+            super().__call__(warehouse)
+            if self.full_refresh[-1]:
+                return TransformResult(success=True)
+            return TransformResult(success=False, models={"error": 1},
+                                   failures=["model.p2c.int_field_values: Out of Memory Error"])
+
+    stage.transform_stage("run-1", build=Build(TransformResult(success=True)), skip_quiet_night=False)
+    flaky = ModelFailsIncrementally(TransformResult(success=True))
+    stage.transform_stage("run-2", build=flaky, skip_quiet_night=False)
+    assert flaky.full_refresh == [False, True]
+    # a failed data test is the data's verdict: built once, the run fails
+    failing = Build(TransformResult(success=False, models={"success": 3}, tests={"fail": 1},
+                                    failures=["test.p2c.unique_customers_record_key: Got 2 results"]))
+    with pytest.raises(InvariantFailed, match="unique_customers_record_key"):
+        stage.transform_stage("run-3", build=failing, skip_quiet_night=False)
+    assert failing.full_refresh == [False]
